@@ -1,0 +1,45 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Native libraries come from Debian (libnifti-dev, libdcmtk-dev, libopenblas-dev); see scripts/install-deps.sh.
+let dcmtkLibraries = ["dcmseg", "dcmfg", "dcmiod", "dcmjpeg", "dcmjpls", "dcmimage", "dcmimgle", "dcmdata", "oflog", "ofstd"]
+
+let package = Package(
+    name: "universeg",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "universeg", targets: ["UniverSegCLI"]),
+        .library(name: "VolumeIO", targets: ["VolumeIO"]),
+        .library(name: "UniverSeg", targets: ["UniverSeg"]),
+        .library(name: "SegPipeline", targets: ["SegPipeline"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        // Thin native shims: the only places that see C pointers.
+        .target(name: "CNIfTI", linkerSettings: [.linkedLibrary("nifti2"), .linkedLibrary("znz"), .linkedLibrary("z"), .linkedLibrary("m")]),
+        .target(name: "CDCMTKShim",
+                linkerSettings: dcmtkLibraries.map { .linkedLibrary($0) }),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+        // Volume I/O and geometry: NIfTI, DICOM, DICOM SEG, slicing to the model grid and back.
+        .target(name: "VolumeIO", dependencies: ["CNIfTI", "CDCMTKShim"]),
+        // The network engine: tensors, kernels, weights, UniverSeg forward pass.
+        .target(name: "UniverSeg", dependencies: ["COpenBLAS"], resources: [.copy("Resources")]),
+        // Pipelines: YAML specs, support sets, the job graph, writers, ledger, watcher.
+        .target(name: "SegPipeline", dependencies: ["VolumeIO", "UniverSeg", "Yams"]),
+        // The command-line tool.
+        .executableTarget(name: "UniverSegCLI", dependencies: [
+            "SegPipeline", "VolumeIO", "UniverSeg",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "VolumeIOTests", dependencies: ["VolumeIO"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "UniverSegTests", dependencies: ["UniverSeg"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SegPipelineTests", dependencies: ["SegPipeline"]),
+        .testTarget(name: "CLITests", dependencies: ["UniverSegCLI"]),
+    ],
+    cxxLanguageStandard: .cxx17
+)

@@ -1,0 +1,2 @@
+// Empty translation unit: SwiftPM needs one source file to build a C target.
+#include "CNIfTI.h"

@@ -1,0 +1,2 @@
+import UniverSeg
+import VolumeIO

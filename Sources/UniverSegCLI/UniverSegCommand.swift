@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct UniverSegCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "universeg",
+        abstract: "In-context medical image segmentation (UniverSeg) for NIfTI and DICOM studies.",
+        subcommands: []
+    )
+}

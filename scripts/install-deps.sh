@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the native libraries and tools universeg needs on Debian 12. Idempotent; uses sudo only when not root.
+set -euo pipefail
+packages=(libnifti-dev libdcmtk-dev libopenblas-dev pkg-config dcmtk dicom3tools)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "installing: ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+command -v swift >/dev/null || { echo "error: the Swift 6 toolchain is not on PATH (https://www.swift.org/install/linux/)" >&2; exit 1; }
