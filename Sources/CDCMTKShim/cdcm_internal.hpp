@@ -1,0 +1,16 @@
+// Internal helpers of the shim (C++ only, never seen by Swift).
+#pragma once
+#include "cdcm.h"
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dctk.h>
+#include <string>
+
+namespace cdcm {
+/// malloc'd copy of `text`; the receiver frees it with cdcm_free.
+char *copyString(const std::string &text);
+/// Stores `message` in `*error` (when error is not NULL) and returns `status`.
+cdcm_status fail(char **error, cdcm_status status, const std::string &message);
+/// Text without surrounding spaces and trailing NUL padding.
+std::string trimmed(const OFString &text);
+DcmTagKey tagKey(uint32_t tag);
+}  // namespace cdcm
