@@ -1,5 +1,6 @@
 // Reading: parse a file, read attributes, functional groups and decoded pixel frames.
 #include "cdcm_internal.hpp"
+#include <dcmtk/dcmdata/dccodec.h>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -128,6 +129,24 @@ cdcm_status cdcm_open(const char *path, int header_only, cdcm_file **out, char *
 }
 
 void cdcm_close(cdcm_file *file) { delete file; }
+
+int cdcm_has_tag(const cdcm_file *file, uint32_t tag) {
+    DcmTagKey key = tagKey(tag);
+    DcmItem *item = itemFor(file, key);
+    return item && item->tagExists(key) ? 1 : 0;
+}
+
+int cdcm_can_decode(const cdcm_file *file) {
+    const E_TransferSyntax xfer = datasetOf(file)->getOriginalXfer();
+    if (xfer == EXS_Unknown) return 0;
+    if (!DcmXfer(xfer).isEncapsulated()) return 1;
+    return DcmCodecList::canChangeCoding(xfer, EXS_LittleEndianExplicit) ? 1 : 0;
+}
+
+char *cdcm_uid_name(const char *uid) {
+    const char *name = dcmFindNameOfUID(uid, nullptr);
+    return name ? copyString(name) : nullptr;
+}
 
 char *cdcm_get_string(const cdcm_file *file, uint32_t tag) {
     DcmTagKey key = tagKey(tag);

@@ -58,6 +58,14 @@ cdcm_status cdcm_open(const char *path, int header_only, cdcm_file **out, char *
 /// Releases a handle from cdcm_open(). NULL is allowed.
 void cdcm_close(cdcm_file *file);
 
+/// 1 when the top-level attribute (or meta header attribute) is present, even if empty; 0 otherwise. Does not load
+/// large values.
+int cdcm_has_tag(const cdcm_file *file, uint32_t tag);
+
+/// 1 when DCMTK can decode the file's pixels to native form: the transfer syntax is native, or a decoder for it is
+/// registered (RLE, JPEG, JPEG-LS). 0 for JPEG 2000 and other syntaxes without a decoder in this build.
+int cdcm_can_decode(const cdcm_file *file);
+
 /// The value of a top-level attribute (or of a meta header attribute, group 0002) as text, all values joined by
 /// '\\', leading and trailing spaces removed. NULL when absent or empty. Caller frees.
 char *cdcm_get_string(const cdcm_file *file, uint32_t tag);
@@ -114,6 +122,9 @@ cdcm_status cdcm_decode_frame(cdcm_file *file, long frame, float *out, size_t co
 
 /// The name of the file's transfer syntax, as DCMTK knows it ("JPEG 2000 (Lossless only)"). Caller frees.
 char *cdcm_transfer_syntax_name(const cdcm_file *file);
+
+/// DCMTK's name for a UID ("CT Image Storage"), or NULL when it does not know it. Caller frees.
+char *cdcm_uid_name(const char *uid);
 
 /// The whole file (meta header and dataset) as DCMTK's text dump, one attribute per line, no pixel values.
 /// Used by golden tests. Caller frees.

@@ -1,8 +1,53 @@
-/// What a DICOM SEG writer needs to reference the series a volume came from.
+/// What a DICOM SEG writer (and anyone mapping results back to the source) needs about the series a volume came from.
+///
+/// Per-slice arrays are in volume slice order: slice k of the volume (index axis 2) is frame `frames[k]` of
+/// `files[k]`. Single-frame files have frame 0; an enhanced multi-frame file appears once per frame.
+/// Geometry is kept as stored in the files (DICOM LPS), so a writer can reproduce it exactly.
 public struct DicomSeriesReference: Sendable, Equatable {
-    /// Source files in slice order (slice k of the volume is `files[k]`; one entry for a multi-frame object).
+    /// Source file of each slice.
     public var files: [String]
+    /// 0-based frame of each slice inside its file.
+    public var frames: [Int]
+    /// SOPClassUID and SOPInstanceUID of each slice's file.
+    public var sopClassUIDs: [String]
+    public var sopInstanceUIDs: [String]
     public var studyInstanceUID: String
     public var seriesInstanceUID: String
+    /// Empty when the source has none.
     public var frameOfReferenceUID: String
+    /// ImagePositionPatient of each slice, LPS mm, as stored (or derived for frames that state no position).
+    public var imagePositions: [[Double]]
+    /// ImageOrientationPatient shared by all slices: row direction then column direction cosines, LPS.
+    public var imageOrientation: [Double]
+    /// PixelSpacing as DICOM orders it: [spacing between rows, spacing between columns] mm.
+    public var pixelSpacing: [Double]
+    /// Distance between slice centres along the slice normal, mm (from the positions; SliceThickness if one slice).
+    public var sliceSpacing: Double
+    public var rows: Int
+    public var columns: Int
+
+    public init(files: [String], frames: [Int], sopClassUIDs: [String], sopInstanceUIDs: [String],
+                studyInstanceUID: String, seriesInstanceUID: String, frameOfReferenceUID: String,
+                imagePositions: [[Double]], imageOrientation: [Double], pixelSpacing: [Double], sliceSpacing: Double,
+                rows: Int, columns: Int) {
+        self.files = files
+        self.frames = frames
+        self.sopClassUIDs = sopClassUIDs
+        self.sopInstanceUIDs = sopInstanceUIDs
+        self.studyInstanceUID = studyInstanceUID
+        self.seriesInstanceUID = seriesInstanceUID
+        self.frameOfReferenceUID = frameOfReferenceUID
+        self.imagePositions = imagePositions
+        self.imageOrientation = imageOrientation
+        self.pixelSpacing = pixelSpacing
+        self.sliceSpacing = sliceSpacing
+        self.rows = rows
+        self.columns = columns
+    }
+
+    /// Distinct source files in slice order.
+    public var distinctFiles: [String] {
+        var seen = Set<String>()
+        return files.filter { seen.insert($0).inserted }
+    }
 }

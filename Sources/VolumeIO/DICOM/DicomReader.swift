@@ -1,0 +1,90 @@
+import Foundation
+
+/// Reads DICOM studies: finds the image series in a file or folder and decodes them into volumes.
+///
+///     let scan = DicomReader.scan(URL(fileURLWithPath: "study/"))
+///     for error in scan.skipped { print(error) }          // "study/DICOMDIR: error: DICOMDIR (a media directory) ..."
+///     let volume = try DicomReader.readVolume(scan.series[0])   // Volume<Float>, RAS affine, source: .dicom(...)
+public enum DicomReader {
+    /// Finds every image series under `url` (a file or a folder, searched recursively; hidden files are ignored).
+    /// Files that are not decodable images are listed in `skipped` with the reason; none of them stops the scan.
+    /// Reads headers only.
+    public static func scan(_ url: URL) -> DicomScan {
+        scan(files: listFiles(url))
+    }
+
+    /// Like `scan(_:)` for an explicit list of files.
+    public static func scan(files: [String]) -> DicomScan {
+        var headers: [DicomFileHeader] = []
+        var skipped: [DicomError] = []
+        for path in files {
+            do throws(DicomError) {
+                headers.append(try DicomFileHeader.parse(path))
+            } catch {
+                skipped.append(error)
+            }
+        }
+        return DicomScan(series: DicomSeriesAssembly.assemble(headers), skipped: skipped)
+    }
+
+    /// Decodes the voxels of `series`: stored values through the modality LUT (RescaleSlope/Intercept; a missing
+    /// slope is 1), MONOCHROME1 inverted within the stored range so that high values are bright.
+    /// Throws naming the first file that fails to decode.
+    /// - Complexity: reads each source file once; memory is the volume plus one decoded file.
+    public static func readVolume(_ series: DicomSeries) throws(DicomError) -> Volume<Float> {
+        let nx = series.shape[0], ny = series.shape[1], nz = series.shape[2]
+        let (count, overflow) = nx.multipliedReportingOverflow(by: ny * nz)
+        guard !overflow, count <= 1 << 31 else {
+            throw DicomError(.invalidGeometry, path: series.reference.files[0],
+                             reason: "volume \(nx)x\(ny)x\(nz) is too large to read")
+        }
+        var voxels = [Float](repeating: 0, count: count)
+        var open: DicomFile?
+        for (k, slice) in series.slices.enumerated() {
+            if open?.path != slice.path { open = nil; open = try DicomFile(path: slice.path, headerOnly: false) }
+            let offset = k * nx * ny
+            try open!.decodeFrame(slice.frame, into: &voxels, offset: offset, count: nx * ny)
+            applyModalityLUT(slice, to: &voxels, range: offset ..< offset + nx * ny)
+        }
+        let volume = Volume(shape: series.shape, affine: series.affine, voxels: voxels,
+                            source: .dicom(series.reference))
+        return volume
+    }
+
+    /// Scans `url` and reads every series; a series that fails to decode is reported, never fatal for the others.
+    public static func readAll(_ url: URL) -> (volumes: [(series: DicomSeries, volume: Volume<Float>)], failures: [DicomError]) {
+        let scan = scan(url)
+        var volumes: [(DicomSeries, Volume<Float>)] = []
+        var failures = scan.skipped
+        for series in scan.series {
+            do throws(DicomError) { volumes.append((series, try readVolume(series))) } catch { failures.append(error) }
+        }
+        return (volumes, failures)
+    }
+
+    /// value = slope * stored + intercept; MONOCHROME1 first maps stored v to (min + max - v) over the stored range.
+    private static func applyModalityLUT(_ slice: DicomSlice, to voxels: inout [Float], range: Range<Int>) {
+        let slope = slice.rescaleSlope, intercept = slice.rescaleIntercept
+        let flip = slice.invert ? slice.storedRange.min + slice.storedRange.max : 0
+        guard slice.invert || slope != 1 || intercept != 0 else { return }
+        for index in range {
+            let stored = slice.invert ? flip - Double(voxels[index]) : Double(voxels[index])
+            voxels[index] = Float(slope * stored + intercept)
+        }
+    }
+
+    /// Regular files under `url` (or `url` itself), sorted, skipping hidden names.
+    static func listFiles(_ url: URL) -> [String] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else { return [url.path] }
+        guard isDirectory.boolValue else { return [url.path] }
+        guard let enumerator = FileManager.default.enumerator(
+            at: url, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles]) else { return [] }
+        var files: [String] = []
+        for case let file as URL in enumerator
+        where (try? file.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
+            files.append(file.path)
+        }
+        return files.sorted()
+    }
+}

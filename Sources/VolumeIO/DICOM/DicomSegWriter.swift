@@ -1,0 +1,176 @@
+import Foundation
+
+/// Options of a DICOM SEG: descriptive attributes, plus the UID source and clock (inject fixed ones for golden tests).
+public struct DicomSegOptions: Sendable {
+    /// SeriesDescription (LO) and SeriesNumber (IS) of the new SEG series.
+    public var seriesDescription = "UniverSeg segmentation"
+    public var seriesNumber = "901"
+    /// ContentLabel (CS: upper case, digits, underscore) and ContentCreatorName (PN).
+    public var contentLabel = "UNIVERSEG"
+    public var contentCreator = ""
+    /// SegmentAlgorithmName and the General Equipment module.
+    public var algorithmName = "UniverSeg"
+    public var manufacturer = "universeg"
+    public var modelName = "universeg"
+    public var softwareVersions = "1"
+    /// New UIDs (SeriesInstanceUID, SOPInstanceUID, DimensionOrganizationUID), called in that order.
+    public var makeUID: @Sendable () -> String = DicomUIDs.make
+    /// ContentDate/Time, SeriesDate/Time and InstanceCreationDate/Time.
+    public var date = Date()
+    public var timeZone = TimeZone.current
+    /// Segmented Property Category and Type codes (value, scheme, meaning) given to every segment.
+    public var category = ["91723000", "SCT", "Anatomical Structure"]
+    public var propertyType = ["85756007", "SCT", "Tissue"]
+
+    public init() {}
+}
+
+/// Fresh DICOM UIDs.
+public enum DicomUIDs {
+    /// A "2.25." UID from a random UUID (ISO/IEC 9834-8), at most 44 characters.
+    @Sendable public static func make() -> String {
+        let bytes = withUnsafeBytes(of: UUID().uuid) { Array($0) }
+        // 128-bit unsigned integer in decimal, by repeated division of a big-endian byte array.
+        var number = bytes.map { UInt32($0) }
+        var digits: [Character] = []
+        while number.contains(where: { $0 != 0 }) {
+            var remainder: UInt32 = 0
+            for i in number.indices {
+                let value = remainder << 8 | number[i]
+                number[i] = value / 10
+                remainder = value % 10
+            }
+            digits.append(Character(String(remainder)))
+        }
+        return "2.25." + (digits.isEmpty ? "0" : String(digits.reversed()))
+    }
+}
+
+/// Writes a label map as a binary DICOM Segmentation referencing the series it was computed on.
+public enum DicomSegWriter {
+    /// Writes `labels` (on the grid of a DICOM series: `labels.source` must be `.dicom`) to `url` as one binary
+    /// SEG with one segment per entry of `segments`, in that order (segment number n = entry n). Each frame is one
+    /// segment on one source slice, positioned and oriented as the source slice and referencing it; frames whose
+    /// mask is empty are left out, except that a segment with no voxels at all keeps one empty frame so that every
+    /// segment is present. Patient, Study and Frame of Reference are copied from the source. Written atomically.
+    public static func write(_ labels: Volume<Int32>, segments: [(value: Int32, name: String)], to url: URL,
+                             options: DicomSegOptions = DicomSegOptions()) throws(DicomError) {
+        let request = try makeRequest(labels, segments: segments, destination: url.path, options: options)
+        do {
+            try AtomicFile.write(to: url) { temporary in try DicomFile.writeSegmentation(request, to: temporary.path) }
+        } catch let error as DicomError {
+            throw DicomError(error.kind, path: url.path, reason: error.reason)
+        } catch {
+            throw DicomError(.writeFailed, path: url.path, reason: "\(error)")
+        }
+    }
+
+    static func makeRequest(_ labels: Volume<Int32>, segments: [(value: Int32, name: String)], destination: String,
+                            options: DicomSegOptions) throws(DicomError) -> DicomSegShimRequest {
+        guard case .dicom(let reference)? = labels.source else {
+            throw DicomError(.writeFailed, path: destination,
+                             reason: "the label map is not on a DICOM series grid (its source is not DICOM)")
+        }
+        let nx = reference.columns, ny = reference.rows, nz = reference.files.count
+        guard labels.shape == [nx, ny, nz], labels.voxels.count == nx * ny * nz else {
+            throw DicomError(.writeFailed, path: destination, reason: "label map shape \(labels.shape) does not match "
+                             + "the source series [\(nx), \(ny), \(nz)]")
+        }
+        guard !segments.isEmpty, segments.count < 65536 else {
+            throw DicomError(.writeFailed, path: destination, reason: "a SEG needs 1 to 65535 segments")
+        }
+        if let empty = segments.first(where: { $0.name.trimmingCharacters(in: .whitespaces).isEmpty }) {
+            throw DicomError(.writeFailed, path: destination, reason: "segment for value \(empty.value) has no name")
+        }
+        guard nx <= 65535, ny <= 65535 else {
+            throw DicomError(.writeFailed, path: destination, reason: "frames larger than 65535 pixels")
+        }
+
+        var frames: [DicomSegShimRequest.Frame] = []
+        var pixels: [UInt8] = []
+        let frameSize = nx * ny
+        for (s, segment) in segments.enumerated() {
+            var wroteAny = false
+            for k in 0..<nz {
+                let slice = labels.voxels[k * frameSize ..< (k + 1) * frameSize]
+                guard slice.contains(segment.value) else { continue }
+                pixels += slice.map { $0 == segment.value ? 1 : 0 }
+                frames.append(frame(segment: s + 1, slice: k, reference))
+                wroteAny = true
+            }
+            if !wroteAny {
+                pixels += [UInt8](repeating: 0, count: frameSize)
+                frames.append(frame(segment: s + 1, slice: 0, reference))
+            }
+        }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = options.timeZone
+        formatter.dateFormat = "yyyyMMdd"
+        let date = formatter.string(from: options.date)
+        formatter.dateFormat = "HHmmss"
+        let time = formatter.string(from: options.date)
+        let code = { (c: [String]) in (c[0], c[1], c[2]) }
+        return DicomSegShimRequest(
+            sourceFile: reference.files[0], referenceFiles: reference.distinctFiles, rows: ny, columns: nx,
+            orientation: reference.imageOrientation, pixelSpacing: reference.pixelSpacing,
+            sliceThickness: reference.sliceSpacing,
+            segments: segments.map { .init(label: $0.name, category: code(options.category), type: code(options.propertyType)) },
+            frames: frames, pixels: pixels,
+            seriesInstanceUID: options.makeUID(), sopInstanceUID: options.makeUID(),
+            dimensionOrganizationUID: options.makeUID(), contentDate: date, contentTime: time,
+            seriesNumber: options.seriesNumber, seriesDescription: options.seriesDescription,
+            contentLabel: options.contentLabel, contentDescription: "", contentCreator: options.contentCreator,
+            manufacturer: options.manufacturer, modelName: options.modelName, deviceSerialNumber: "0",
+            softwareVersions: options.softwareVersions, algorithmName: options.algorithmName)
+    }
+
+    private static func frame(segment: Int, slice k: Int, _ reference: DicomSeriesReference) -> DicomSegShimRequest.Frame {
+        .init(segmentNumber: segment, positionIndex: k + 1, position: reference.imagePositions[k],
+              sourceSOPClassUID: reference.sopClassUIDs[k], sourceSOPInstanceUID: reference.sopInstanceUIDs[k])
+    }
+}
+
+/// The SEG writer's input to the shim, in Swift types (see `cdcm_seg_request` for each field's DICOM attribute).
+struct DicomSegShimRequest: Sendable {
+    struct Segment: Sendable {
+        var label: String
+        var category: (String, String, String)
+        var type: (String, String, String)
+    }
+
+    struct Frame: Sendable {
+        var segmentNumber: Int
+        var positionIndex: Int
+        var position: [Double]
+        var sourceSOPClassUID: String
+        var sourceSOPInstanceUID: String
+    }
+
+    var sourceFile: String
+    var referenceFiles: [String]
+    var rows: Int
+    var columns: Int
+    var orientation: [Double]
+    var pixelSpacing: [Double]
+    var sliceThickness: Double
+    var segments: [Segment]
+    var frames: [Frame]
+    /// rows * columns bytes per frame, frames back to back; 1 = in the segment.
+    var pixels: [UInt8]
+    var seriesInstanceUID: String
+    var sopInstanceUID: String
+    var dimensionOrganizationUID: String
+    var contentDate: String
+    var contentTime: String
+    var seriesNumber: String
+    var seriesDescription: String
+    var contentLabel: String
+    var contentDescription: String
+    var contentCreator: String
+    var manufacturer: String
+    var modelName: String
+    var deviceSerialNumber: String
+    var softwareVersions: String
+    var algorithmName: String
+}

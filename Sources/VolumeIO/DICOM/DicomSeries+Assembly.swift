@@ -1,0 +1,90 @@
+/// Groups slices into volumes: by SeriesInstanceUID, then by orientation and size; sorts each along its normal.
+enum DicomSeriesAssembly {
+    static func assemble(_ headers: [DicomFileHeader]) -> [DicomSeries] {
+        // Bucket by series; slices without usable geometry cannot be stacked with others, so each such file is its
+        // own bucket (never sorted by InstanceNumber or file name).
+        var buckets: [String: [(DicomFileHeader, DicomSlice)]] = [:]
+        var bucketOrder: [String] = []
+        for header in headers {
+            for slice in header.slices {
+                let stackable = slice.position != nil && slice.orientation.flatMap(DicomGeometry.directions) != nil
+                let key = stackable ? "series:" + header.seriesInstanceUID + "|" + header.studyInstanceUID
+                    : "file:" + header.path
+                if buckets[key] == nil { bucketOrder.append(key) }
+                buckets[key, default: []].append((header, slice))
+            }
+        }
+        var result: [DicomSeries] = []
+        for key in bucketOrder {
+            let members = buckets[key]!
+            // Split by size and orientation (clustered within tolerance, in first-seen order).
+            var groups: [[(DicomFileHeader, DicomSlice)]] = []
+            for member in members {
+                let slice = member.1
+                if let g = groups.firstIndex(where: { group in
+                    let first = group[0].1
+                    return first.rows == slice.rows && first.columns == slice.columns
+                        && (first.orientation == nil && slice.orientation == nil
+                            || first.orientation.map { o in slice.orientation.map { DicomGeometry.sameOrientation(o, $0) } ?? false } ?? false)
+                }) {
+                    groups[g].append(member)
+                } else {
+                    groups.append([member])
+                }
+            }
+            for group in groups {
+                var series = makeSeries(group)
+                if groups.count > 1 {
+                    series.warnings.insert("series split into \(groups.count) volumes by orientation or image size", at: 0)
+                }
+                result.append(series)
+            }
+        }
+        return result
+    }
+
+    private static func makeSeries(_ members: [(DicomFileHeader, DicomSlice)]) -> DicomSeries {
+        let header = members[0].0
+        var slices = members.map(\.1)
+        var warnings: [String] = []
+        var seenNotes = Set<String>()
+        for (h, _) in members { for note in h.notes where seenNotes.insert(note).inserted { warnings.append(note) } }
+
+        let first = slices[0]
+        let pixelSpacing = first.pixelSpacing ?? [1, 1]
+        if first.pixelSpacing == nil { warnings.append("no PixelSpacing; 1 mm pixels assumed") }
+        let placeholder = first.position == nil || first.orientation.flatMap(DicomGeometry.directions) == nil
+        let orientation = placeholder ? [1, 0, 0, 0, 1, 0] : first.orientation!
+        var positions: [[Double]]
+        if placeholder {
+            warnings.append("no usable ImagePositionPatient/ImageOrientationPatient: placeholder geometry "
+                            + "(identity orientation at the origin)")
+            let step = first.spacingBetweenSlices ?? first.sliceThickness ?? 1
+            positions = slices.indices.map { [0, 0, Double($0) * step] }
+        } else {
+            positions = slices.map { $0.position! }
+        }
+        let tieBreak = slices.map { "\($0.path)#\(String(format: "%09d", $0.frame))" }
+        let stack = DicomGeometry.stack(positions: positions, orientation: orientation, pixelSpacing: pixelSpacing,
+                                        singleSliceSpacing: first.spacingBetweenSlices ?? first.sliceThickness,
+                                        tieBreak: tieBreak)!
+        warnings += stack.warnings
+        if slices.contains(where: { abs(($0.pixelSpacing?[0] ?? 1) - pixelSpacing[0]) > 1e-4
+            || abs(($0.pixelSpacing?[1] ?? 1) - pixelSpacing[1]) > 1e-4 }) {
+            warnings.append("PixelSpacing differs between slices; the first slice's value is used")
+        }
+        let orderedPositions = stack.order.map { positions[$0] }
+        slices = stack.order.map { slices[$0] }
+
+        let reference = DicomSeriesReference(
+            files: slices.map(\.path), frames: slices.map(\.frame), sopClassUIDs: slices.map(\.sopClassUID),
+            sopInstanceUIDs: slices.map(\.sopInstanceUID), studyInstanceUID: header.studyInstanceUID,
+            seriesInstanceUID: header.seriesInstanceUID, frameOfReferenceUID: header.frameOfReferenceUID,
+            imagePositions: orderedPositions, imageOrientation: orientation, pixelSpacing: pixelSpacing,
+            sliceSpacing: stack.spacing, rows: first.rows, columns: first.columns)
+        return DicomSeries(studyInstanceUID: header.studyInstanceUID, seriesInstanceUID: header.seriesInstanceUID,
+                           metadata: header.metadata, shape: [first.columns, first.rows, slices.count],
+                           affine: stack.affineLPS.flippingLPSAndRAS, warnings: warnings, reference: reference,
+                           slices: slices)
+    }
+}
