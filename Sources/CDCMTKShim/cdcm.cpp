@@ -17,6 +17,8 @@ void cdcm_initialize(void) {
         DJLSDecoderRegistration::registerCodecs();
         // DCMTK logs to stderr by default; our callers report errors themselves.
         OFLog::configure(OFLogger::FATAL_LOG_LEVEL);
+        // Files written with VR UN for standard attributes (e.g. ImagePositionPatient) read as their real VR.
+        dcmEnableUnknownVRConversion.set(OFTrue);
     });
 }
 

@@ -2,6 +2,7 @@
 #include "cdcm_internal.hpp"
 #include <dcmtk/dcmdata/dccodec.h>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <sstream>
@@ -105,6 +106,16 @@ std::string xferDescription(E_TransferSyntax xfer) {
     return std::string(x.getXferName()) + " (" + x.getXferID() + ")";
 }
 
+/// Whether the file starts with the 128-byte preamble and "DICM" of a DICOM Part 10 file.
+bool hasPreamble(const char *path) {
+    FILE *stream = std::fopen(path, "rb");
+    if (!stream) return false;
+    char head[132];
+    const bool ok = std::fread(head, 1, sizeof head, stream) == sizeof head && std::memcmp(head + 128, "DICM", 4) == 0;
+    std::fclose(stream);
+    return ok;
+}
+
 }  // namespace
 
 cdcm_status cdcm_open(const char *path, int header_only, cdcm_file **out, char **error) {
@@ -113,7 +124,12 @@ cdcm_status cdcm_open(const char *path, int header_only, cdcm_file **out, char *
         auto file = std::make_unique<cdcm_file>();
         const Uint32 maxRead = header_only ? 4096 : DCM_MaxReadLength;
         OFCondition status = file->format.loadFile(OFFilename(path), EXS_Unknown, EGL_noChange, maxRead, ERM_autoDetect);
-        if (status.bad()) return fail(error, CDCM_ERROR_READ, std::string("not readable as DICOM: ") + status.text());
+        if (status.bad()) {
+            return fail(error, CDCM_ERROR_READ,
+                        hasPreamble(path) ? std::string("truncated or malformed DICOM: ") + status.text()
+                                          : std::string("not a DICOM file (no DICM preamble, and it does not parse as a "
+                                                        "bare DICOM dataset: ") + status.text() + ")");
+        }
         DcmMetaInfo *meta = file->format.getMetaInfo();
         DcmDataset *ds = file->format.getDataset();
         const bool hasMeta = meta && meta->card() > 0;

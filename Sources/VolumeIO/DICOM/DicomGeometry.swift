@@ -52,10 +52,11 @@ enum DicomGeometry {
     ///   - pixelSpacing: DICOM PixelSpacing: [between rows (along the column direction), between columns].
     ///   - singleSliceSpacing: the step to use when only one slice remains (SpacingBetweenSlices or SliceThickness).
     ///   - tieBreak: ordering of slices at equal positions (e.g. file name), so results do not depend on input order.
+    ///   - names: how warnings name each slice.
     /// - Returns: nil when the orientation is degenerate.
     /// - Complexity: O(n log n) in the number of slices.
     static func stack(positions: [[Double]], orientation: [Double], pixelSpacing: [Double],
-                      singleSliceSpacing: Double?, tieBreak: [String]) -> Stack? {
+                      singleSliceSpacing: Double?, tieBreak: [String], names: [String]) -> Stack? {
         guard let (row, column) = directions(orientation), let n = normalized(cross(row, column)),
               !positions.isEmpty else { return nil }
         var warnings: [String] = []
@@ -73,7 +74,7 @@ enum DicomGeometry {
         }
         if !duplicates.isEmpty {
             warnings.append("\(duplicates.count) slice(s) duplicate another slice's position and were left out: "
-                            + duplicates.prefix(3).map { tieBreak[$0] }.joined(separator: ", ")
+                            + duplicates.prefix(3).map { names[$0] }.joined(separator: ", ")
                             + (duplicates.count > 3 ? ", ..." : ""))
         }
 

@@ -64,10 +64,12 @@ enum DicomSeriesAssembly {
         } else {
             positions = slices.map { $0.position! }
         }
+        let multiFrame = Set(Dictionary(grouping: slices, by: \.path).filter { $0.value.count > 1 }.keys)
         let tieBreak = slices.map { "\($0.path)#\(String(format: "%09d", $0.frame))" }
         let stack = DicomGeometry.stack(positions: positions, orientation: orientation, pixelSpacing: pixelSpacing,
                                         singleSliceSpacing: first.spacingBetweenSlices ?? first.sliceThickness,
-                                        tieBreak: tieBreak)!
+                                        tieBreak: tieBreak,
+                                        names: slices.map { multiFrame.contains($0.path) ? "\($0.path) frame \($0.frame + 1)" : $0.path })!
         warnings += stack.warnings
         if slices.contains(where: { abs(($0.pixelSpacing?[0] ?? 1) - pixelSpacing[0]) > 1e-4
             || abs(($0.pixelSpacing?[1] ?? 1) - pixelSpacing[1]) > 1e-4 }) {
