@@ -196,6 +196,17 @@ def main():
                             for ijk in samples],
                 "min": float(volume.min()), "max": float(volume.max()), "sum": float(volume.sum()),
             }
+            if name == "sample-brain1-mr":
+                # The series was made from this NIfTI: same voxels in the same world places (slice axis reversed,
+                # see Tools/sample_data/make_dicom_sample.py).
+                import nibabel as nib
+                nifti = nib.load("/work/shared/data/dev-eval/pyradiomics/brain1_image.nii.gz")
+                data = np.asanyarray(nifti.dataobj).astype(np.float64)
+                assert np.array_equal(volume.transpose(2, 1, 0)[:, :, ::-1], data)
+                flip = np.eye(4)
+                flip[2, 2], flip[2, 3] = -1, nz - 1
+                assert np.allclose(nifti.affine @ flip, ras, atol=1e-6)
+                expected[name]["nifti_affine"] = nifti.affine.tolist()
             print(name, expected[name]["shape"], "spacing", round(spacing, 4))
     with open(os.path.join(ROOT, "expected.json"), "w") as f:
         json.dump(expected, f, indent=1)
