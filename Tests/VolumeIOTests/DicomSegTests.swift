@@ -1,0 +1,134 @@
+import Foundation
+import XCTest
+@testable import VolumeIO
+
+/// SEG written over the shuffled CT series: re-read through the shim, compared frame by frame, validated by dciodvfy,
+/// and golden (fixed UIDs and clock give the committed file byte for byte).
+final class DicomSegTests: XCTestCase {
+    private func ctSeries() throws -> (DicomSeries, Volume<Float>) {
+        let series = try XCTUnwrap(DicomReader.scan(DicomFixtures.root.appendingPathComponent("ct-series-shuffled")).series.first)
+        return (series, try DicomReader.readVolume(series))
+    }
+
+    /// Label 1: a box in slices 1...3; label 2: a diagonal line in every slice; label 3: absent.
+    static func labels(on image: Volume<Float>) -> Volume<Int32> {
+        var labels = image.withVoxels([Int32](repeating: 0, count: image.count))
+        for k in 0..<image.shape[2] { for j in 0..<image.shape[1] { for i in 0..<image.shape[0] {
+            if (1...3).contains(k), (3..<9).contains(i), (5..<12).contains(j) { labels[i, j, k] = 1 }
+            if i == j { labels[i, j, k] = 2 }
+        } } }
+        return labels
+    }
+
+    static let segments: [(value: Int32, name: String)] = [(1, "box"), (2, "diagonal"), (3, "absent")]
+
+    static func fixedOptions() -> DicomSegOptions {
+        var options = DicomSegOptions()
+        let counter = UIDCounter()
+        options.makeUID = { counter.next() }
+        options.date = Date(timeIntervalSince1970: 1_700_000_000)
+        options.timeZone = TimeZone(identifier: "UTC")!
+        return options
+    }
+
+    func testSegRoundTripsThroughTheShimToTheSameMask() throws {
+        let (series, image) = try ctSeries()
+        let labels = Self.labels(on: image)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("universeg-seg-\(UUID().uuidString).dcm")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try DicomSegWriter.write(labels, segments: Self.segments, to: url, options: Self.fixedOptions())
+
+        let seg = try DicomSegmentation.read(url)
+        XCTAssertEqual(seg.segments.map(\.label), ["box", "diagonal", "absent"])
+        XCTAssertEqual(seg.segments.map(\.number), [1, 2, 3])
+        XCTAssertEqual(seg.frames.count, 3 + 5 + 1)   // box on 3 slices, diagonal on 5, one empty frame for "absent"
+        XCTAssertEqual(seg.orientation, series.reference.imageOrientation)
+        for frame in seg.frames {
+            let k = try XCTUnwrap(series.reference.imagePositions.firstIndex(of: frame.position))
+            XCTAssertEqual(frame.sourceSOPInstanceUID, series.reference.sopInstanceUIDs[k])
+        }
+        // Segment numbers are the label values here, so the map must equal the input.
+        let back = try seg.labelMap(on: series.reference, affine: series.affine)
+        XCTAssertEqual(back.voxels, labels.voxels)
+
+        // Patient and study copied from the source; the SEG is a new series in the same study.
+        let file = try DicomFile(path: url.path, headerOnly: true)
+        let source = try DicomFile(path: series.reference.files[0], headerOnly: true)
+        for tag in [DicomTag.patientID, DicomTag.patientName, DicomTag.studyInstanceUID, DicomTag.frameOfReferenceUID] {
+            XCTAssertEqual(file.string(tag), source.string(tag))
+        }
+        XCTAssertEqual(file.string(DicomTag.modality), "SEG")
+        XCTAssertEqual(file.itemString(DicomTag.referencedSeriesSequence, item: 0, DicomTag.seriesInstanceUID),
+                       series.seriesInstanceUID)
+        XCTAssertEqual(file.sequenceCount(DicomTag.referencedSeriesSequence), 1)
+    }
+
+    func testFixedUIDsAndClockGiveTheGoldenFile() throws {
+        let (_, image) = try ctSeries()
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("universeg-seg-\(UUID().uuidString).dcm")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try DicomSegWriter.write(Self.labels(on: image), segments: Self.segments, to: url, options: Self.fixedOptions())
+        let golden = DicomFixtures.root.appendingPathComponent("seg/ct-series-shuffled-seg.dcm")
+        if ProcessInfo.processInfo.environment["UPDATE_GOLDEN"] == "1" {
+            try FileManager.default.createDirectory(at: golden.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try? FileManager.default.removeItem(at: golden)
+            try FileManager.default.copyItem(at: url, to: golden)
+        }
+        let written = try DicomFile(path: url.path, headerOnly: false).dump()
+        let expected = try DicomFile(path: golden.path, headerOnly: false).dump()
+        XCTAssertEqual(written, expected)
+        XCTAssertEqual(try Data(contentsOf: url), try Data(contentsOf: golden))
+    }
+
+    func testDciodvfyReportsNoErrors() throws {
+        let tool = "/usr/bin/dciodvfy"
+        guard FileManager.default.isExecutableFile(atPath: tool) else {
+            throw XCTSkip("dciodvfy (Debian package dicom3tools) is not installed")
+        }
+        let (_, image) = try ctSeries()
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("universeg-seg-\(UUID().uuidString).dcm")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try DicomSegWriter.write(Self.labels(on: image), segments: Self.segments, to: url, options: Self.fixedOptions())
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = [url.path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let errors = output.split(separator: "\n").filter { $0.hasPrefix("Error") }
+        XCTAssertEqual(errors, [], output)
+    }
+
+    func testWriterRejectsALabelMapThatIsNotOnADicomGrid() {
+        let labels = Volume(shape: [2, 2, 1], affine: .identity, voxels: [Int32](repeating: 1, count: 4))
+        let url = URL(fileURLWithPath: "/tmp/never-written.dcm")
+        XCTAssertThrowsError(try DicomSegWriter.write(labels, segments: [(1, "x")], to: url)) { error in
+            XCTAssertEqual("\(error)", "/tmp/never-written.dcm: error: the label map is not on a DICOM series grid "
+                           + "(its source is not DICOM)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: url.path))
+    }
+
+    func testGeneratedUIDsAreValid() {
+        let uid = DicomUIDs.make()
+        XCTAssertTrue(uid.hasPrefix("2.25."))
+        XCTAssertLessThanOrEqual(uid.count, 64)
+        XCTAssertTrue(uid.dropFirst(5).allSatisfy(\.isNumber))
+        XCTAssertNotEqual(uid, DicomUIDs.make())
+    }
+}
+
+/// Deterministic UIDs for golden tests.
+final class UIDCounter: @unchecked Sendable {
+    private var value = 0
+    private let lock = NSLock()
+    func next() -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        value += 1
+        return "1.2.826.0.1.3680043.10.1234.\(value)"
+    }
+}
