@@ -34,7 +34,7 @@ public enum DicomReader {
     public static func readVolume(_ series: DicomSeries) throws(DicomError) -> Volume<Float> {
         let nx = series.shape[0], ny = series.shape[1], nz = series.shape[2]
         let (count, overflow) = nx.multipliedReportingOverflow(by: ny * nz)
-        guard !overflow, count <= 1 << 31 else {
+        guard !overflow, count <= 1 << 30 else {
             throw DicomError(.invalidGeometry, path: series.reference.files[0],
                              reason: "volume \(nx)x\(ny)x\(nz) is too large to read")
         }
