@@ -40,6 +40,7 @@ CASES = {
     "deflate": ["syntaxes/image_dfl.dcm"],
     "enhanced-ct": ["enhanced/eCT_Supplemental.dcm"],
     "mono1": ["mono1/cr-mono1.dcm"],
+    "ct-scout-anisotropic": ["anisotropic/ct-scout.dcm"],
     "rtdose-multiframe": ["multiframe/rtdose.dcm"],
     "sample-brain1-mr": ["../../../../SampleData/dicom-study/brain1-mr/*"],
 }
