@@ -123,7 +123,7 @@ cdcm_status cdcm_decode_frame(cdcm_file *file, long frame, float *out, size_t co
 /// The name of the file's transfer syntax, as DCMTK knows it ("JPEG 2000 (Lossless only)"). Caller frees.
 char *cdcm_transfer_syntax_name(const cdcm_file *file);
 
-/// DCMTK's name for a UID ("CT Image Storage"), or NULL when it does not know it. Caller frees.
+/// DCMTK's keyword for a UID ("CTImageStorage"), or NULL when it does not know it. Caller frees.
 char *cdcm_uid_name(const char *uid);
 
 /// The whole file (meta header and dataset) as DCMTK's text dump, one attribute per line, no pixel values.

@@ -113,7 +113,7 @@ final class DicomFile {
     /// DCMTK's text dump of the file (C: `cdcm_dump`), for golden tests.
     func dump() -> String { Self.take(cdcm_dump(handle)) ?? "" }
 
-    /// DCMTK's name for a UID, e.g. "CT Image Storage" (C: `cdcm_uid_name`).
+    /// DCMTK's keyword for a UID, e.g. "CTImageStorage" (C: `cdcm_uid_name`).
     static func nameOfUID(_ uid: String) -> String? {
         cdcm_initialize()
         return take(cdcm_uid_name(uid))

@@ -14,7 +14,7 @@ public struct DicomSeriesMetadata: Sendable, Equatable, Codable {
     public var patientName: String?
     /// Manufacturer (0008,0070).
     public var manufacturer: String?
-    /// The SOP Class by name, e.g. "Enhanced MR Image Storage" (UID when DCMTK does not know it).
+    /// The SOP Class by DCMTK's keyword, e.g. "EnhancedCTImageStorage" (the UID when DCMTK does not know it).
     public var sopClassName: String?
     /// Transfer syntax of the first file, e.g. "JPEG-LS Lossless (1.2.840.10008.1.2.4.80)".
     public var transferSyntax: String?
