@@ -65,7 +65,13 @@ public struct Ledger: Sendable {
         do {
             let handle = try FileHandle(forWritingTo: url)
             defer { try? handle.close() }
-            try handle.seekToEnd()
+            // A line torn by a crash is closed first, so it cannot swallow this one.
+            if try handle.seekToEnd() > 0 {
+                let reader = try FileHandle(forReadingFrom: url)
+                defer { try? reader.close() }
+                try reader.seek(toOffset: try reader.seekToEnd() - 1)
+                if reader.readData(ofLength: 1) != Data([UInt8(ascii: "\n")]) { line.insert(UInt8(ascii: "\n"), at: 0) }
+            }
             try handle.write(contentsOf: line)
             try handle.synchronize()
         } catch {
