@@ -62,7 +62,8 @@ struct NodeReader {
             values[name] = value
         }
         for name in required where values[name] == nil {
-            error(node, "'\(context)' is missing the required key '\(name)'")
+            error(node, "'\(context)' is missing the required key '\(name)'",
+                  hint: "add '\(name): ...' here; see docs/pipeline-schema.md")
         }
         return values
     }
