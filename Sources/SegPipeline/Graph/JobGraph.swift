@@ -68,10 +68,10 @@ public struct JobGraph: Sendable {
             let outcome = StudyOutcome(study: job.input, status: .failed, reason: Self.describe(error), stage: stage,
                                        seconds: Date().timeIntervalSince(job.started))
             // Recorded so the failure is on disk; a rerun still retries it (only 'done' entries are skipped).
-            try? Ledger(outputFolder: spec.outputs.folder).append(LedgerEntry(
+            if spec.outputs.ledger { try? Ledger(outputFolder: spec.outputs.folder).append(LedgerEntry(
                 study: job.input.name, status: .failed, inputFingerprint: job.input.fingerprint,
                 pipelineFingerprint: spec.fingerprint, outputs: [], reason: "\(stage.rawValue): \(outcome.reason ?? "")",
-                finishedAt: Clock.timestamp()))
+                finishedAt: Clock.timestamp())) }
             events(.finished(outcome))
             await onOutcome(outcome)
             await gauge.leave()
@@ -253,10 +253,15 @@ public struct JobGraph: Sendable {
             preconditionFailure("write needs the image, labels and series")
         }
         let folder = spec.outputs.folder
-        let stem = NamingPattern.expand(spec.outputs.naming, study: job.input.name, series: series.id, pipeline: spec.name)
+        var stem = NamingPattern.expand(spec.outputs.naming, study: job.input.name, series: series.id, pipeline: spec.name)
+        if let file = spec.outputs.labelMapFile {
+            let name = file.lastPathComponent
+            stem = [".nii.gz", ".nii"].first { name.hasSuffix($0) }.map { String(name.dropLast($0.count)) } ?? name
+        }
         var outputs: [String] = []
         func output(_ suffix: String, _ body: (URL) throws -> Void) throws {
-            let relative = stem + suffix
+            var relative = stem + suffix
+            if let file = spec.outputs.labelMapFile, suffix == "_seg.nii.gz" { relative = file.lastPathComponent }
             let url = folder.appendingPathComponent(relative)
             do {
                 try AtomicFile.write(to: url, body)
@@ -297,9 +302,9 @@ public struct JobGraph: Sendable {
             let data = try report.encoded()
             try output("_report.json") { try data.write(to: $0) }
         }
-        try Ledger(outputFolder: folder).append(LedgerEntry(
+        if spec.outputs.ledger { try Ledger(outputFolder: folder).append(LedgerEntry(
             study: job.input.name, status: .done, inputFingerprint: job.input.fingerprint,
-            pipelineFingerprint: spec.fingerprint, outputs: outputs, reason: nil, finishedAt: report.finishedAt))
+            pipelineFingerprint: spec.fingerprint, outputs: outputs, reason: nil, finishedAt: report.finishedAt)) }
         return StudyOutcome(study: job.input, status: .done, report: report, outputs: outputs,
                             seconds: Date().timeIntervalSince(job.started))
     }

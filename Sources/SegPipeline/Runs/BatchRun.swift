@@ -21,15 +21,43 @@ public struct BatchRun: Sendable {
         public var skipped: Int { outcomes.filter { $0.status == .skipped }.count }
     }
 
-    /// What a run would do with each study, without reading any voxels: to process, or skipped with the reason.
-    public func plan() throws -> [(study: StudyInput, skipReason: String?)] {
-        let spec = graph.spec
+    public struct PlanItem: Sendable {
+        public var study: StudyInput
+        /// Set when the study is skipped: why.
+        public var skipReason: String?
+        /// Why the study is processed ("new", "its input files changed", "--force", ...).
+        public var runReason: String
+    }
+
+    /// What a run would do with each study, without reading any voxels: process it (and why), or skip it (and why).
+    public func plan() throws -> [PlanItem] { try Self.plan(spec: graph.spec, force: force) }
+
+    /// What a run of `spec` would do with each study; needs no engine and reads no image.
+    public static func plan(spec: PipelineSpec, force: Bool) throws -> [PlanItem] {
         let studies = try StudyDiscovery.studies(spec.inputs, excluding: excludedFolders(spec))
         let ledger = Ledger(outputFolder: spec.outputs.folder)
-        let entries = force ? [:] : ledger.entries()
+        let entries = ledger.entries()
         return studies.map { study in
-            (study, force ? nil : ledger.skipReason(for: study, pipelineFingerprint: spec.fingerprint,
-                                                    entries: entries, outputFolder: spec.outputs.folder))
+            if force { return PlanItem(study: study, skipReason: nil, runReason: "--force") }
+            let d = ledger.decision(for: study, pipelineFingerprint: spec.fingerprint, entries: entries,
+                                    outputFolder: spec.outputs.folder)
+            return PlanItem(study: study, skipReason: d.skip, runReason: d.reason)
+        }
+    }
+
+    /// For each study that would be processed, the series the selection rules pick, or why none matches
+    /// (reads headers only).
+    public func describeSeries(_ study: StudyInput) -> String {
+        do {
+            let selection = SeriesSelection.choose(try graph.candidates(of: study), graph.spec.inputs.series)
+            guard let series = selection.chosen.first else {
+                return "no matching series" + (selection.rejections.isEmpty ? "" : ": " + selection.rejections.joined(separator: "; "))
+            }
+            let axis = Geometry.sliceAxis(graph.spec.preprocessing.axis, affine: series.affine)
+            return "series \(series.id) (\(series.description)), \(series.shape.map(String.init).joined(separator: "x")) "
+                + "\(series.affine.orientation), \(series.shape[axis]) \(Geometry.plane(series.affine, sliceAxis: axis).rawValue) slices"
+        } catch {
+            return "cannot read its headers: \(JobGraph.describe(error))"
         }
     }
 
@@ -60,7 +88,7 @@ public struct BatchRun: Sendable {
         return Result(outcomes: outcomes, peakInFlight: peak)
     }
 
-    func excludedFolders(_ spec: PipelineSpec) -> [URL] {
+    static func excludedFolders(_ spec: PipelineSpec) -> [URL] {
         [spec.outputs.folder, spec.watch.doneFolder, spec.watch.failedFolder]
     }
 }

@@ -37,17 +37,24 @@ public struct Ledger: Sendable {
         return latest
     }
 
-    /// Why `study` needs no work, or nil when it must be processed.
-    public func skipReason(for study: StudyInput, pipelineFingerprint: String, entries: [String: LedgerEntry],
-                           outputFolder: URL) -> String? {
-        guard let entry = entries[study.name], entry.status == .done else { return nil }
-        guard entry.pipelineFingerprint == pipelineFingerprint else { return nil }
-        guard entry.inputFingerprint == study.fingerprint else { return nil }
+    /// Whether `study` needs work: `skip` is set when it is done (with when), else `reason` says why it runs.
+    public func decision(for study: StudyInput, pipelineFingerprint: String, entries: [String: LedgerEntry],
+                         outputFolder: URL) -> (skip: String?, reason: String) {
+        guard let entry = entries[study.name] else { return (nil, "new") }
+        if entry.status == .failed { return (nil, "failed last time (\(entry.reason ?? "no reason recorded"))") }
+        if entry.pipelineFingerprint != pipelineFingerprint { return (nil, "the pipeline definition changed") }
+        if entry.inputFingerprint != study.fingerprint { return (nil, "its input files changed") }
         let missing = entry.outputs.filter {
             !FileManager.default.fileExists(atPath: outputFolder.appendingPathComponent($0).path)
         }
-        guard missing.isEmpty else { return nil }
-        return "done at \(entry.finishedAt) (ledger; --force redoes it)"
+        if let first = missing.first { return (nil, "output \(first) is missing") }
+        return ("done at \(entry.finishedAt) (ledger; --force redoes it)", "")
+    }
+
+    /// Why `study` needs no work, or nil when it must be processed.
+    public func skipReason(for study: StudyInput, pipelineFingerprint: String, entries: [String: LedgerEntry],
+                           outputFolder: URL) -> String? {
+        decision(for: study, pipelineFingerprint: pipelineFingerprint, entries: entries, outputFolder: outputFolder).skip
     }
 
     /// Appends one entry as a single write, then syncs it to disk.

@@ -53,6 +53,12 @@ struct NodeReader {
             guard allowed.contains(name) else {
                 error(key, "unknown key '\(name)' in '\(context)'\(Suggestion.didYouMean(name, in: allowed))",
                       hint: "the keys of '\(context)' are \(allowed.joined(separator: ", "))")
+                // Like a compiler, go on as if the suggested key was meant: its value is still checked, and no
+                // second error says that key is missing.
+                if let meant = Suggestion.closest(to: name, in: allowed), values[meant] == nil,
+                   !mapping.contains(where: { $0.key.scalar?.string == meant }) {
+                    values[meant] = value
+                }
                 continue
             }
             if values[name] != nil {

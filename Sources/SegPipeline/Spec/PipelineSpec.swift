@@ -205,6 +205,11 @@ public struct OutputSpec: Sendable, Equatable {
     public var writers: [WriterKind]
     /// Whether the run writes index.html linking every study's QC image and numbers.
     public var summary: Bool
+    /// Set by `universeg segment --out FILE`: the label map goes exactly there, and the other outputs beside it
+    /// (FILE's name without .nii.gz, plus their suffixes); `naming` is then unused.
+    public var labelMapFile: URL?
+    /// Whether finished studies are recorded in `folder/ledger.jsonl` (off for one-off `segment`).
+    public var ledger: Bool = true
 
     public init(folder: URL, naming: String = "{study}/{study}", writers: [WriterKind] = [.nifti, .report, .qc],
                 summary: Bool = true) {

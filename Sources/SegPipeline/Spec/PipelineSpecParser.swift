@@ -17,7 +17,7 @@ public enum PipelineSpecParser {
                 file: file.path, location: SourceLocation(line: 1, column: 1),
                 message: "cannot read the pipeline file: \(error.localizedDescription)")], source: "")
         }
-        let (spec, diagnostics) = check(text, file: file.path, baseFolder: file.deletingLastPathComponent())
+        let (spec, diagnostics) = check(text, file: file.relativePath, baseFolder: file.deletingLastPathComponent())
         guard let spec, !diagnostics.contains(where: { $0.severity == .error }) else {
             throw PipelineSpecError(diagnostics: diagnostics, source: text)
         }
