@@ -335,7 +335,8 @@ public enum PipelineSpecParser {
         }
         if let n = f["writers"] {
             var writers: [WriterKind] = []
-            for item in r.list(n, "writers") {
+            let items = r.list(n, "writers")
+            for item in items {
                 guard let text = r.string(item, "writer") else { continue }
                 guard let writer = WriterKind(rawValue: text) else {
                     let names = WriterKind.allCases.map(\.rawValue)
@@ -353,7 +354,7 @@ public enum PipelineSpecParser {
                 }
                 writers.append(writer)
             }
-            if writers.isEmpty { r.error(n, "'writers' must name at least one writer") }
+            if items.isEmpty { r.error(n, "'writers' must name at least one writer", hint: "e.g. writers: [nifti, report, qc]") }
             spec.writers = writers
         }
         if let n = f["summary"], let v = r.bool(n, "summary") { spec.summary = v }
