@@ -5,6 +5,6 @@ struct UniverSegCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "universeg",
         abstract: "In-context medical image segmentation (UniverSeg) for NIfTI and DICOM studies.",
-        subcommands: [InspectCommand.self]
+        subcommands: [RunCommand.self, SegmentCommand.self, WatchCommand.self, ValidateCommand.self, InspectCommand.self]
     )
 }

@@ -1,0 +1,67 @@
+/// A first-in first-out queue between two pipeline stages with room for `capacity` items: `send` suspends while it
+/// is full (backpressure), `next` suspends while it is empty. After `finish()`, `next` drains what is left, then
+/// returns nil. Any number of senders and receivers may use it.
+///
+/// Invariant: `buffer.count <= capacity`; waiting senders exist only while the buffer is full, waiting receivers
+/// only while it is empty.
+public actor BoundedChannel<Element: Sendable> {
+    public let capacity: Int
+    private var buffer: [Element] = []
+    private var head = 0
+    private var finished = false
+    private var waitingSenders: [(Element, CheckedContinuation<Void, Never>)] = []
+    private var waitingReceivers: [CheckedContinuation<Element?, Never>] = []
+
+    public init(capacity: Int) {
+        precondition(capacity >= 1, "a channel needs room for at least one item")
+        self.capacity = capacity
+    }
+
+    private var count: Int { buffer.count - head }
+
+    /// Adds `element`, waiting while the channel is full. Sending after `finish()` is a programming error.
+    public func send(_ element: Element) async {
+        precondition(!finished, "send after finish")
+        if !waitingReceivers.isEmpty {
+            waitingReceivers.removeFirst().resume(returning: element)
+            return
+        }
+        if count < capacity {
+            buffer.append(element)
+            return
+        }
+        await withCheckedContinuation { waitingSenders.append((element, $0)) }
+    }
+
+    /// The oldest element, waiting while the channel is empty; nil once it is finished and drained.
+    public func next() async -> Element? {
+        if count > 0 {
+            let element = buffer[head]
+            head += 1
+            if head > 32 && head * 2 > buffer.count { buffer.removeFirst(head); head = 0 }
+            if !waitingSenders.isEmpty {
+                let (pending, sender) = waitingSenders.removeFirst()
+                buffer.append(pending)
+                sender.resume()
+            }
+            return element
+        }
+        if !waitingSenders.isEmpty {  // only with a full buffer; kept for safety
+            let (pending, sender) = waitingSenders.removeFirst()
+            sender.resume()
+            return pending
+        }
+        if finished { return nil }
+        return await withCheckedContinuation { waitingReceivers.append($0) }
+    }
+
+    /// No more sends; receivers get what is left, then nil.
+    public func finish() {
+        finished = true
+        for receiver in waitingReceivers { receiver.resume(returning: nil) }
+        waitingReceivers.removeAll()
+    }
+
+    /// Items waiting in the buffer now (for tests and progress).
+    public var bufferedCount: Int { count }
+}

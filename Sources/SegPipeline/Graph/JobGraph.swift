@@ -1,0 +1,345 @@
+import Foundation
+import VolumeIO
+
+/// The streaming job graph: read -> prepare (normalize + slice) -> infer -> assemble (resample back + merge) ->
+/// write, one task per stage, joined by bounded channels.
+///
+/// - Memory: at most `maxInFlight` studies are admitted at once (a study holds its permit from read until its
+///   outputs are written or it fails), so memory stays flat however many studies are queued.
+/// - Cores: every stage's blocking work runs on its own serial lane; only the infer lane is CPU-heavy (the engine
+///   uses all cores), so reading the next study overlaps inference without two inferences competing.
+/// - Failures: a study that throws in any stage is reported as failed; the others go on.
+public struct JobGraph: Sendable {
+    public var spec: PipelineSpec
+    public var backends: PipelineBackends
+    public var maxInFlight: Int
+    public var events: @Sendable (PipelineEvent) -> Void
+    let supportPool: SupportPool
+
+    public init(spec: PipelineSpec, backends: PipelineBackends, maxInFlight: Int = 3,
+                events: @escaping @Sendable (PipelineEvent) -> Void = { _ in }) {
+        precondition(maxInFlight >= 1)
+        self.spec = spec
+        self.backends = backends
+        self.maxInFlight = maxInFlight
+        self.events = events
+        supportPool = SupportPool(targets: spec.targets, normalization: spec.preprocessing.normalization,
+                                  backend: backends.volumes, grid: backends.grid)
+    }
+
+    /// A study on its way through the graph; each stage fills some fields and drops what later stages don't need.
+    struct Job: Sendable {
+        var input: StudyInput
+        var started = Date()
+        var series: SeriesCandidate?
+        var image: Volume<Float>?
+        var axis = 2
+        var queries: [ModelSlice] = []
+        var positions: [Double] = []
+        var pools: [String: [SupportExample]] = [:]
+        var probabilities: [String: [ModelSlice]] = [:]
+        var native: [String: Volume<Float>] = [:]
+        var labels: Volume<Int32>?
+        var supportUsed: [String: [String]] = [:]
+        var timings = StudyReport.Timings()
+        var warnings: [String] = []
+    }
+
+    struct StageFailure: Error {
+        var stage: PipelineStage
+        var underlying: any Error
+    }
+
+    /// Processes studies from `source` until it is finished and drained; `onOutcome` sees each study as it ends
+    /// (done or failed), in completion order. Returns the most studies that were in flight at once.
+    @discardableResult
+    public func process(_ source: BoundedChannel<StudyInput>,
+                        onOutcome: @escaping @Sendable (StudyOutcome) async -> Void) async -> Int {
+        let depth = spec.concurrency.queueDepth
+        let toPrepare = BoundedChannel<Job>(capacity: depth), toInfer = BoundedChannel<Job>(capacity: depth)
+        let toAssemble = BoundedChannel<Job>(capacity: depth), toWrite = BoundedChannel<Job>(capacity: depth)
+        let slots = AsyncSemaphore(permits: maxInFlight)
+        let gauge = InFlightGauge()
+        let lanes = (read: BlockingLane(label: "read"), prepare: BlockingLane(label: "prepare"),
+                     infer: BlockingLane(label: "infer"), assemble: BlockingLane(label: "assemble"),
+                     write: BlockingLane(label: "write"))
+
+        let fail: @Sendable (Job, PipelineStage, any Error) async -> Void = { job, stage, error in
+            let outcome = StudyOutcome(study: job.input, status: .failed, reason: Self.describe(error), stage: stage,
+                                       seconds: Date().timeIntervalSince(job.started))
+            // Recorded so the failure is on disk; a rerun still retries it (only 'done' entries are skipped).
+            if spec.outputs.ledger { try? Ledger(outputFolder: spec.outputs.folder).append(LedgerEntry(
+                study: job.input.name, status: .failed, inputFingerprint: job.input.fingerprint,
+                pipelineFingerprint: spec.fingerprint, outputs: [], reason: "\(stage.rawValue): \(outcome.reason ?? "")",
+                finishedAt: Clock.timestamp())) }
+            events(.finished(outcome))
+            await onOutcome(outcome)
+            await gauge.leave()
+            await slots.release()
+        }
+
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while true {
+                    await slots.acquire()
+                    guard let input = await source.next() else {
+                        await slots.release()
+                        break
+                    }
+                    await gauge.enter()
+                    let job = Job(input: input)
+                    events(.stageStarted(study: input.name, stage: .read))
+                    do {
+                        await toPrepare.send(try await lanes.read.run { try self.read(job) })
+                    } catch {
+                        await fail(job, .read, error)
+                    }
+                }
+                await toPrepare.finish()
+            }
+            group.addTask { await stage(.prepare, from: toPrepare, to: toInfer, lane: lanes.prepare, fail: fail, prepare) }
+            group.addTask { await stage(.infer, from: toInfer, to: toAssemble, lane: lanes.infer, fail: fail, infer) }
+            group.addTask { await stage(.assemble, from: toAssemble, to: toWrite, lane: lanes.assemble, fail: fail, assemble) }
+            group.addTask {
+                while let job = await toWrite.next() {
+                    events(.stageStarted(study: job.input.name, stage: .write))
+                    do {
+                        let outcome = try await lanes.write.run { try self.write(job) }
+                        events(.finished(outcome))
+                        await onOutcome(outcome)
+                        await gauge.leave()
+                        await slots.release()
+                    } catch {
+                        await fail(job, .write, error)
+                    }
+                }
+            }
+        }
+        return await gauge.peak
+    }
+
+    private func stage(_ name: PipelineStage, from input: BoundedChannel<Job>, to output: BoundedChannel<Job>,
+                       lane: BlockingLane, fail: @Sendable (Job, PipelineStage, any Error) async -> Void,
+                       _ work: @escaping @Sendable (Job) throws -> Job) async {
+        while let job = await input.next() {
+            events(.stageStarted(study: job.input.name, stage: name))
+            do {
+                await output.send(try await lane.run { try work(job) })
+            } catch {
+                await fail(job, name, error)
+            }
+        }
+        await output.finish()
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? PipelineError { return error.description }
+        if error is CocoaError { return error.localizedDescription }
+        return String(describing: error)
+    }
+
+    // MARK: Stages (blocking; each runs on its lane)
+
+    /// The series of a study that the selection rules can choose from.
+    func candidates(of input: StudyInput) throws -> [SeriesCandidate] {
+        let images = StudyDiscovery.niftiImages(of: input, pattern: spec.inputs.image)
+        let useNifti = spec.inputs.format == .nifti || (spec.inputs.format == .auto && (!input.isFolder || !images.isEmpty))
+        if useNifti {
+            return try images.map { try backends.volumes.niftiSeries($0) }
+        }
+        return try backends.volumes.dicomSeries(in: input.location)
+    }
+
+    func read(_ job: Job) throws -> Job {
+        var job = job
+        let start = Date()
+        let selection = SeriesSelection.choose(try candidates(of: job.input), spec.inputs.series)
+        guard let series = selection.chosen.first else {
+            throw PipelineError.noMatchingSeries(study: job.input.name, reasons: selection.rejections)
+        }
+        let image = try backends.volumes.readImage(series)
+        guard image.shape.count == 3, image.shape.allSatisfy({ $0 > 0 }), image.voxels.count == image.count,
+              image.affine.inverse != nil else {
+            throw PipelineError.invalidVolume(series.files.first?.path ?? job.input.name,
+                                              reason: "the image has an empty grid or a singular affine")
+        }
+        job.series = series
+        job.axis = Geometry.sliceAxis(spec.preprocessing.axis, affine: image.affine)
+        let worldAxis = Geometry.dominantWorldAxis(image.affine, indexAxis: job.axis)
+        let ownSupport = spec.support.perStudyFolder.flatMap { job.input.isFolder ? job.input.location.appendingPathComponent($0) : nil }
+        for target in spec.targets {
+            let libraries = target.libraries.isEmpty ? spec.support.libraries : target.libraries
+            let pairs = try SupportLibrary.pairs(libraries: libraries, studyFolder: ownSupport, mode: spec.support.perStudyMode)
+            guard !pairs.isEmpty else { throw PipelineError.noSupport(target: target.name, reason: "the support libraries hold no pairs") }
+            job.pools[target.name] = try supportPool.examples(pairs, target: target, worldAxis: worldAxis)
+        }
+        job.image = image
+        job.timings.readSeconds = Date().timeIntervalSince(start)
+        return job
+    }
+
+    func prepare(_ job: Job) throws -> Job {
+        var job = job
+        let start = Date()
+        guard let image = job.image else { preconditionFailure("prepare needs a read image") }
+        let normalized = image.withVoxels(IntensityNormalizer.normalize(image.voxels, method: spec.preprocessing.normalization))
+        job.queries = backends.grid.slices(of: normalized, axis: job.axis)
+        job.positions = job.queries.indices.map {
+            Geometry.relativePosition(index: $0, count: job.queries.count, affine: image.affine, axis: job.axis)
+        }
+        job.timings.prepareSeconds = Date().timeIntervalSince(start)
+        return job
+    }
+
+    func infer(_ job: Job) throws -> Job {
+        var job = job
+        let start = Date()
+        let total = job.queries.count * spec.targets.count
+        var done = 0
+        for target in spec.targets {
+            let request = SupportSelector.Request(strategy: spec.support.strategy, size: spec.model.supportSize,
+                                                  ensemble: spec.model.ensemble, groups: spec.support.groups,
+                                                  seed: spec.model.seed, streamName: [job.input.name, target.name])
+            let groups = try SupportSelector.plan(queries: job.queries, positions: job.positions,
+                                                  pool: job.pools[target.name] ?? [], request, target: target.name)
+            var probabilities = [ModelSlice](repeating: .zero, count: job.queries.count)
+            var used: [String] = []
+            for group in groups {
+                let result = try backends.segmenter.probabilities(queries: group.queries.map { job.queries[$0] },
+                                                                  supportSets: group.supportSets)
+                guard result.count == group.queries.count else {
+                    throw PipelineError.unavailable("the engine returned \(result.count) slices for \(group.queries.count) queries")
+                }
+                for (slot, index) in group.queries.enumerated() { probabilities[index] = result[slot] }
+                for example in group.supportSets.joined() where !used.contains("\(example.source):\(example.slice)") {
+                    used.append("\(example.source):\(example.slice)")
+                }
+                done += group.queries.count
+                events(.slicesDone(study: job.input.name, done: done, total: total))
+            }
+            job.probabilities[target.name] = probabilities
+            job.supportUsed[target.name] = used
+        }
+        job.pools = [:]
+        job.queries = []
+        job.timings.inferSeconds = Date().timeIntervalSince(start)
+        return job
+    }
+
+    func assemble(_ job: Job) throws -> Job {
+        var job = job
+        let start = Date()
+        guard let image = job.image else { preconditionFailure("assemble needs the image") }
+        var maps: [(value: Int32, probabilities: [Float])] = []
+        for target in spec.targets {
+            let native = backends.grid.native(job.probabilities[target.name] ?? [], like: image, axis: job.axis)
+            guard native.shape == image.shape else {
+                throw PipelineError.invalidVolume(job.input.name, reason: "resampled probabilities have shape \(native.shape), not \(image.shape)")
+            }
+            job.native[target.name] = native
+            maps.append((target.value, native.voxels))
+        }
+        job.probabilities = [:]
+        job.labels = image.withVoxels(LabelMerge.merge(maps, threshold: Float(spec.model.threshold)))
+        if !spec.outputs.writers.contains(.probabilities) { job.native = [:] }
+        job.timings.assembleSeconds = Date().timeIntervalSince(start)
+        return job
+    }
+
+    func write(_ job: Job) throws -> StudyOutcome {
+        var job = job
+        let start = Date()
+        guard let image = job.image, let labels = job.labels, let series = job.series else {
+            preconditionFailure("write needs the image, labels and series")
+        }
+        let folder = spec.outputs.folder
+        var stem = NamingPattern.expand(spec.outputs.naming, study: job.input.name, series: series.id, pipeline: spec.name)
+        if let file = spec.outputs.labelMapFile {
+            let name = file.lastPathComponent
+            stem = [".nii.gz", ".nii"].first { name.hasSuffix($0) }.map { String(name.dropLast($0.count)) } ?? name
+        }
+        var outputs: [String] = []
+        func output(_ suffix: String, _ body: (URL) throws -> Void) throws {
+            var relative = stem + suffix
+            if let file = spec.outputs.labelMapFile, suffix == "_seg.nii.gz" { relative = file.lastPathComponent }
+            let url = folder.appendingPathComponent(relative)
+            do {
+                try AtomicFile.write(to: url, body)
+            } catch let error as PipelineError {
+                throw error
+            } catch {
+                throw PipelineError.writeFailed(url.path, reason: Self.describe(error))
+            }
+            outputs.append(relative)
+        }
+        let writers = spec.outputs.writers
+        if writers.contains(.nifti) {
+            try output("_seg.nii.gz") { try backends.volumes.writeLabelMap(labels, to: $0) }
+        }
+        if writers.contains(.dicomSeg) {
+            if series.format == .dicom {
+                try output("_seg.dcm") { try backends.volumes.writeDicomSeg(labels, targets: spec.targets, to: $0) }
+            } else {
+                job.warnings.append("dicom-seg not written: the study is NIfTI, not DICOM")
+            }
+        }
+        if writers.contains(.probabilities) {
+            for target in spec.targets {
+                guard let map = job.native[target.name] else { continue }
+                try output("_prob-\(target.name).nii.gz") { try backends.volumes.writeProbabilities(map, to: $0) }
+            }
+        }
+        if writers.contains(.qc) {
+            let picture = QCImage.render(image: image, labels: labels, axis: job.axis, values: spec.targets.map(\.value))
+            let png = PNGEncoder.encode(width: picture.width, height: picture.height, rgb: picture.rgb)
+            try output("_qc.png") { try png.write(to: $0) }
+        }
+        job.timings.writeSeconds = Date().timeIntervalSince(start)
+        job.timings.totalSeconds = Date().timeIntervalSince(job.started)
+        let report = makeReport(job, image: image, labels: labels, series: series,
+                                outputs: outputs + (writers.contains(.report) ? [stem + "_report.json"] : []))
+        if writers.contains(.report) {
+            let data = try report.encoded()
+            try output("_report.json") { try data.write(to: $0) }
+        }
+        if spec.outputs.ledger { try Ledger(outputFolder: folder).append(LedgerEntry(
+            study: job.input.name, status: .done, inputFingerprint: job.input.fingerprint,
+            pipelineFingerprint: spec.fingerprint, outputs: outputs, reason: nil, finishedAt: report.finishedAt)) }
+        return StudyOutcome(study: job.input, status: .done, report: report, outputs: outputs,
+                            seconds: Date().timeIntervalSince(job.started))
+    }
+
+    func makeReport(_ job: Job, image: Volume<Float>, labels: Volume<Int32>, series: SeriesCandidate,
+                    outputs: [String]) -> StudyReport {
+        let voxelML = image.spacing.reduce(1, *) / 1000
+        var counts: [Int32: Int] = [:]
+        var slicesWith: [Int32: Set<Int>] = [:]
+        for k in 0..<labels.shape[2] { for j in 0..<labels.shape[1] { for i in 0..<labels.shape[0] {
+            let value = labels[i, j, k]
+            guard value != 0 else { continue }
+            counts[value, default: 0] += 1
+            slicesWith[value, default: []].insert([i, j, k][job.axis])
+        } } }
+        let targets = spec.targets.map { target in
+            StudyReport.Target(name: target.name, value: target.value, supportLabels: target.supportLabels,
+                               voxels: counts[target.value] ?? 0, volumeML: Double(counts[target.value] ?? 0) * voxelML,
+                               slicesWithMask: slicesWith[target.value]?.count ?? 0,
+                               supportUsed: job.supportUsed[target.name] ?? [])
+        }
+        var warnings = job.warnings
+        for target in targets where target.voxels == 0 {
+            warnings.append("target '\(target.name)' is empty: no voxel reached the threshold \(spec.model.threshold)")
+        }
+        return StudyReport(
+            study: job.input.name, series: series.id, seriesDescription: series.description, format: series.format,
+            inputs: series.files.map(\.path), pipeline: spec.name, pipelineFingerprint: spec.fingerprint,
+            tool: ToolInfo.version, model: backends.segmenter.modelDescription,
+            geometry: .init(shape: image.shape, spacingMM: image.spacing, orientation: image.orientation,
+                            affine: image.affine.values),
+            sliceAxis: job.axis, slicePlane: Geometry.plane(image.affine, sliceAxis: job.axis).rawValue,
+            slicesProcessed: image.shape[job.axis], supportStrategy: spec.support.strategy.rawValue,
+            supportSize: spec.model.supportSize, ensemble: spec.model.ensemble, threshold: spec.model.threshold,
+            seed: spec.model.seed, targets: targets, timings: job.timings, warnings: warnings, outputs: outputs,
+            finishedAt: Clock.timestamp())
+    }
+}

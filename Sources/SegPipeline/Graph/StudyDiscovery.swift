@@ -1,0 +1,67 @@
+import Foundation
+
+/// Finds the studies in an input folder: each sub-folder, or each NIfTI file at the top, whose name matches.
+public enum StudyDiscovery {
+    static let niftiExtensions = [".nii.gz", ".nii"]
+
+    /// Studies in `inputs.folder`, sorted by name. Hidden entries and the folders in `excluding` (done/, failed/,
+    /// an output folder) are never studies.
+    public static func studies(_ inputs: InputSpec, excluding: [URL] = []) throws -> [StudyInput] {
+        let folder = inputs.folder
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+        } catch {
+            throw PipelineError.unreadable(folder.path, reason: "cannot list the input folder")
+        }
+        let excluded = Set(excluding.map { $0.standardizedFileURL.path })
+        var studies: [StudyInput] = []
+        for name in names.sorted() where !name.hasPrefix(".") {
+            let url = folder.appendingPathComponent(name)
+            if excluded.contains(url.standardizedFileURL.path) { continue }
+            guard fnmatch(inputs.match, name, 0) == 0 else { continue }
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else { continue }
+            if isFolder.boolValue {
+                studies.append(stamp(url, name: name, isFolder: true))
+            } else if let ext = niftiExtensions.first(where: { name.hasSuffix($0) }) {
+                studies.append(stamp(url, name: String(name.dropLast(ext.count)), isFolder: false))
+            }
+        }
+        return studies
+    }
+
+    /// A study with the sizes and times of all its files (hidden files skipped).
+    public static func stamp(_ url: URL, name: String, isFolder: Bool) -> StudyInput {
+        var files: [FileStamp] = []
+        func add(_ file: URL, relative: String) {
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: file.path),
+                  (attributes[.type] as? FileAttributeType) == .typeRegular else { return }
+            let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
+            let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+            files.append(FileStamp(path: relative, size: size, modified: modified))
+        }
+        if isFolder {
+            if let walker = FileManager.default.enumerator(atPath: url.path) {
+                while let relative = walker.nextObject() as? String {
+                    if relative.split(separator: "/").contains(where: { $0.hasPrefix(".") }) { continue }
+                    add(url.appendingPathComponent(relative), relative: relative)
+                }
+            }
+        } else {
+            add(url, relative: url.lastPathComponent)
+        }
+        return StudyInput(name: name, location: url, isFolder: isFolder, files: files.sorted { $0.path < $1.path })
+    }
+
+    /// The NIfTI image files of a study: the file itself, or the top-level files of its folder matching `pattern`,
+    /// minus label files (`*_label.nii*`).
+    public static func niftiImages(of study: StudyInput, pattern: String) -> [URL] {
+        guard study.isFolder else { return [study.location] }
+        return study.files.map(\.path).filter { path in
+            !path.contains("/") && niftiExtensions.contains { path.hasSuffix($0) }
+                && fnmatch(pattern, path, 0) == 0
+                && !niftiExtensions.contains { path.hasSuffix("_label" + $0) }
+        }.map { study.location.appendingPathComponent($0) }
+    }
+}

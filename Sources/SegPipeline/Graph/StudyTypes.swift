@@ -1,0 +1,88 @@
+import Foundation
+import VolumeIO
+
+/// One entry of the input folder taken as a study: a sub-folder, or a single NIfTI file.
+public struct StudyInput: Sendable, Equatable {
+    /// The entry's name without NIfTI extensions; used in output names and the ledger.
+    public var name: String
+    public var location: URL
+    public var isFolder: Bool
+    /// Every file of the study with its size and modification time, for the ledger and the watcher's settle check.
+    public var files: [FileStamp]
+
+    public init(name: String, location: URL, isFolder: Bool, files: [FileStamp]) {
+        self.name = name
+        self.location = location
+        self.isFolder = isFolder
+        self.files = files
+    }
+
+    /// Changes whenever a file of the study is added, removed, resized or touched.
+    public var fingerprint: String {
+        PipelineSpecParser.fingerprint(of: files.map { "\($0.path)|\($0.size)|\($0.modified)" }.joined(separator: "\n"))
+    }
+}
+
+public struct FileStamp: Sendable, Equatable {
+    /// Relative to the study's location (the file name for a single-file study).
+    public var path: String
+    public var size: Int64
+    /// Seconds since 1970, as the file system reports.
+    public var modified: Double
+}
+
+public enum SeriesFormat: String, Sendable, Codable {
+    case nifti, dicom
+}
+
+/// One image series of a study that could be segmented, described by its header only.
+public struct SeriesCandidate: Sendable, Equatable {
+    /// A stable name for output naming: the SeriesInstanceUID's tail or SeriesNumber for DICOM, the file stem for NIfTI.
+    public var id: String
+    public var format: SeriesFormat
+    /// DICOM Modality, or nil when unknown (NIfTI).
+    public var modality: String?
+    /// SeriesDescription for DICOM; the file name for NIfTI.
+    public var description: String
+    /// Shape of the volume it would be read as.
+    public var shape: [Int]
+    public var affine: Affine
+    /// The files that make up the series (one NIfTI file, or the DICOM instances).
+    public var files: [URL]
+
+    public init(id: String, format: SeriesFormat, modality: String?, description: String, shape: [Int], affine: Affine, files: [URL]) {
+        self.id = id
+        self.format = format
+        self.modality = modality
+        self.description = description
+        self.shape = shape
+        self.affine = affine
+        self.files = files
+    }
+}
+
+/// A 2D image on the model's grid (128 x 128, row-major, x fastest).
+public struct ModelSlice: Sendable, Equatable {
+    public static let side = 128
+    public var pixels: [Float]
+
+    public init(pixels: [Float]) {
+        precondition(pixels.count == Self.side * Self.side, "a model slice has 128 x 128 pixels")
+        self.pixels = pixels
+    }
+
+    public static var zero: ModelSlice { ModelSlice(pixels: [Float](repeating: 0, count: side * side)) }
+}
+
+/// One support example on the model grid: an image slice and its binary mask for one target.
+public struct SupportExample: Sendable, Equatable {
+    public var image: ModelSlice
+    public var mask: ModelSlice
+    /// The pair it came from and its slice index there, for the report.
+    public var source: String
+    public var slice: Int
+    /// 0 at the inferior/posterior/left end of the slicing axis, 1 at the other (anatomical, so flips don't matter).
+    public var position: Double
+    /// Foreground pixels in the mask.
+    public var foreground: Int
+}

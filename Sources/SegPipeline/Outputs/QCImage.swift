@@ -1,0 +1,130 @@
+import VolumeIO
+
+/// Renders a QC picture: up to `panels` slices side by side, the image in grey with each target's mask outlined in
+/// its colour. Slices are shown in millimetre proportions, screen-up toward A or S, screen-right toward patient
+/// left for a left-right axis (radiological), else toward A or S.
+public enum QCImage {
+    /// Outline colours, one per target in definition order (repeats after 6).
+    public static let palette: [(UInt8, UInt8, UInt8)] = [(255, 40, 40), (40, 220, 40), (60, 140, 255),
+                                                          (255, 220, 0), (255, 60, 255), (0, 230, 230)]
+
+    public struct Picture: Sendable {
+        public var width: Int
+        public var height: Int
+        public var rgb: [UInt8]
+        /// Index along the slicing axis of each panel, left to right.
+        public var slices: [Int]
+    }
+
+    /// - Parameters:
+    ///   - values: output label values in target order (their colours follow `palette`).
+    ///   - panelSide: the longer side of each panel in pixels.
+    public static func render(image: Volume<Float>, labels: Volume<Int32>, axis: Int, values: [Int32],
+                              panels: Int = 4, panelSide: Int = 256) -> Picture {
+        precondition(image.shape == labels.shape, "image and labels must share a grid")
+        let slices = chooseSlices(labels: labels, axis: axis, count: panels)
+        let range = IntensityNormalizer.range(of: image.voxels, method: .percentile(lower: 1, upper: 99))
+        let rendered = slices.map { renderPanel(image: image, labels: labels, axis: axis, slice: $0, values: values,
+                                                range: range, side: panelSide) }
+        let gap = 4
+        let height = rendered.map(\.height).max() ?? 1
+        let width = rendered.reduce(0) { $0 + $1.width } + gap * max(0, rendered.count - 1)
+        var rgb = [UInt8](repeating: 0, count: width * height * 3)
+        var x0 = 0
+        for panel in rendered {
+            for y in 0..<panel.height {
+                let src = y * panel.width * 3, dst = (y * width + x0) * 3
+                rgb.replaceSubrange(dst..<(dst + panel.width * 3), with: panel.rgb[src..<(src + panel.width * 3)])
+            }
+            x0 += panel.width + gap
+        }
+        return Picture(width: max(width, 1), height: height, rgb: rgb, slices: slices)
+    }
+
+    /// Up to `count` slice indices: evenly spread over the slices holding any label (always including the fullest),
+    /// or over the whole axis when nothing was found.
+    static func chooseSlices(labels: Volume<Int32>, axis: Int, count: Int) -> [Int] {
+        let n = labels.shape[axis]
+        var area = [Int](repeating: 0, count: n)
+        for k in 0..<labels.shape[2] { for j in 0..<labels.shape[1] { for i in 0..<labels.shape[0] where labels[i, j, k] != 0 {
+            area[[i, j, k][axis]] += 1
+        } } }
+        let labelled = (0..<n).filter { area[$0] > 0 }
+        let pool = labelled.isEmpty ? Array(0..<n) : labelled
+        let picks = count >= pool.count ? pool : (0..<count).map { pool[($0 * 2 + 1) * pool.count / (2 * count)] }
+        var chosen = Set(picks)
+        if let fullest = labelled.max(by: { area[$0] < area[$1] }), !chosen.contains(fullest) {
+            if chosen.count >= count, let drop = picks.min(by: { area[$0] < area[$1] }) { chosen.remove(drop) }
+            chosen.insert(fullest)
+        }
+        return chosen.sorted()
+    }
+
+    struct Panel { var width: Int; var height: Int; var rgb: [UInt8] }
+
+    static func renderPanel(image: Volume<Float>, labels: Volume<Int32>, axis: Int, slice: Int, values: [Int32],
+                            range: (low: Float, high: Float), side: Int) -> Panel {
+        let (u, v) = inPlaneAxes(axis)
+        let nu = image.shape[u], nv = image.shape[v]
+        let spacing = image.spacing
+        let mmU = Double(nu) * spacing[u], mmV = Double(nv) * spacing[v]
+        let scale = Double(side) / max(mmU, mmV)
+        let width = max(1, Int((mmU * scale).rounded())), height = max(1, Int((mmV * scale).rounded()))
+        let flipU = screenFlip(image.affine, axis: u, horizontal: true)
+        let flipV = screenFlip(image.affine, axis: v, horizontal: false)
+
+        // Nearest-neighbour lookup of the voxel under each screen pixel.
+        func voxel(_ x: Int, _ y: Int) -> (Int, Int, Int) {
+            var a = min(nu - 1, x * nu / width), b = min(nv - 1, y * nv / height)
+            if flipU { a = nu - 1 - a }
+            if flipV { b = nv - 1 - b }
+            var index = [0, 0, 0]
+            index[axis] = slice; index[u] = a; index[v] = b
+            return (index[0], index[1], index[2])
+        }
+        var labelAt = [Int32](repeating: 0, count: width * height)
+        var rgb = [UInt8](repeating: 0, count: width * height * 3)
+        let span = max(range.high - range.low, .leastNonzeroMagnitude)
+        for y in 0..<height {
+            for x in 0..<width {
+                let (i, j, k) = voxel(x, y)
+                let grey = UInt8(max(0, min(255, (image[i, j, k] - range.low) / span * 255)))
+                let p = (y * width + x) * 3
+                rgb[p] = grey; rgb[p + 1] = grey; rgb[p + 2] = grey
+                labelAt[y * width + x] = labels[i, j, k]
+            }
+        }
+        // Outline: labelled pixels with a 4-neighbour of another value, thickened to 2 pixels for visibility.
+        for y in 0..<height {
+            for x in 0..<width {
+                let value = labelAt[y * width + x]
+                guard value != 0, let target = values.firstIndex(of: value) else { continue }
+                let neighbours = [(x - 1, y), (x + 1, y), (x, y - 1), (x, y + 1)]
+                let edge = neighbours.contains { nx, ny in
+                    nx < 0 || ny < 0 || nx >= width || ny >= height || labelAt[ny * width + nx] != value
+                }
+                guard edge else { continue }
+                let colour = palette[target % palette.count]
+                for (px, py) in [(x, y), (x + 1, y), (x, y + 1)] where px < width && py < height {
+                    let p = (py * width + px) * 3
+                    rgb[p] = colour.0; rgb[p + 1] = colour.1; rgb[p + 2] = colour.2
+                }
+            }
+        }
+        return Panel(width: width, height: height, rgb: rgb)
+    }
+
+    static func inPlaneAxes(_ axis: Int) -> (Int, Int) {
+        let others = (0..<3).filter { $0 != axis }
+        return (others[0], others[1])
+    }
+
+    /// Whether screen order runs against the index order along `axis`.
+    static func screenFlip(_ affine: Affine, axis: Int, horizontal: Bool) -> Bool {
+        let world = Geometry.dominantWorldAxis(affine, indexAxis: axis)
+        let increasing = affine.column(axis)[world] >= 0
+        if !horizontal { return increasing }          // screen rows go down; we want +A/+S up
+        if world == 0 { return increasing }           // radiological: patient left (-x) to the right
+        return !increasing
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+
+/// The run's index.html: one row per study with its QC image, numbers and links, so a run is checked at a glance.
+public enum RunSummaryPage {
+    public struct Row: Sendable {
+        public var study: String
+        public var status: String
+        public var detail: String
+        /// Paths relative to the output folder.
+        public var qcImage: String?
+        public var report: String?
+        public var targets: [(name: String, volumeML: Double, voxels: Int)]
+        public var seconds: Double?
+    }
+
+    public static func html(pipeline: String, generatedAt: String, rows: [Row]) -> String {
+        func esc(_ s: String) -> String {
+            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+                .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+        }
+        func href(_ path: String) -> String {
+            esc(path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? path)
+        }
+        let counts = Dictionary(grouping: rows, by: \.status).mapValues(\.count)
+        var out = """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"><title>\(esc(pipeline)): run summary</title>
+        <style>
+        body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
+        table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.4em .6em;vertical-align:top;text-align:left}
+        .failed{background:#fde8e8}.skipped{color:#777}.num{text-align:right;font-variant-numeric:tabular-nums}
+        img{max-width:640px;display:block}
+        </style></head><body>
+        <h1>\(esc(pipeline))</h1>
+        <p>\(rows.count) studies: \(counts.sorted { $0.key < $1.key }.map { "\($0.value) \(esc($0.key))" }.joined(separator: ", ")). Generated \(esc(generatedAt)) by \(esc(ToolInfo.version)).</p>
+        <table><tr><th>study</th><th>status</th><th>targets (mL, voxels)</th><th>time (s)</th><th>QC</th></tr>
+
+        """
+        for row in rows.sorted(by: { $0.study < $1.study }) {
+            let targets = row.targets.map { "\(esc($0.name)): \(String(format: "%.2f", $0.volumeML)) mL (\($0.voxels))" }
+                .joined(separator: "<br>")
+            let report = row.report.map { "<br><a href=\"\(href($0))\">report</a>" } ?? ""
+            let image = row.qcImage.map { "<a href=\"\(href($0))\"><img src=\"\(href($0))\" alt=\"QC \(esc(row.study))\"></a>" } ?? ""
+            let seconds = row.seconds.map { String(format: "%.1f", $0) } ?? ""
+            out += "<tr class=\"\(esc(row.status))\"><td>\(esc(row.study))\(report)</td><td>\(esc(row.status))"
+                + (row.detail.isEmpty ? "" : "<br>\(esc(row.detail))") + "</td><td>\(targets)</td><td class=\"num\">\(seconds)</td><td>\(image)</td></tr>\n"
+        }
+        out += "</table></body></html>\n"
+        return out
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+
+/// The per-study JSON report (`<name>_report.json`). Field names are stable: scripts read them.
+public struct StudyReport: Codable, Sendable, Equatable {
+    public struct Geometry: Codable, Sendable, Equatable {
+        public var shape: [Int]
+        public var spacingMM: [Double]
+        public var orientation: String
+        /// Row-major 4x4, voxel index to RAS+ mm.
+        public var affine: [Double]
+    }
+
+    public struct Target: Codable, Sendable, Equatable {
+        public var name: String
+        public var value: Int32
+        public var supportLabels: [Int32]
+        public var voxels: Int
+        public var volumeML: Double
+        /// Slices (along the slicing axis) holding any of this target's voxels.
+        public var slicesWithMask: Int
+        /// Support examples used, as "pair:slice", deduplicated, in first-use order.
+        public var supportUsed: [String]
+    }
+
+    public struct Timings: Codable, Sendable, Equatable {
+        public var readSeconds: Double = 0
+        public var prepareSeconds: Double = 0
+        public var inferSeconds: Double = 0
+        public var assembleSeconds: Double = 0
+        public var writeSeconds: Double = 0
+        public var totalSeconds: Double = 0
+    }
+
+    public var study: String
+    public var series: String
+    public var seriesDescription: String
+    public var format: SeriesFormat
+    public var inputs: [String]
+    public var pipeline: String
+    public var pipelineFingerprint: String
+    public var tool: String
+    public var model: String
+    public var geometry: Geometry
+    /// Index axis the volume was sliced along (0 = i, 1 = j, 2 = k) and the plane of those slices.
+    public var sliceAxis: Int
+    public var slicePlane: String
+    public var slicesProcessed: Int
+    public var supportStrategy: String
+    public var supportSize: Int
+    public var ensemble: Int
+    public var threshold: Double
+    public var seed: UInt64
+    public var targets: [Target]
+    public var timings: Timings
+    public var warnings: [String]
+    /// Output files, relative to the output folder.
+    public var outputs: [String]
+    public var finishedAt: String
+
+    public func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(self)
+    }
+}
+
+public enum ToolInfo {
+    /// The version reported in every output.
+    public static let version = "universeg 0.1.0"
+}

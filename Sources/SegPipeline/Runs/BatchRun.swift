@@ -1,0 +1,142 @@
+import Foundation
+import VolumeIO
+
+/// A batch over every study in the input folder (`universeg run`): skips what the ledger says is done, streams the
+/// rest through the job graph, then writes the summary page.
+public struct BatchRun: Sendable {
+    public var graph: JobGraph
+    /// Redo studies the ledger lists as done.
+    public var force: Bool
+
+    public init(graph: JobGraph, force: Bool = false) {
+        self.graph = graph
+        self.force = force
+    }
+
+    public struct Result: Sendable {
+        public var outcomes: [StudyOutcome]
+        public var peakInFlight: Int
+        public var failed: Int { outcomes.filter { $0.status == .failed }.count }
+        public var done: Int { outcomes.filter { $0.status == .done }.count }
+        public var skipped: Int { outcomes.filter { $0.status == .skipped }.count }
+    }
+
+    public struct PlanItem: Sendable {
+        public var study: StudyInput
+        /// Set when the study is skipped: why.
+        public var skipReason: String?
+        /// Why the study is processed ("new", "its input files changed", "--force", ...).
+        public var runReason: String
+    }
+
+    /// What a run would do with each study, without reading any voxels: process it (and why), or skip it (and why).
+    public func plan() throws -> [PlanItem] { try Self.plan(spec: graph.spec, force: force) }
+
+    /// What a run of `spec` would do with each study; needs no engine and reads no image.
+    public static func plan(spec: PipelineSpec, force: Bool) throws -> [PlanItem] {
+        let studies = try StudyDiscovery.studies(spec.inputs, excluding: excludedFolders(spec))
+        let ledger = Ledger(outputFolder: spec.outputs.folder)
+        let entries = ledger.entries()
+        return studies.map { study in
+            if force { return PlanItem(study: study, skipReason: nil, runReason: "--force") }
+            let d = ledger.decision(for: study, pipelineFingerprint: spec.fingerprint, entries: entries,
+                                    outputFolder: spec.outputs.folder)
+            return PlanItem(study: study, skipReason: d.skip, runReason: d.reason)
+        }
+    }
+
+    /// For each study that would be processed, the series the selection rules pick, or why none matches
+    /// (reads headers only).
+    public func describeSeries(_ study: StudyInput) -> String {
+        do {
+            let selection = SeriesSelection.choose(try graph.candidates(of: study), graph.spec.inputs.series)
+            guard let series = selection.chosen.first else {
+                return "no matching series" + (selection.rejections.isEmpty ? "" : ": " + selection.rejections.joined(separator: "; "))
+            }
+            let axis = Geometry.sliceAxis(graph.spec.preprocessing.axis, affine: series.affine)
+            return "series \(series.id) (\(series.description)), \(series.shape.map(String.init).joined(separator: "x")) "
+                + "\(series.affine.orientation), \(series.shape[axis]) \(Geometry.plane(series.affine, sliceAxis: axis).rawValue) slices"
+        } catch {
+            return "cannot read its headers: \(JobGraph.describe(error))"
+        }
+    }
+
+    public func run() async throws -> Result {
+        let spec = graph.spec
+        try FileManager.default.createDirectory(at: spec.outputs.folder, withIntermediateDirectories: true)
+        OutputHygiene.removeStaleTemporaries(in: spec.outputs.folder)
+        let plan = try plan()
+        let skipped = plan.filter { $0.skipReason != nil }.map {
+            StudyOutcome(study: $0.study, status: .skipped, reason: $0.skipReason)
+        }
+        graph.events(.planned(total: plan.count, skipped: skipped.count))
+        for outcome in skipped { graph.events(.finished(outcome)) }
+
+        let source = BoundedChannel<StudyInput>(capacity: 1)
+        let collected = OutcomeLog()
+        let todo = plan.filter { $0.skipReason == nil }.map(\.study)
+        async let feeding: Void = {
+            for study in todo { await source.send(study) }
+            await source.finish()
+        }()
+        let peak = await graph.process(source) { await collected.add($0) }
+        await feeding
+        let outcomes = skipped + (await collected.all)
+        if spec.outputs.summary {
+            try SummaryWriter.write(spec: spec, outcomes: outcomes)
+        }
+        return Result(outcomes: outcomes, peakInFlight: peak)
+    }
+
+    static func excludedFolders(_ spec: PipelineSpec) -> [URL] {
+        [spec.outputs.folder, spec.watch.doneFolder, spec.watch.failedFolder]
+    }
+}
+
+actor OutcomeLog {
+    private(set) var all: [StudyOutcome] = []
+    func add(_ outcome: StudyOutcome) { all.append(outcome) }
+}
+
+enum OutputHygiene {
+    /// Removes `.tmp-*` files that a killed run left behind (AtomicFile's temporary names); nothing else is touched.
+    static func removeStaleTemporaries(in folder: URL) {
+        guard let walker = FileManager.default.enumerator(atPath: folder.path) else { return }
+        while let relative = walker.nextObject() as? String {
+            if (relative as NSString).lastPathComponent.hasPrefix(".tmp-") {
+                try? FileManager.default.removeItem(at: folder.appendingPathComponent(relative))
+            }
+        }
+    }
+}
+
+/// Writes index.html for a set of outcomes; studies skipped as done get their numbers from their reports on disk.
+public enum SummaryWriter {
+    public static func write(spec: PipelineSpec, outcomes: [StudyOutcome]) throws {
+        let folder = spec.outputs.folder
+        let rows = outcomes.map { outcome -> RunSummaryPage.Row in
+            var report = outcome.report
+            var outputs = outcome.outputs
+            if report == nil, outcome.status == .skipped,
+               let entry = Ledger(outputFolder: folder).entries()[outcome.study.name] {
+                outputs = entry.outputs
+                if let path = entry.outputs.first(where: { $0.hasSuffix("_report.json") }),
+                   let data = try? Data(contentsOf: folder.appendingPathComponent(path)) {
+                    report = try? JSONDecoder().decode(StudyReport.self, from: data)
+                }
+                if report == nil, let reportPath = outputs.first(where: { $0.hasSuffix("_report.json") }) {
+                    outputs = outputs.filter { $0 != reportPath }
+                }
+            }
+            return RunSummaryPage.Row(
+                study: outcome.study.name, status: outcome.status.rawValue,
+                detail: outcome.reason.map { (outcome.stage.map { "\($0.rawValue): " } ?? "") + $0 } ?? "",
+                qcImage: outputs.first { $0.hasSuffix("_qc.png") },
+                report: outputs.first { $0.hasSuffix("_report.json") },
+                targets: report?.targets.map { ($0.name, $0.volumeML, $0.voxels) } ?? [],
+                seconds: report?.timings.totalSeconds)
+        }
+        let html = RunSummaryPage.html(pipeline: spec.name, generatedAt: Clock.timestamp(), rows: rows)
+        try AtomicFile.write(Data(html.utf8), to: folder.appendingPathComponent("index.html"))
+    }
+}

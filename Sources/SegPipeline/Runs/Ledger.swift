@@ -1,0 +1,96 @@
+import Foundation
+
+/// One line of the run ledger: a study that finished (or failed) under a given definition.
+public struct LedgerEntry: Codable, Sendable, Equatable {
+    public enum Status: String, Codable, Sendable { case done, failed }
+
+    public var study: String
+    public var status: Status
+    /// The study's file fingerprint when it was processed: a changed input is processed again.
+    public var inputFingerprint: String
+    /// The definition's fingerprint: a changed definition processes everything again.
+    public var pipelineFingerprint: String
+    /// Output files, relative to the output folder.
+    public var outputs: [String]
+    public var reason: String?
+    public var finishedAt: String
+}
+
+/// An append-only JSON-lines file in the output folder (`ledger.jsonl`) recording finished studies, so a rerun
+/// skips them. Lines are appended only after every output of the study was renamed into place; a line cut short by
+/// a crash does not parse and is ignored, so the study is simply done again.
+public struct Ledger: Sendable {
+    public let url: URL
+
+    public init(outputFolder: URL) {
+        url = outputFolder.appendingPathComponent("ledger.jsonl")
+    }
+
+    /// The latest entry per study; unreadable lines are skipped.
+    public func entries() -> [String: LedgerEntry] {
+        guard let data = try? Data(contentsOf: url) else { return [:] }
+        var latest: [String: LedgerEntry] = [:]
+        let decoder = JSONDecoder()
+        for line in data.split(separator: UInt8(ascii: "\n")) {
+            if let entry = try? decoder.decode(LedgerEntry.self, from: Data(line)) { latest[entry.study] = entry }
+        }
+        return latest
+    }
+
+    /// Whether `study` needs work: `skip` is set when it is done (with when), else `reason` says why it runs.
+    public func decision(for study: StudyInput, pipelineFingerprint: String, entries: [String: LedgerEntry],
+                         outputFolder: URL) -> (skip: String?, reason: String) {
+        guard let entry = entries[study.name] else { return (nil, "new") }
+        if entry.status == .failed { return (nil, "failed last time (\(entry.reason ?? "no reason recorded"))") }
+        if entry.pipelineFingerprint != pipelineFingerprint { return (nil, "the pipeline definition changed") }
+        if entry.inputFingerprint != study.fingerprint { return (nil, "its input files changed") }
+        let missing = entry.outputs.filter {
+            !FileManager.default.fileExists(atPath: outputFolder.appendingPathComponent($0).path)
+        }
+        if let first = missing.first { return (nil, "output \(first) is missing") }
+        return ("done at \(entry.finishedAt) (ledger; --force redoes it)", "")
+    }
+
+    /// Why `study` needs no work, or nil when it must be processed.
+    public func skipReason(for study: StudyInput, pipelineFingerprint: String, entries: [String: LedgerEntry],
+                           outputFolder: URL) -> String? {
+        decision(for: study, pipelineFingerprint: pipelineFingerprint, entries: entries, outputFolder: outputFolder).skip
+    }
+
+    /// Appends one entry as a single write, then syncs it to disk.
+    public func append(_ entry: LedgerEntry) throws {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var line = try encoder.encode(entry)
+        line.append(UInt8(ascii: "\n"))
+        if !FileManager.default.fileExists(atPath: url.path) {
+            guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+                throw PipelineError.writeFailed(url.path, reason: "cannot create the ledger")
+            }
+        }
+        do {
+            let handle = try FileHandle(forWritingTo: url)
+            defer { try? handle.close() }
+            // A line torn by a crash is closed first, so it cannot swallow this one.
+            if try handle.seekToEnd() > 0 {
+                let reader = try FileHandle(forReadingFrom: url)
+                defer { try? reader.close() }
+                try reader.seek(toOffset: try reader.seekToEnd() - 1)
+                if reader.readData(ofLength: 1) != Data([UInt8(ascii: "\n")]) { line.insert(UInt8(ascii: "\n"), at: 0) }
+            }
+            try handle.write(contentsOf: line)
+            try handle.synchronize()
+        } catch {
+            throw PipelineError.writeFailed(url.path, reason: error.localizedDescription)
+        }
+    }
+}
+
+enum Clock {
+    static func timestamp(_ date: Date = Date()) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: date)
+    }
+}

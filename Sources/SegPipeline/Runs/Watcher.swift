@@ -1,0 +1,126 @@
+import Foundation
+import VolumeIO
+
+/// `universeg watch`: polls the input folder and processes each study once its files have stopped changing
+/// (like Orthanc's stable-study event), then moves it to the done folder, or to the failed folder with
+/// `NAME.reason.txt` beside it. Moving finished inputs is the one documented exception to "inputs are never modified".
+///
+/// Restart-safe: all state is on disk. A study still in the inbox is processed again after a restart, unless the
+/// ledger says it was finished (killed between writing and moving), in which case it is only moved.
+public struct Watcher: Sendable {
+    public var graph: JobGraph
+
+    public init(graph: JobGraph) {
+        self.graph = graph
+    }
+
+    /// What the poller remembers about a study it has seen but not yet submitted.
+    struct Sighting {
+        var fingerprint: String
+        var since: Date
+    }
+
+    /// Watches until `stop` returns true (checked every poll), then lets studies already submitted finish.
+    /// `onOutcome` sees each finished study after it was moved.
+    public func run(until stop: @escaping @Sendable () async -> Bool,
+                    onOutcome: @escaping @Sendable (StudyOutcome) async -> Void = { _ in }) async throws {
+        let spec = graph.spec
+        for folder in [spec.outputs.folder, spec.watch.doneFolder, spec.watch.failedFolder] {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        }
+        OutputHygiene.removeStaleTemporaries(in: spec.outputs.folder)
+        let source = BoundedChannel<StudyInput>(capacity: 1)
+        let state = WatchState()
+
+        async let graphDone: Int = graph.process(source) { outcome in
+            let moved = self.settle(outcome)
+            await state.finish(moved)
+            try? SummaryWriter.write(spec: spec, outcomes: await state.outcomes)
+            await onOutcome(moved)
+        }
+
+        var sightings: [String: Sighting] = [:]
+        while !(await stop()) {
+            let studies = (try? StudyDiscovery.studies(spec.inputs, excluding: [
+                spec.outputs.folder, spec.watch.doneFolder, spec.watch.failedFolder])) ?? []
+            let now = Date()
+            let present = Set(studies.map(\.name))
+            sightings = sightings.filter { present.contains($0.key) }
+            let entries = Ledger(outputFolder: spec.outputs.folder).entries()
+            for study in studies where !(await state.isBusy(study.name)) && !study.files.isEmpty {
+                let fingerprint = study.fingerprint
+                guard let seen = sightings[study.name], seen.fingerprint == fingerprint else {
+                    sightings[study.name] = Sighting(fingerprint: fingerprint, since: now)
+                    continue
+                }
+                let newest = study.files.map(\.modified).max() ?? 0
+                let settleTime = spec.watch.settleSeconds
+                guard now.timeIntervalSince(seen.since) >= settleTime,
+                      now.timeIntervalSince1970 - newest >= settleTime else { continue }
+                sightings[study.name] = nil
+                await state.start(study.name)
+                if Ledger(outputFolder: spec.outputs.folder).skipReason(
+                    for: study, pipelineFingerprint: spec.fingerprint, entries: entries,
+                    outputFolder: spec.outputs.folder) != nil {
+                    // Finished before a restart but not yet moved.
+                    let moved = settle(StudyOutcome(study: study, status: .done, reason: "already done (ledger)"))
+                    await state.finish(moved)
+                    await onOutcome(moved)
+                    continue
+                }
+                await source.send(study)
+            }
+            try? await Task.sleep(nanoseconds: UInt64(spec.watch.pollSeconds * 1e9))
+        }
+        await source.finish()
+        _ = await graphDone
+    }
+
+    /// Moves a finished study out of the inbox; a failed one gets its reason written beside it.
+    func settle(_ outcome: StudyOutcome) -> StudyOutcome {
+        let spec = graph.spec
+        let folder = outcome.status == .failed ? spec.watch.failedFolder : spec.watch.doneFolder
+        let source = outcome.study.location
+        var outcome = outcome
+        do {
+            let destination = Self.freeName(for: source.lastPathComponent, in: folder)
+            try FileManager.default.moveItem(at: source, to: destination)
+            if outcome.status == .failed {
+                let reason = "\(outcome.study.name) failed in \(outcome.stage?.rawValue ?? "?"): \(outcome.reason ?? "unknown")\n"
+                try AtomicFile.write(Data(reason.utf8),
+                                     to: folder.appendingPathComponent(destination.lastPathComponent + ".reason.txt"))
+            }
+        } catch {
+            let note = "could not move \(source.path) to \(folder.path): \(error.localizedDescription)"
+            outcome.reason = outcome.reason.map { "\($0); \(note)" } ?? note
+        }
+        return outcome
+    }
+
+    /// `name`, or `name-2`, `name-3`, ... when a study of that name was already moved there.
+    static func freeName(for name: String, in folder: URL) -> URL {
+        var candidate = folder.appendingPathComponent(name)
+        var n = 2
+        let ext = [".nii.gz", ".nii"].first { name.hasSuffix($0) } ?? ""
+        let stem = String(name.dropLast(ext.count))
+        while FileManager.default.fileExists(atPath: candidate.path) {
+            candidate = folder.appendingPathComponent("\(stem)-\(n)\(ext)")
+            n += 1
+        }
+        return candidate
+    }
+}
+
+/// Studies submitted and not yet moved, and the outcomes so far (for the summary page).
+actor WatchState {
+    private var busy: Set<String> = []
+    private(set) var outcomes: [StudyOutcome] = []
+
+    func isBusy(_ name: String) -> Bool { busy.contains(name) }
+    func start(_ name: String) { busy.insert(name) }
+
+    func finish(_ outcome: StudyOutcome) {
+        busy.remove(outcome.study.name)
+        outcomes.append(outcome)
+    }
+}

@@ -1,2 +1,0 @@
-import UniverSeg
-import VolumeIO

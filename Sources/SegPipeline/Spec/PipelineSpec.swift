@@ -1,0 +1,248 @@
+import Foundation
+
+/// A checked pipeline definition, as read from a YAML file by `PipelineSpecParser`.
+///
+/// Every path in it is absolute: relative paths in the YAML are resolved against the YAML file's folder.
+/// See docs/pipeline-schema.md for the file format.
+public struct PipelineSpec: Sendable, Equatable {
+    public var name: String
+    public var inputs: InputSpec
+    public var preprocessing: PreprocessingSpec
+    public var support: SupportSpec
+    public var targets: [TargetSpec]
+    public var model: ModelSpec
+    public var outputs: OutputSpec
+    public var concurrency: ConcurrencySpec
+    public var watch: WatchSpec
+    /// A hash of the definition's text: a ledger entry made under another definition does not count as done.
+    public var fingerprint: String
+
+    public init(name: String, inputs: InputSpec, preprocessing: PreprocessingSpec = .init(), support: SupportSpec,
+                targets: [TargetSpec], model: ModelSpec = .init(), outputs: OutputSpec,
+                concurrency: ConcurrencySpec = .init(), watch: WatchSpec, fingerprint: String = "") {
+        self.name = name
+        self.inputs = inputs
+        self.preprocessing = preprocessing
+        self.support = support
+        self.targets = targets
+        self.model = model
+        self.outputs = outputs
+        self.concurrency = concurrency
+        self.watch = watch
+        self.fingerprint = fingerprint
+    }
+}
+
+public enum InputFormat: String, Sendable, CaseIterable {
+    case auto, nifti, dicom
+}
+
+public struct InputSpec: Sendable, Equatable {
+    /// The folder whose entries are studies (a sub-folder, or a single NIfTI file, per study).
+    public var folder: URL
+    /// Shell-style pattern on entry names selecting which entries are studies.
+    public var match: String
+    public var format: InputFormat
+    /// For NIfTI studies held in folders: the pattern naming the image file(s) inside a study folder.
+    public var image: String
+    public var series: SeriesSelector
+
+    public init(folder: URL, match: String = "*", format: InputFormat = .auto, image: String = "*.nii*",
+                series: SeriesSelector = .init()) {
+        self.folder = folder
+        self.match = match
+        self.format = format
+        self.image = image
+        self.series = series
+    }
+}
+
+public enum SliceOrientation: String, Sendable, CaseIterable {
+    case axial, coronal, sagittal
+}
+
+/// Rules choosing which series of a study to segment (like MONAI Deploy's series selector). Every rule given must hold.
+public struct SeriesSelector: Sendable, Equatable {
+    /// DICOM Modality (0008,0060), compared case-insensitively; nil accepts any.
+    public var modality: String?
+    /// A regular expression searched in SeriesDescription (0008,103E), or the file name for NIfTI; nil accepts any.
+    public var description: String?
+    /// The plane of the stored slices (from the affine); nil accepts any.
+    public var orientation: SliceOrientation?
+    /// The fewest slices a series may have.
+    public var minSlices: Int
+    /// Which candidate to take when several match.
+    public var pick: SeriesPick
+
+    public init(modality: String? = nil, description: String? = nil, orientation: SliceOrientation? = nil,
+                minSlices: Int = 1, pick: SeriesPick = .mostSlices) {
+        self.modality = modality
+        self.description = description
+        self.orientation = orientation
+        self.minSlices = minSlices
+        self.pick = pick
+    }
+}
+
+public enum SeriesPick: String, Sendable, CaseIterable {
+    /// The matching series with the most slices.
+    case mostSlices = "most-slices"
+    /// The first matching series in name order.
+    case first
+}
+
+/// The slicing axis: an index axis, or the axis closest to a plane's normal, or the thickest-spaced axis.
+public enum SlicingAxis: Sendable, Equatable {
+    case auto
+    case index(Int)
+    case plane(SliceOrientation)
+}
+
+public enum Normalization: Sendable, Equatable {
+    /// Maps the `lower`..`upper` percentiles of the volume's voxels to 0..1, clamping outside.
+    case percentile(lower: Double, upper: Double)
+    /// Maps center ± width/2 (e.g. a CT window in HU) to 0..1, clamping outside.
+    case window(center: Double, width: Double)
+    /// Maps the volume's minimum..maximum to 0..1.
+    case minmax
+}
+
+public struct PreprocessingSpec: Sendable, Equatable {
+    public var axis: SlicingAxis
+    public var normalization: Normalization
+
+    public init(axis: SlicingAxis = .auto, normalization: Normalization = .percentile(lower: 0.5, upper: 99.5)) {
+        self.axis = axis
+        self.normalization = normalization
+    }
+}
+
+public enum SupportStrategy: String, Sendable, CaseIterable {
+    /// Seeded random slices that contain the target's labels.
+    case random
+    /// For each query slice, support slices at the same relative position along the slicing axis.
+    case position
+    /// For each query slice, the support slices whose images look most alike (normalized cross-correlation).
+    case similarity
+}
+
+public enum PerStudySupportMode: String, Sendable, CaseIterable {
+    /// A study's own support/ examples join the library's.
+    case add
+    /// A study's own support/ examples replace the library's.
+    case replace
+}
+
+public struct SupportSpec: Sendable, Equatable {
+    /// Folders of NAME_image.nii.gz + NAME_label.nii.gz pairs.
+    public var libraries: [URL]
+    public var strategy: SupportStrategy
+    /// The name of a study's own support folder (inside the study folder), or nil to ignore such folders.
+    public var perStudyFolder: String?
+    public var perStudyMode: PerStudySupportMode
+    /// Number of position (or similarity) groups a volume's query slices are split into; each group gets its own
+    /// support set, prepared once.
+    public var groups: Int
+
+    public init(libraries: [URL], strategy: SupportStrategy = .position, perStudyFolder: String? = "support",
+                perStudyMode: PerStudySupportMode = .add, groups: Int = 8) {
+        self.libraries = libraries
+        self.strategy = strategy
+        self.perStudyFolder = perStudyFolder
+        self.perStudyMode = perStudyMode
+        self.groups = groups
+    }
+}
+
+/// One structure to segment: a binary UniverSeg pass whose result gets `value` in the merged label map.
+public struct TargetSpec: Sendable, Equatable {
+    public var name: String
+    /// The value this target's voxels get in the output label map.
+    public var value: Int32
+    /// The support-label values that together define this structure.
+    public var supportLabels: [Int32]
+    /// Libraries for this target only, replacing `SupportSpec.libraries` when not empty.
+    public var libraries: [URL]
+
+    public init(name: String, value: Int32, supportLabels: [Int32], libraries: [URL] = []) {
+        self.name = name
+        self.value = value
+        self.supportLabels = supportLabels
+        self.libraries = libraries
+    }
+}
+
+public struct ModelSpec: Sendable, Equatable {
+    /// A weights file (.safetensors or .pt), or nil for the bundled default model.
+    public var weights: URL?
+    public var supportSize: Int
+    /// K: how many support sets are drawn and their predictions averaged.
+    public var ensemble: Int
+    public var threshold: Double
+    public var seed: UInt64
+
+    public init(weights: URL? = nil, supportSize: Int = 16, ensemble: Int = 1, threshold: Double = 0.5, seed: UInt64 = 0) {
+        self.weights = weights
+        self.supportSize = supportSize
+        self.ensemble = ensemble
+        self.threshold = threshold
+        self.seed = seed
+    }
+}
+
+public enum WriterKind: String, Sendable, CaseIterable, Hashable {
+    case nifti
+    case dicomSeg = "dicom-seg"
+    case probabilities
+    case report
+    case qc
+}
+
+public struct OutputSpec: Sendable, Equatable {
+    public var folder: URL
+    /// The path of a study's outputs below `folder`, without extension, with `{study}`, `{series}`, `{pipeline}`.
+    public var naming: String
+    public var writers: [WriterKind]
+    /// Whether the run writes index.html linking every study's QC image and numbers.
+    public var summary: Bool
+    /// Set by `universeg segment --out FILE`: the label map goes exactly there, and the other outputs beside it
+    /// (FILE's name without .nii.gz, plus their suffixes); `naming` is then unused.
+    public var labelMapFile: URL?
+    /// Whether finished studies are recorded in `folder/ledger.jsonl` (off for one-off `segment`).
+    public var ledger: Bool = true
+
+    public init(folder: URL, naming: String = "{study}/{study}", writers: [WriterKind] = [.nifti, .report, .qc],
+                summary: Bool = true) {
+        self.folder = folder
+        self.naming = naming
+        self.writers = writers
+        self.summary = summary
+    }
+}
+
+public struct ConcurrencySpec: Sendable, Equatable {
+    /// Threads for the engine; nil means every core.
+    public var threads: Int?
+    /// How many studies may wait between two stages (the bound on the queues).
+    public var queueDepth: Int
+
+    public init(threads: Int? = nil, queueDepth: Int = 1) {
+        self.threads = threads
+        self.queueDepth = queueDepth
+    }
+}
+
+public struct WatchSpec: Sendable, Equatable {
+    /// Seconds a study's files must stay unchanged before it is processed.
+    public var settleSeconds: Double
+    public var pollSeconds: Double
+    public var doneFolder: URL
+    public var failedFolder: URL
+
+    public init(settleSeconds: Double = 10, pollSeconds: Double = 2, doneFolder: URL, failedFolder: URL) {
+        self.settleSeconds = settleSeconds
+        self.pollSeconds = pollSeconds
+        self.doneFolder = doneFolder
+        self.failedFolder = failedFolder
+    }
+}

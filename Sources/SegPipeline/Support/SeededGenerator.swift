@@ -1,0 +1,21 @@
+/// SplitMix64: a small, fast generator whose sequence depends only on its seed, so support choices are repeatable.
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    /// A generator for one use of a run seed, e.g. `(seed, "brain2", "lesion", 3)`: each use gets its own stream.
+    public init(seed: UInt64, _ parts: [String]) {
+        var h: UInt64 = seed ^ 0x9E37_79B9_7F4A_7C15
+        for byte in parts.joined(separator: "\u{1F}").utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        state = h
+    }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,113 @@
+/// Chooses the support examples each query slice is segmented with.
+///
+/// Query slices are split into groups that share support sets, so the engine prepares each set once per group:
+/// - `random`: one group; each ensemble member draws `size` slices containing the target (seeded).
+/// - `position`: `groups` bins along the slicing axis; each bin takes the examples nearest its centre in relative
+///   position (both volumes measured from their inferior/posterior/left end), empty masks included, so slices
+///   beyond the structure learn "nothing here".
+/// - `similarity`: the same bins, ranked instead by normalized cross-correlation between the bin's mean query image
+///   and each example (at 32 x 32).
+/// With an ensemble (K > 1), each member draws `size` examples from the best 2 x `size`, so members differ.
+public enum SupportSelector {
+    public struct Group: Sendable {
+        /// Indices of the query slices this group covers.
+        public var queries: [Int]
+        /// One support set per ensemble member.
+        public var supportSets: [[SupportExample]]
+    }
+
+    public struct Request: Sendable {
+        public var strategy: SupportStrategy
+        public var size: Int
+        public var ensemble: Int
+        public var groups: Int
+        public var seed: UInt64
+        /// Study and target names, mixed into the seed so each gets its own repeatable draw.
+        public var streamName: [String]
+    }
+
+    public static func plan(queries: [ModelSlice], positions: [Double], pool: [SupportExample],
+                            _ request: Request, target: String) throws -> [Group] {
+        precondition(queries.count == positions.count)
+        guard !queries.isEmpty else { return [] }
+        guard pool.contains(where: { $0.foreground > 0 }) else {
+            throw PipelineError.noSupport(target: target, reason: "no support slice contains the target's labels")
+        }
+        var rng = SeededGenerator(seed: request.seed, request.streamName)
+        switch request.strategy {
+        case .random:
+            let positives = pool.filter { $0.foreground > 0 }
+            let sets = (0..<request.ensemble).map { _ in draw(request.size, from: positives, filler: pool, using: &rng) }
+            return [Group(queries: Array(queries.indices), supportSets: sets)]
+        case .position, .similarity:
+            let binCount = max(1, min(request.groups, queries.count))
+            var bins = [[Int]](repeating: [], count: binCount)
+            for (index, position) in positions.enumerated() {
+                bins[min(binCount - 1, Int(position * Double(binCount)))].append(index)
+            }
+            var groups: [Group] = []
+            for (bin, members) in bins.enumerated() where !members.isEmpty {
+                let ranked: [SupportExample]
+                if request.strategy == .position {
+                    let centre = (Double(bin) + 0.5) / Double(binCount)
+                    ranked = pool.enumerated().sorted {
+                        (abs($0.element.position - centre), $0.offset) < (abs($1.element.position - centre), $1.offset)
+                    }.map(\.element)
+                } else {
+                    let probe = thumbnail(mean(members.map { queries[$0] }))
+                    let scores = pool.map { correlation(probe, thumbnail($0.image)) }
+                    ranked = pool.indices.sorted { (-scores[$0], $0) < (-scores[$1], $1) }.map { pool[$0] }
+                }
+                let sets: [[SupportExample]]
+                if request.ensemble == 1 {
+                    sets = [draw(request.size, from: Array(ranked.prefix(request.size)), filler: ranked, using: &rng)]
+                } else {
+                    let window = Array(ranked.prefix(2 * request.size))
+                    sets = (0..<request.ensemble).map { _ in draw(request.size, from: window, filler: ranked, using: &rng) }
+                }
+                groups.append(Group(queries: members, supportSets: sets))
+            }
+            return groups
+        }
+    }
+
+    /// `count` examples: a random subset of `preferred`, topped up from `filler`, repeating when both run short.
+    static func draw(_ count: Int, from preferred: [SupportExample], filler: [SupportExample],
+                     using rng: inout SeededGenerator) -> [SupportExample] {
+        var chosen = Array(preferred.shuffled(using: &rng).prefix(count))
+        if chosen.count < count {
+            let rest = filler.filter { candidate in !chosen.contains { $0.source == candidate.source && $0.slice == candidate.slice } }
+            chosen += rest.shuffled(using: &rng).prefix(count - chosen.count)
+        }
+        let base = chosen.isEmpty ? preferred + filler : chosen
+        while chosen.count < count, !base.isEmpty { chosen.append(base[Int.random(in: 0..<base.count, using: &rng)]) }
+        return chosen
+    }
+
+    static func mean(_ slices: [ModelSlice]) -> ModelSlice {
+        var sum = [Float](repeating: 0, count: ModelSlice.side * ModelSlice.side)
+        for slice in slices { for i in sum.indices { sum[i] += slice.pixels[i] } }
+        let scale = 1 / Float(max(1, slices.count))
+        return ModelSlice(pixels: sum.map { $0 * scale })
+    }
+
+    /// 32 x 32 box-averaged copy.
+    static func thumbnail(_ slice: ModelSlice) -> [Float] {
+        let side = ModelSlice.side, small = 32, factor = side / small
+        var out = [Float](repeating: 0, count: small * small)
+        for y in 0..<side { for x in 0..<side { out[(y / factor) * small + x / factor] += slice.pixels[y * side + x] } }
+        return out
+    }
+
+    /// Pearson correlation; 0 when either image is flat.
+    static func correlation(_ a: [Float], _ b: [Float]) -> Double {
+        let n = Double(a.count)
+        let ma = a.reduce(0) { $0 + Double($1) } / n, mb = b.reduce(0) { $0 + Double($1) } / n
+        var ab = 0.0, aa = 0.0, bb = 0.0
+        for i in a.indices {
+            let da = Double(a[i]) - ma, db = Double(b[i]) - mb
+            ab += da * db; aa += da * da; bb += db * db
+        }
+        return aa > 0 && bb > 0 ? ab / (aa * bb).squareRoot() : 0
+    }
+}

@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import SegPipeline
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Segment every study of a pipeline's input folder (finished studies are skipped).",
+        discussion: """
+            Streams studies through read -> prepare -> infer -> assemble -> write; one failing study is reported and \
+            the others go on. Finished studies are recorded in OUTPUT/ledger.jsonl and skipped on the next run.
+            Exit status: 0 all done or skipped, 1 some studies failed, 2 invalid pipeline, 3 cannot start.
+            """)
+
+    @Argument(help: "The pipeline definition (YAML).")
+    var pipeline: String
+
+    @Flag(help: "Redo studies the ledger lists as done.")
+    var force = false
+
+    @Flag(help: "List the studies that would be processed or skipped, and why; read no voxels.")
+    var dryRun = false
+
+    @Option(help: "Most studies held in memory at once.")
+    var maxInFlight = 3
+
+    @OptionGroup var engine: EngineOptions
+    @OptionGroup var log: LogOptions
+
+    func validate() throws {
+        if maxInFlight < 1 { throw ValidationError("--max-in-flight must be at least 1") }
+    }
+
+    func run() async throws {
+        var spec = try loadPipelineOrExit(pipeline)
+        if let weights = engine.weights { spec.model.weights = URL(fileURLWithPath: weights) }
+        let reporter = ConsoleReporter(options: log)
+
+        if dryRun {
+            try printPlan(spec: spec)
+            return
+        }
+        let backends: PipelineBackends
+        do {
+            backends = try LiveBackends.make(weights: spec.model.weights,
+                                             threads: engine.threads ?? spec.concurrency.threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw PipelineExit.cannotStart
+        }
+        let graph = JobGraph(spec: spec, backends: backends, maxInFlight: maxInFlight, events: reporter.handle)
+        let result: BatchRun.Result
+        do {
+            result = try await BatchRun(graph: graph, force: force).run()
+        } catch {
+            reporter.close()
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw PipelineExit.cannotStart
+        }
+        let index = spec.outputs.summary ? "; summary: \(spec.outputs.folder.appendingPathComponent("index.html").path)" : ""
+        reporter.summary(done: result.done, skipped: result.skipped, failed: result.failed, extra: index)
+        if result.failed > 0 { throw PipelineExit.studiesFailed }
+    }
+
+    /// Lists each study with what a run would do and why; series details need the readers, so they are left out
+    /// (with a note) when this build cannot read images.
+    func printPlan(spec: PipelineSpec) throws {
+        let items: [BatchRun.PlanItem]
+        do {
+            items = try BatchRun.plan(spec: spec, force: force)
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw PipelineExit.cannotStart
+        }
+        let backends = try? LiveBackends.make(weights: spec.model.weights, threads: 1)
+        let batch = backends.map { BatchRun(graph: JobGraph(spec: spec, backends: $0), force: force) }
+        for item in items {
+            if let skip = item.skipReason {
+                print("skip     \(item.study.name): \(skip)")
+            } else {
+                let series = batch.map { ": " + $0.describeSeries(item.study) } ?? ""
+                print("process  \(item.study.name) (\(item.runReason))\(series)")
+            }
+        }
+        let todo = items.filter { $0.skipReason == nil }.count
+        print("\(todo) to process, \(items.count - todo) to skip; outputs in \(spec.outputs.folder.path)")
+    }
+}

@@ -1,0 +1,139 @@
+import ArgumentParser
+import Foundation
+import SegPipeline
+
+struct SegmentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "segment",
+        abstract: "Segment one image (NIfTI file or DICOM folder) with a support folder, without a pipeline file.",
+        discussion: """
+            Each --label V is one target: support-label value V, written as V in the output label map. \
+            --label A+B makes one target from support labels A and B (written as A).
+            The report, QC image and probability maps go beside --out (e.g. seg.nii.gz -> seg_report.json).
+            Exit status: 0 done, 1 the study failed, 3 cannot start.
+            """)
+
+    @Option(help: "The image: a NIfTI file or a folder of DICOM files.")
+    var image: String
+
+    @Option(help: "A support folder of NAME_image.nii.gz + NAME_label.nii.gz pairs (repeatable).")
+    var support: [String]
+
+    @Option(help: "A support-label value to segment (repeatable; A+B joins labels into one target).")
+    var label: [String]
+
+    @Option(help: "Where the label map is written (.nii.gz).")
+    var out: String
+
+    @Option(help: "Support selection: random, position or similarity.")
+    var strategy: String = "random"
+
+    @Option(help: "Support examples per set.")
+    var supportSize = 16
+
+    @Option(help: "Ensemble members (support sets averaged).")
+    var ensemble = 1
+
+    @Option(help: "Probability threshold.")
+    var threshold = 0.5
+
+    @Option(help: "Seed for support selection.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Slicing axis: auto, axial, coronal, sagittal, i, j or k.")
+    var axis = "auto"
+
+    @Option(help: "Intensity normalization: percentile or minmax.")
+    var normalization = "percentile"
+
+    @Option(help: "Extra outputs beside --out: report, qc, probabilities, dicom-seg (repeatable).")
+    var also: [String] = ["report", "qc"]
+
+    @OptionGroup var engine: EngineOptions
+    @OptionGroup var log: LogOptions
+
+    func targets() throws -> [TargetSpec] {
+        var targets: [TargetSpec] = []
+        for text in label {
+            let values = text.split(separator: "+").map { Int32($0.trimmingCharacters(in: .whitespaces)) }
+            guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 }) else {
+                throw ValidationError("--label \(text): expected a positive label value, or values joined with +")
+            }
+            let labels = values.map { $0! }
+            guard !targets.contains(where: { $0.value == labels[0] }) else {
+                throw ValidationError("--label \(labels[0]) is given twice")
+            }
+            targets.append(TargetSpec(name: "label\(labels.map(String.init).joined(separator: "+"))",
+                                      value: labels[0], supportLabels: labels))
+        }
+        return targets
+    }
+
+    func validate() throws {
+        guard FileManager.default.fileExists(atPath: image) else { throw ValidationError("--image: no such file or folder: \(image)") }
+        guard !support.isEmpty else { throw ValidationError("give at least one --support folder") }
+        for folder in support {
+            guard (try? SupportLibrary.scan(URL(fileURLWithPath: folder)))?.isEmpty == false else {
+                throw ValidationError("--support \(folder): no NAME_image.nii.gz + NAME_label.nii.gz pairs there")
+            }
+        }
+        guard !label.isEmpty else { throw ValidationError("give at least one --label") }
+        _ = try targets()
+        guard out.hasSuffix(".nii.gz") || out.hasSuffix(".nii") else { throw ValidationError("--out must end in .nii.gz or .nii") }
+        guard SupportStrategy(rawValue: strategy) != nil else { throw ValidationError("--strategy must be random, position or similarity") }
+        guard (1...256).contains(supportSize) else { throw ValidationError("--support-size must be from 1 to 256") }
+        guard (1...64).contains(ensemble) else { throw ValidationError("--ensemble must be from 1 to 64") }
+        guard threshold > 0 && threshold < 1 else { throw ValidationError("--threshold must be between 0 and 1") }
+        guard ["percentile", "minmax"].contains(normalization) else { throw ValidationError("--normalization must be percentile or minmax") }
+        guard ["auto", "axial", "coronal", "sagittal", "i", "j", "k"].contains(axis) else {
+            throw ValidationError("--axis must be auto, axial, coronal, sagittal, i, j or k")
+        }
+        for extra in also where WriterKind(rawValue: extra) == nil || extra == "nifti" {
+            throw ValidationError("--also \(extra): choose report, qc, probabilities or dicom-seg")
+        }
+    }
+
+    func makeSpec() throws -> PipelineSpec {
+        let imageURL = URL(fileURLWithPath: image).standardizedFileURL
+        let outURL = URL(fileURLWithPath: out).standardizedFileURL
+        let slicing: SlicingAxis = switch axis {
+        case "i": .index(0)
+        case "j": .index(1)
+        case "k": .index(2)
+        case "auto": .auto
+        default: .plane(SliceOrientation(rawValue: axis)!)
+        }
+        var outputs = OutputSpec(folder: outURL.deletingLastPathComponent(),
+                                 writers: [.nifti] + also.compactMap { WriterKind(rawValue: $0) }, summary: false)
+        outputs.labelMapFile = outURL
+        outputs.ledger = false
+        return PipelineSpec(
+            name: "segment", inputs: InputSpec(folder: imageURL.deletingLastPathComponent()),
+            preprocessing: PreprocessingSpec(axis: slicing, normalization: normalization == "minmax" ? .minmax : .percentile(lower: 0.5, upper: 99.5)),
+            support: SupportSpec(libraries: support.map { URL(fileURLWithPath: $0).standardizedFileURL },
+                                 strategy: SupportStrategy(rawValue: strategy)!, perStudyFolder: nil),
+            targets: try targets(),
+            model: ModelSpec(weights: engine.weights.map { URL(fileURLWithPath: $0) }, supportSize: supportSize,
+                             ensemble: ensemble, threshold: threshold, seed: seed),
+            outputs: outputs,
+            watch: WatchSpec(doneFolder: imageURL, failedFolder: imageURL))
+    }
+
+    func run() async throws {
+        let spec = try makeSpec()
+        let reporter = ConsoleReporter(options: log)
+        let backends: PipelineBackends
+        do {
+            backends = try LiveBackends.make(weights: spec.model.weights,
+                                             threads: engine.threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw PipelineExit.cannotStart
+        }
+        let graph = JobGraph(spec: spec, backends: backends, maxInFlight: 1, events: reporter.handle)
+        let outcome = await SingleStudyRun.run(graph, study: URL(fileURLWithPath: image).standardizedFileURL)
+        reporter.summary(done: outcome.status == .done ? 1 : 0, skipped: 0, failed: outcome.status == .failed ? 1 : 0,
+                         extra: outcome.status == .done ? "; label map: \(out)" : "")
+        if outcome.status == .failed { throw PipelineExit.studiesFailed }
+    }
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import SegPipeline
+
+struct ValidateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check a pipeline definition and print every problem with its line and column.",
+        discussion: "Exit status: 0 when the definition is valid (warnings allowed), 2 when it has errors.")
+
+    @Argument(help: "The pipeline definition (YAML).")
+    var pipeline: String
+
+    func run() throws {
+        let url = URL(fileURLWithPath: pipeline)
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            FileHandle.standardError.write(Data("\(pipeline):1:1: error: cannot read the pipeline file\n".utf8))
+            throw PipelineExit.invalidDefinition
+        }
+        let (spec, diagnostics) = PipelineSpecParser.check(text, file: pipeline, baseFolder: url.deletingLastPathComponent())
+        for diagnostic in diagnostics {
+            FileHandle.standardError.write(Data((diagnostic.rendered(source: text) + "\n").utf8))
+        }
+        guard let spec else {
+            let errors = diagnostics.filter { $0.severity == .error }.count
+            FileHandle.standardError.write(Data("\(errors) error\(errors == 1 ? "" : "s") in \(pipeline)\n".utf8))
+            throw PipelineExit.invalidDefinition
+        }
+        let writers = spec.outputs.writers.map(\.rawValue).joined(separator: ", ")
+        print("\(pipeline): ok: pipeline '\(spec.name)', \(spec.targets.count) target\(spec.targets.count == 1 ? "" : "s") "
+              + "(\(spec.targets.map(\.name).joined(separator: ", "))), writers \(writers)")
+    }
+}
+
+/// Loads a definition for run/watch, printing its errors compiler-style and exiting 2 when it has any.
+func loadPipelineOrExit(_ path: String) throws -> PipelineSpec {
+    do {
+        return try PipelineSpecParser.load(URL(fileURLWithPath: path))
+    } catch let error as PipelineSpecError {
+        FileHandle.standardError.write(Data((error.description + "\n").utf8))
+        throw PipelineExit.invalidDefinition
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import SegPipeline
+
+struct WatchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "watch",
+        abstract: "Watch a pipeline's input folder and segment each study once its files stop changing.",
+        discussion: """
+            A study starts once its files have been unchanged for watch.settle. Finished studies are MOVED to \
+            watch.done, failed ones to watch.failed with NAME.reason.txt beside them (the one exception to \
+            'inputs are never modified'). Safe to stop and restart at any moment: unfinished studies are redone, \
+            finished ones (per the ledger) are only moved. Stops on Ctrl-C.
+            Exit status: 2 invalid pipeline, 3 cannot start.
+            """)
+
+    @Argument(help: "The pipeline definition (YAML).")
+    var pipeline: String
+
+    @Option(help: "Most studies held in memory at once.")
+    var maxInFlight = 3
+
+    @OptionGroup var engine: EngineOptions
+    @OptionGroup var log: LogOptions
+
+    func run() async throws {
+        var spec = try loadPipelineOrExit(pipeline)
+        if let weights = engine.weights { spec.model.weights = URL(fileURLWithPath: weights) }
+        let reporter = ConsoleReporter(options: log)
+        let backends: PipelineBackends
+        do {
+            backends = try LiveBackends.make(weights: spec.model.weights,
+                                             threads: engine.threads ?? spec.concurrency.threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw PipelineExit.cannotStart
+        }
+        if reporter.mode != .json && reporter.mode != .quiet {
+            FileHandle.standardError.write(Data("watching \(spec.inputs.folder.path) (settle \(spec.watch.settleSeconds) s); Ctrl-C stops\n".utf8))
+        }
+        let graph = JobGraph(spec: spec, backends: backends, maxInFlight: maxInFlight, events: reporter.handle)
+        do {
+            try await Watcher(graph: graph).run(until: { false })
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw PipelineExit.cannotStart
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+
+/// Runs the built `universeg` binary, as a user would, and checks output and exit status.
+@Suite struct PipelineCommandTests {
+    static var binary: URL {
+        // The test bundle sits in the products folder next to the executable.
+        var folder = Bundle.main.bundleURL
+        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+            folder = bundle.bundleURL.deletingLastPathComponent()
+        }
+        return folder.appendingPathComponent("universeg")
+    }
+
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardizedFileURL
+
+    func execute(_ arguments: [String], in folder: URL = repo) throws -> (status: Int32, out: String, err: String) {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        process.currentDirectoryURL = folder
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    }
+
+    @Test func validateAcceptsTheShippedNiftiPipeline() throws {
+        let result = try execute(["validate", "Pipelines/brain-lesion-nifti.yaml"])
+        #expect(result.status == 0)
+        #expect(result.out == "Pipelines/brain-lesion-nifti.yaml: ok: pipeline 'brain-lesion-nifti', 1 target (lesion), writers nifti, probabilities, report, qc\n")
+    }
+
+    @Test func validatePrintsEveryErrorCompilerStyleAndExits2() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("clitest-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("in"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try """
+            inputs: {folder: in}
+            targets:
+              - {name: a, value: 1, labels: 1}
+            outptus:
+              folder: out
+              writers: [nifit]
+            """.write(to: folder.appendingPathComponent("pipeline.yaml"), atomically: true, encoding: .utf8)
+        let result = try execute(["validate", "pipeline.yaml"], in: folder)
+        #expect(result.status == 2)
+        #expect(result.out == "")
+        #expect(result.err == """
+            pipeline.yaml:3:5: error: target 'a' has no support library
+                  - {name: a, value: 1, labels: 1}
+                    ^
+                hint: add 'support: FOLDER' to the target or 'support: {library: FOLDER}' to the pipeline
+            pipeline.yaml:4:1: error: unknown key 'outptus' in 'pipeline' (did you mean 'outputs'?)
+                outptus:
+                ^
+                hint: the keys of 'pipeline' are version, name, inputs, preprocessing, support, targets, model, outputs, concurrency, watch
+            pipeline.yaml:6:13: error: unknown writer 'nifit' (did you mean 'nifti'?)
+                  writers: [nifit]
+                            ^
+                hint: choose from nifti, dicom-seg, probabilities, report, qc
+            3 errors in pipeline.yaml
+
+            """)
+    }
+
+    @Test func runDryRunListsStudiesAndWhy() throws {
+        let result = try execute(["run", "Pipelines/brain-lesion-nifti.yaml", "--dry-run", "--force"])
+        #expect(result.status == 0)
+        #expect(result.out.hasPrefix("process  brain2 (--force)"))
+        #expect(result.out.contains("1 to process, 0 to skip"))
+    }
+
+    @Test func badUsageExits64() throws {
+        let result = try execute(["segment", "--image", "nowhere.nii.gz", "--support", "x", "--label", "1", "--out", "o.nii.gz"])
+        #expect(result.status == 64)
+        #expect(result.err.contains("--image: no such file or folder: nowhere.nii.gz"))
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import Testing
+@testable import SegPipeline
+
+@Suite struct BatchRunTests {
+    /// root/inputs/<name>/<name>_image.nii.gz for each name, and a support library of two pairs.
+    func makeStudies(_ root: URL, names: [String]) throws {
+        for name in names {
+            try writeFakeVolume(root.appendingPathComponent("inputs/\(name)/\(name)_image.nii.gz"))
+        }
+        try writeFakeSupport(root.appendingPathComponent("support"), name: "a")
+        try writeFakeSupport(root.appendingPathComponent("support"), name: "b", shape: [16, 12, 8])
+    }
+
+    @Test func segmentsEveryStudyAndWritesReportsQCAndSummary() async throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try makeStudies(root, names: ["s1", "s2", "s3"])
+        let spec = fakeSpec(root: root)
+        let result = try await BatchRun(graph: JobGraph(spec: spec, backends: fakeBackends())).run()
+
+        #expect(result.done == 3 && result.failed == 0 && result.skipped == 0)
+        let out = spec.outputs.folder
+        for name in ["s1", "s2", "s3"] {
+            let data = try Data(contentsOf: out.appendingPathComponent("\(name)/\(name)_report.json"))
+            let report = try JSONDecoder().decode(StudyReport.self, from: data)
+            #expect(report.study == name)
+            #expect(report.geometry.shape == [12, 10, 6])
+            #expect(report.sliceAxis == 2)  // 3 mm is the thickest spacing
+            #expect(report.slicesProcessed == 6)
+            // The fake engine returns the normalized image: the bright cube (6 x 5 x 4 voxels) is the mask.
+            #expect(report.targets.map(\.voxels) == [6 * 5 * 4])
+            #expect(abs(report.targets[0].volumeML - 120 * 12 / 1000) < 1e-9)
+            #expect(!report.targets[0].supportUsed.isEmpty)
+            #expect(report.outputs.contains("\(name)/\(name)_seg.nii.gz"))
+            let png = try Data(contentsOf: out.appendingPathComponent("\(name)/\(name)_qc.png"))
+            #expect(png.prefix(8) == Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]))
+        }
+        let html = try String(contentsOf: out.appendingPathComponent("index.html"), encoding: .utf8)
+        #expect(html.contains("s1/s1_qc.png") && html.contains("s3/s3_report.json"))
+        // No temporary file is left anywhere.
+        let leftovers = FileManager.default.enumerator(atPath: out.path)?.allObjects.compactMap { $0 as? String }
+            .filter { ($0 as NSString).lastPathComponent.hasPrefix(".tmp-") }
+        #expect(leftovers == [])
+    }
+
+    @Test func rerunSkipsFinishedStudiesAndForceRedoesThem() async throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try makeStudies(root, names: ["s1", "s2"])
+        let spec = fakeSpec(root: root)
+        let segmenter = FakeSegmenter()
+        let graph = JobGraph(spec: spec, backends: fakeBackends(segmenter))
+        _ = try await BatchRun(graph: graph).run()
+        let callsAfterFirst = segmenter.calls.withLock { $0 }
+
+        let second = try await BatchRun(graph: graph).run()
+        #expect(second.skipped == 2 && second.done == 0)
+        #expect(segmenter.calls.withLock { $0 } == callsAfterFirst)
+        // The summary still shows the skipped studies' numbers, read back from their reports.
+        let html = try String(contentsOf: spec.outputs.folder.appendingPathComponent("index.html"), encoding: .utf8)
+        #expect(html.contains("cube: 1.44 mL (120)"))
+
+        let forced = try await BatchRun(graph: graph, force: true).run()
+        #expect(forced.done == 2 && forced.skipped == 0)
+    }
+
+    @Test func changedInputOrDefinitionOrMissingOutputIsProcessedAgain() async throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try makeStudies(root, names: ["s1", "s2", "s3"])
+        let spec = fakeSpec(root: root)
+        _ = try await BatchRun(graph: JobGraph(spec: spec, backends: fakeBackends())).run()
+
+        try writeFakeVolume(root.appendingPathComponent("inputs/s1/s1_image.nii.gz"), shape: [12, 10, 7])
+        try FileManager.default.removeItem(at: spec.outputs.folder.appendingPathComponent("s2/s2_qc.png"))
+        let plan = try BatchRun(graph: JobGraph(spec: spec, backends: fakeBackends())).plan()
+        #expect(plan.map { $0.skipReason == nil } == [true, true, false])
+
+        var changed = spec
+        changed.fingerprint = "spec-2"
+        let replan = try BatchRun(graph: JobGraph(spec: changed, backends: fakeBackends())).plan()
+        #expect(replan.allSatisfy { $0.skipReason == nil })
+    }
+
+    @Test func aCorruptStudyFailsAloneAndIsRecorded() async throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try makeStudies(root, names: ["a1", "a3"])
+        let bad = root.appendingPathComponent("inputs/a2/a2_image.nii.gz")
+        try FileManager.default.createDirectory(at: bad.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data("garbage".utf8).write(to: bad)
+        let spec = fakeSpec(root: root)
+        let result = try await BatchRun(graph: JobGraph(spec: spec, backends: fakeBackends())).run()
+
+        #expect(result.done == 2 && result.failed == 1)
+        let failure = try #require(result.outcomes.first { $0.status == .failed })
+        #expect(failure.study.name == "a2")
+        #expect(failure.stage == .read)
+        #expect(failure.reason?.contains("a2_image.nii.gz: not a NIfTI file") == true)
+        let ledger = Ledger(outputFolder: spec.outputs.folder).entries()
+        #expect(ledger["a2"]?.status == .failed)
+        #expect(ledger["a1"]?.status == .done && ledger["a3"]?.status == .done)
+        // Nothing was written for the failed study, and a rerun retries it (failures are not skipped).
+        #expect(!FileManager.default.fileExists(atPath: spec.outputs.folder.appendingPathComponent("a2").path))
+        let plan = try BatchRun(graph: JobGraph(spec: spec, backends: fakeBackends())).plan()
+        #expect(plan.filter { $0.skipReason == nil }.map(\.study.name) == ["a2"])
+    }
+
+    @Test func studiesInFlightStayBoundedHoweverManyAreQueued() async throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try makeStudies(root, names: (0..<12).map { "q\($0)" })
+        let spec = fakeSpec(root: root, writers: [.nifti])
+        let graph = JobGraph(spec: spec, backends: fakeBackends(FakeSegmenter(delay: 0.01)), maxInFlight: 2)
+        let result = try await BatchRun(graph: graph).run()
+        #expect(result.done == 12)
+        #expect(result.peakInFlight == 2)
+    }
+
+    @Test func aLeftoverTemporaryFromAKilledRunIsRemovedAndTheRunCompletes() async throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try makeStudies(root, names: ["k1", "k2"])
+        let spec = fakeSpec(root: root)
+        // What kill -9 during a write leaves: a temporary beside the target, and no ledger line for the study.
+        let out = spec.outputs.folder.appendingPathComponent("k1")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        try Data("half".utf8).write(to: out.appendingPathComponent(".tmp-1234abcd-k1_seg.nii.gz"))
+        let result = try await BatchRun(graph: JobGraph(spec: spec, backends: fakeBackends())).run()
+        #expect(result.done == 2)
+        #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent(".tmp-1234abcd-k1_seg.nii.gz").path))
+    }
+
+    @Test func aTornLedgerLineIsIgnored() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let ledger = Ledger(outputFolder: root)
+        try ledger.append(LedgerEntry(study: "x", status: .done, inputFingerprint: "1", pipelineFingerprint: "p",
+                                      outputs: [], reason: nil, finishedAt: "t"))
+        let handle = try FileHandle(forWritingTo: ledger.url)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("{\"study\":\"y\",\"sta".utf8))
+        try handle.close()
+        #expect(Array(ledger.entries().keys) == ["x"])
+        try ledger.append(LedgerEntry(study: "z", status: .done, inputFingerprint: "1", pipelineFingerprint: "p",
+                                      outputs: [], reason: nil, finishedAt: "t"))
+        #expect(ledger.entries().keys.sorted() == ["x", "z"])
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import SegPipeline
+
+@Suite struct WatcherTests {
+    actor Seen {
+        var outcomes: [StudyOutcome] = []
+        func add(_ outcome: StudyOutcome) { outcomes.append(outcome) }
+        var count: Int { outcomes.count }
+    }
+
+    /// Runs a watcher until `count` studies finished (or 20 s passed), doing `arrive` meanwhile.
+    func watch(_ spec: PipelineSpec, segmenter: FakeSegmenter = FakeSegmenter(), until count: Int,
+               arrive: @escaping @Sendable () async throws -> Void = {}) async throws -> [StudyOutcome] {
+        let seen = Seen()
+        let deadline = Date().addingTimeInterval(20)
+        let watcher = Watcher(graph: JobGraph(spec: spec, backends: fakeBackends(segmenter)))
+        async let watching: Void = watcher.run(until: { await seen.count >= count || Date() > deadline },
+                                               onOutcome: { await seen.add($0) })
+        try await arrive()
+        try await watching
+        return await seen.outcomes
+    }
+
+    @Test func aStudyArrivingInPiecesStartsOnlyOnceItSettled() async throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try writeFakeSupport(root.appendingPathComponent("support"), name: "a")
+        let inbox = root.appendingPathComponent("inputs")
+        try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
+        let spec = fakeSpec(root: root)  // settle 0.3 s, poll 0.05 s
+        let file = inbox.appendingPathComponent("slow/slow_image.nii.gz")
+
+        let outcomes = try await watch(spec, until: 1) {
+            // Bytes trickle in with pauses shorter than the settle time; a read of any prefix would fail.
+            let content = Array("FAKEVOL 12 10 6\n".utf8)
+            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            for end in stride(from: 3, through: content.count, by: 3) + [content.count] {
+                try Data(content[0..<end]).write(to: file)
+                try await Task.sleep(nanoseconds: 150_000_000)
+            }
+        }
+        #expect(outcomes.map(\.status) == [.done])
+        #expect(FileManager.default.fileExists(atPath: spec.watch.doneFolder.appendingPathComponent("slow/slow_image.nii.gz").path))
+        #expect(!FileManager.default.fileExists(atPath: inbox.appendingPathComponent("slow").path))
+        #expect(FileManager.default.fileExists(atPath: spec.outputs.folder.appendingPathComponent("slow/slow_seg.nii.gz").path))
+    }
+
+    @Test func aFailedStudyMovesToFailedWithItsReason() async throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try writeFakeSupport(root.appendingPathComponent("support"), name: "a")
+        let inbox = root.appendingPathComponent("inputs")
+        try writeFakeVolume(inbox.appendingPathComponent("good.nii.gz"))
+        try FileManager.default.createDirectory(at: inbox.appendingPathComponent("bad"), withIntermediateDirectories: true)
+        try Data("not a volume".utf8).write(to: inbox.appendingPathComponent("bad/bad_image.nii.gz"))
+        let spec = fakeSpec(root: root)
+
+        let outcomes = try await watch(spec, until: 2)
+        #expect(outcomes.map(\.status).sorted { $0.rawValue < $1.rawValue } == [.done, .failed])
+        #expect(FileManager.default.fileExists(atPath: spec.watch.doneFolder.appendingPathComponent("good.nii.gz").path))
+        let reason = try String(contentsOf: spec.watch.failedFolder.appendingPathComponent("bad.reason.txt"), encoding: .utf8)
+        #expect(reason.hasPrefix("bad failed in read: "))
+        #expect(reason.contains("not a NIfTI file"))
+        #expect(FileManager.default.fileExists(atPath: spec.watch.failedFolder.appendingPathComponent("bad/bad_image.nii.gz").path))
+        let html = try String(contentsOf: spec.outputs.folder.appendingPathComponent("index.html"), encoding: .utf8)
+        #expect(html.contains("good") && html.contains("bad"))
+    }
+
+    @Test func afterARestartAStudyFinishedButNotMovedIsOnlyMoved() async throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try writeFakeSupport(root.appendingPathComponent("support"), name: "a")
+        let inbox = root.appendingPathComponent("inputs")
+        try writeFakeVolume(inbox.appendingPathComponent("s1/s1_image.nii.gz"))
+        let spec = fakeSpec(root: root)
+        // A batch run writes the outputs and the ledger; the study stays in the inbox, as after a kill before moving.
+        _ = try await BatchRun(graph: JobGraph(spec: spec, backends: fakeBackends())).run()
+
+        let segmenter = FakeSegmenter()
+        let outcomes = try await watch(spec, segmenter: segmenter, until: 1)
+        #expect(outcomes.map(\.status) == [.done])
+        #expect(segmenter.calls.withLock { $0 } == 0)
+        #expect(FileManager.default.fileExists(atPath: spec.watch.doneFolder.appendingPathComponent("s1").path))
+    }
+}
