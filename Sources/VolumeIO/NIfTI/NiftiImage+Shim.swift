@@ -159,15 +159,20 @@ enum NiftiVoxelPayload {
     case floats([Float])
 }
 
-/// Writes one 3D NIfTI file with libnifti (`nifti_make_new_nim`, `nifti_set_filenames`, `nifti_image_write`).
-/// `.nii.gz` is chosen by the name. libnifti's writer returns nothing, so the caller must verify the result.
-/// Notes on what libnifti stores: pixdim[1...7] as |value|; pixdim[0] = qfac only when qform_code > 0 (else 0);
+/// Writes one 3D NIfTI file (`.nii.gz` compressed by the name), single-file layout: header, 4 zero extension
+/// bytes, voxels at offset 352 (NIfTI-1) or 544 (NIfTI-2).
+///
+/// libnifti builds the header (`nifti_make_new_nim`, `nifti_convert_nim2n1hdr`/`nifti_convert_nim2n2hdr`) and
+/// znzlib writes the bytes (`znzopen`, `znzwrite`, `Xznzclose`), each call checked. We do not call
+/// `nifti_image_write`: it returns nothing on failure, and libnifti 3.0.1 treats a single-file NIfTI-2 image as a
+/// header/image pair and overwrites the header with the voxels (seen in a C test: the file holds only data).
+/// What the header conversion stores: pixdim[1...7] as |value|; pixdim[0] = qfac only when qform_code > 0 (else 0);
 /// quaternion fields only when qform_code > 0; srow only when sform_code > 0.
 func writeNiftiFile(path: String, header: NiftiSpatialHeader, datatype: NiftiDatatype,
                     description: String, voxels payload: NiftiVoxelPayload) throws {
     _ = libniftiQuiet
     var dims: [Int64] = header.dim.map(Int64.init)
-    guard let image = nifti_make_new_nim(&dims, Int32(datatype.rawValue), 1) else {
+    guard let image = nifti_make_new_nim(&dims, Int32(datatype.rawValue), 1), let data = image.pointee.data else {
         throw VolumeIOError.writeFailed(path: path, reason: "libnifti could not allocate the image")
     }
     defer { nifti_image_free(image) }
@@ -180,6 +185,7 @@ func writeNiftiFile(path: String, header: NiftiSpatialHeader, datatype: NiftiDat
     }
     nim = image.pointee
     nim.nifti_type = header.version == 2 ? Int32(NIFTI_FTYPE_NIFTI2_1) : Int32(NIFTI_FTYPE_NIFTI1_1)
+    nim.iname_offset = header.version == 2 ? 544 : 352
     nim.qform_code = header.qformCode
     nim.quatern_b = header.quaternB; nim.quatern_c = header.quaternC; nim.quatern_d = header.quaternD
     nim.qoffset_x = header.qoffsetX; nim.qoffset_y = header.qoffsetY; nim.qoffset_z = header.qoffsetZ
@@ -200,10 +206,29 @@ func writeNiftiFile(path: String, header: NiftiSpatialHeader, datatype: NiftiDat
     setValues(&nim.descrip, text)
     image.pointee = nim
 
-    guard nifti_set_filenames(image, path, 0, 1) == 0, let data = image.pointee.data else {
-        throw VolumeIOError.writeFailed(path: path, reason: "libnifti rejected the file name")
+    // The header bytes, as libnifti lays them out.
+    var headerBytes: [UInt8]
+    if header.version == 2 {
+        var h = nifti_2_header()
+        guard nifti_convert_nim2n2hdr(image, &h) == 0 else {
+            throw VolumeIOError.writeFailed(path: path, reason: "libnifti could not build a NIfTI-2 header")
+        }
+        h.vox_offset = 544
+        headerBytes = withUnsafeBytes(of: h) { Array($0.prefix(540)) }
+        headerBytes.replaceSubrange(4..<12, with: [0x6E, 0x2B, 0x32, 0x00, 0x0D, 0x0A, 0x1A, 0x0A])  // "n+2\0\r\n\032\n"
+    } else {
+        var h = nifti_1_header()
+        guard nifti_convert_nim2n1hdr(image, &h) == 0 else {
+            throw VolumeIOError.writeFailed(path: path, reason: "libnifti could not build a NIfTI-1 header (a side > 32767?)")
+        }
+        h.vox_offset = 352
+        headerBytes = withUnsafeBytes(of: h) { Array($0.prefix(348)) }
+        headerBytes.replaceSubrange(344..<348, with: [0x6E, 0x2B, 0x31, 0x00])  // "n+1\0"
     }
+    headerBytes += [0, 0, 0, 0]   // extension flag: no extensions
+
     let count = Int(image.pointee.nvox)
+    let byteCount = count * datatype.bytesPerVoxel!
     switch payload {
     case .labels(let labels):
         precondition(labels.count == count, "voxel count must match dims")
@@ -211,15 +236,25 @@ func writeNiftiFile(path: String, header: NiftiSpatialHeader, datatype: NiftiDat
             switch datatype {
             case .uint8: let out = data.assumingMemoryBound(to: UInt8.self); for n in 0..<count { out[n] = UInt8(src[n]) }
             case .int16: let out = data.assumingMemoryBound(to: Int16.self); for n in 0..<count { out[n] = Int16(src[n]) }
-            case .int32: data.copyMemory(from: src.baseAddress!, byteCount: count * 4)
+            case .int32: data.copyMemory(from: src.baseAddress!, byteCount: byteCount)
             default: preconditionFailure("label maps are written as UINT8, INT16 or INT32")
             }
         }
     case .floats(let floats):
         precondition(datatype == .float32 && floats.count == count, "images are written as FLOAT32 of matching size")
-        floats.withUnsafeBufferPointer { data.copyMemory(from: $0.baseAddress!, byteCount: count * 4) }
+        floats.withUnsafeBufferPointer { data.copyMemory(from: $0.baseAddress!, byteCount: byteCount) }
     }
-    nifti_image_write(image)
+
+    var file: znzFile? = znzopen(path, "wb", path.hasSuffix(".gz") ? 1 : 0)
+    guard let opened = file else {
+        throw VolumeIOError.writeFailed(path: path, reason: String(cString: strerror(errno)))
+    }
+    let wroteHeader = headerBytes.withUnsafeBytes { znzwrite($0.baseAddress, 1, $0.count, opened) } == headerBytes.count
+    let wroteData = wroteHeader && znzwrite(data, 1, byteCount, opened) == byteCount
+    let closed = Xznzclose(&file) == 0
+    guard wroteHeader, wroteData, closed else {
+        throw VolumeIOError.writeFailed(path: path, reason: "short write (disk full or unwritable)")
+    }
 }
 
 // MARK: - Voxel decoding

@@ -5,7 +5,7 @@
 public struct NiftiSpatialHeader: Sendable, Equatable {
     /// 1 for NIfTI-1 (348-byte header, float fields), 2 for NIfTI-2 (540-byte header, double fields).
     public var version: Int
-    /// dim[0...7] and pixdim[0...7] as stored (pixdim[0] is qfac).
+    /// dim[0...7] (axes beyond dim[0] read as 1) and pixdim[0...7] as stored (pixdim[0] is qfac).
     public var dim: [Int]
     public var pixdim: [Double]
     public var qformCode: Int32
