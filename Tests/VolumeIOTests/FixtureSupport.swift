@@ -31,6 +31,7 @@ enum Fixtures {
         var scaling: [Double]?
         var sum: Double
         var nonzero: Int
+        var percentiles: [Double]
     }
 
     static let expected: [String: Expected] = {

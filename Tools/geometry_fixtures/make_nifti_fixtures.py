@@ -236,6 +236,9 @@ def expected_for(path):
         "scaling": None if (slope, inter) == (1.0, 0.0) else [slope, inter],
         "sum": float(np.sum(vdata, dtype=np.float64)),
         "nonzero": int(np.count_nonzero(vdata)),
+        # The default intensity window of the slicer: numpy's linear-interpolated percentiles over all voxels
+        # (computed on the float32 values the Swift reader returns).
+        "percentiles": [float(x) for x in np.percentile(vdata.astype(np.float32).astype(np.float64), [0.5, 99.5])],
     }
 
 
@@ -243,9 +246,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="/work/shared/data")
     args = ap.parse_args()
-    if os.path.isdir(OUT):
-        shutil.rmtree(OUT)
-    os.makedirs(OUT)
+    # Start clean, but keep the hand-written SOURCES.md.
+    os.makedirs(OUT, exist_ok=True)
+    for name in os.listdir(OUT):
+        if name != "SOURCES.md":
+            path = os.path.join(OUT, name)
+            shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
     for name, rel in REAL_FILES.items():
         shutil.copyfile(os.path.join(args.data, rel), os.path.join(OUT, name))
     synthetic()
