@@ -130,6 +130,7 @@ final class NiftiReaderTests: XCTestCase {
         }
         expectError("bad_truncated.nii.gz") { if case .truncatedData = $0 { return true }; return false }
         expectError("bad_truncated_uncompressed.nii") { if case .truncatedData = $0 { return true }; return false }
+        expectError("bad_huge_claim.nii.gz") { if case .truncatedData(_, 1_000_000_352, _) = $0 { return true }; return false }
         expectError("bad_wrong_magic.nii") { if case .badMagic = $0 { return true }; return false }
         expectError("bad_not_nifti.nii") { if case .unreadableHeader = $0 { return true }; return false }
         expectError("bad_dims_overflow.nii") { if case .invalidDimensions = $0 { return true }; return false }

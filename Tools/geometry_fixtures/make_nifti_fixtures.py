@@ -185,6 +185,12 @@ def broken():
     p = make("bad_truncated_uncompressed.nii", d, sform=eye, scode=1)
     with open(p, "r+b") as f:
         f.truncate(352 + 40)
+    # A valid-looking gzip header that claims 1000^3 uint8 voxels (under the voxel limit) with no data behind it.
+    p = make("bad_huge_claim.nii", np.zeros((4, 4, 4), np.uint8), sform=eye, scode=1)
+    patch(p, 40, "<8h", 3, 1000, 1000, 1000, 1, 1, 1, 1)
+    with open(p, "rb") as f, gzip.open(p + ".gz", "wb") as g:
+        g.write(f.read())
+    os.remove(p)
     with open(os.path.join(OUT, "bad_not_nifti.nii"), "wb") as f:
         f.write(b"This is a text file, not an image.\n" * 20)
     # A real file cut in half: the gzip stream ends inside the voxel data.

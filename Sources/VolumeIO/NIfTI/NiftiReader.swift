@@ -107,12 +107,23 @@ public enum NiftiReader {
                 throw VolumeIOError.invalidDimensions(path: path, reason: "libnifti read dims \(theirs), header says \(ours)")
             }
             let dataFile = image.dataFile
-            guard !dataFile.hasSuffix(".gz") else { return }   // the uncompressed size is unknown until read
-            let needed = (Double(image.dataOffset) + Double(voxelCount) * Double(spatial.volumeCount) * Double(datatype.bytesPerVoxel!))
+            let needed = Double(image.dataOffset) + Double(voxelCount) * Double(spatial.volumeCount) * Double(datatype.bytesPerVoxel!)
             let size = (try? FileManager.default.attributesOfItem(atPath: dataFile)[.size] as? Int) ?? nil
-            guard let size, Double(size) >= needed else {
-                throw VolumeIOError.truncatedData(path: path, expectedBytes: Int(needed),
-                                                  reason: "data file \((dataFile as NSString).lastPathComponent) has \(size.map(String.init) ?? "unknown") bytes")
+            let name = (dataFile as NSString).lastPathComponent
+            guard let size else {
+                throw VolumeIOError.truncatedData(path: path, expectedBytes: Int(needed), reason: "data file \(name) is missing")
+            }
+            if dataFile.hasSuffix(".gz") {
+                // Deflate cannot expand more than 1032:1, so a small .gz cannot hold a huge volume: refuse before
+                // allocating (the exact size is only known after decompressing everything).
+                guard needed <= Double(size) * 1032 + 4096 else {
+                    throw VolumeIOError.truncatedData(path: path, expectedBytes: Int(needed),
+                                                      reason: "\(name) has only \(size) compressed bytes")
+                }
+            } else {
+                guard Double(size) >= needed else {
+                    throw VolumeIOError.truncatedData(path: path, expectedBytes: Int(needed), reason: "data file \(name) has \(size) bytes")
+                }
             }
         }
     }
