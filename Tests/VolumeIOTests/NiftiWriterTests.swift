@@ -91,6 +91,16 @@ final class NiftiWriterTests: XCTestCase {
         }
     }
 
+    func testNonFiniteFloatsSurviveARoundTrip() throws {
+        let folder = try Fixtures.temporaryFolder(self)
+        var image = try NiftiReader.readImage(Fixtures.url("dtype_float32.nii"))
+        image.voxels[0] = .nan; image.voxels[1] = .infinity; image.voxels[2] = -.infinity; image.voxels[3] = -0.0
+        let out = folder.appendingPathComponent("nan.nii.gz")
+        try NiftiWriter.write(image, to: out)
+        let back = try NiftiReader.readImage(out).voxels
+        XCTAssertEqual(back.map(\.bitPattern), image.voxels.map(\.bitPattern))
+    }
+
     func testWriteFailuresNameTheDestinationAndLeaveNoFiles() throws {
         let folder = try Fixtures.temporaryFolder(self)
         let volume = try NiftiReader.readLabels(Fixtures.url("dtype_uint8.nii"))

@@ -7,8 +7,8 @@ internal import CNIfTI
 // Facts this wrapper relies on:
 // - libnifti2.so imports neither exit() nor abort() (checked with `objdump -T`), so a bad file cannot end the process.
 // - Its messages go to stderr unless the debug level is 0; we set 0 once and report our own one-line errors.
-// - `nifti_image_load_bricks` reads one 3D volume, byte-swaps it to native order, and replaces non-finite
-//   floats by 0 (libnifti's `nifti_read_buffer` does that for float data).
+// - Voxel bytes are read with znzlib (see `withVolumeBytes`), not libnifti's loaders, which print to stderr on a
+//   short read and replace NaN voxels by 0.
 // - We validate dims and datatype from the raw header *before* asking libnifti to allocate anything.
 
 /// Silences libnifti's stderr chatter; a lazily initialised global runs once, thread-safely.
@@ -124,21 +124,43 @@ struct NiftiImageHandle {
         }
     }
 
+    /// Reads exactly the bytes of volume `index` with znzlib (`znzopen`, `znzseek`, `znzread`), checks the count,
+    /// and swaps to native byte order (`nifti_swap_Nbytes`). We read the bytes ourselves instead of calling
+    /// `nifti_image_load_bricks` so that a short read is counted by us, nothing is printed to stderr, and
+    /// NaN voxels stay NaN (libnifti's loader silently replaces them by 0).
     private func withVolumeBytes<R>(_ index: Int, voxels count: Int, datatype: NiftiDatatype,
                                     _ body: (UnsafeRawPointer) -> R) throws -> R {
-        let expected = count * datatype.bytesPerVoxel!
-        var list = nifti_brick_list()
-        var brick = Int64(index)
-        let loaded = nifti_image_load_bricks(image, 1, &brick, &list)
-        defer { nifti_free_NBL(&list) }
-        guard loaded >= 0, list.nbricks == 1, let bricks = list.bricks, let data = bricks[0] else {
-            throw VolumeIOError.truncatedData(path: path, expectedBytes: expected,
-                                              reason: "libnifti could not read volume \(index) (file cut short or corrupt)")
+        let size = datatype.bytesPerVoxel!
+        let expected = count * size
+        let file = dataFile
+        var handle: znzFile? = znzopen(file, "rb", nifti_is_gzfile(file))
+        guard let opened = handle else {
+            throw VolumeIOError.truncatedData(path: path, expectedBytes: expected, reason: "cannot open data file \(file)")
         }
-        guard list.bsize == Int64(expected) else {
-            throw VolumeIOError.truncatedData(path: path, expectedBytes: expected, reason: "libnifti returned \(list.bsize)")
+        defer { _ = Xznzclose(&handle) }
+        let offset = dataOffset + Int64(index) * Int64(expected)
+        guard znzseek(opened, off_t(offset), SEEK_SET) >= 0 else {
+            throw VolumeIOError.truncatedData(path: path, expectedBytes: expected, reason: "the file ends before volume \(index)")
         }
-        return body(UnsafeRawPointer(data))
+        var bytesRead = 0
+        var bytes = [UInt8](unsafeUninitializedCapacity: expected) { buffer, initialized in
+            var total = 0
+            while total < expected {   // znzread may return less than asked before the end of the stream
+                let n = znzread(buffer.baseAddress! + total, 1, expected - total, opened)
+                if n == 0 { break }
+                total += n
+            }
+            if total < expected { (buffer.baseAddress! + total).initialize(repeating: 0, count: expected - total) }
+            initialized = expected
+            bytesRead = total
+        }
+        guard bytesRead == expected else {
+            throw VolumeIOError.truncatedData(path: path, expectedBytes: expected, reason: "read \(bytesRead) (file cut short or corrupt)")
+        }
+        if size > 1 && image.pointee.byteorder != nifti_short_order() {
+            bytes.withUnsafeMutableBytes { nifti_swap_Nbytes(Int64(count), Int32(size), $0.baseAddress) }
+        }
+        return bytes.withUnsafeBytes { body($0.baseAddress!) }
     }
 }
 

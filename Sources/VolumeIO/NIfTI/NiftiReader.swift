@@ -35,7 +35,7 @@ public enum NiftiReader {
 
     /// Reads one 3D volume as Float, with scl_slope/scl_inter applied (absent when the slope is 0 or not finite).
     /// - Parameter volumeIndex: which volume of a 4D file (0-based); may be nil when the file holds one volume.
-    /// - Note: libnifti replaces NaN/Inf voxels of float files by 0 while reading.
+    /// NaN and infinite voxels of float files are kept as they are (the slicer maps them to 0).
     public static func readImage(_ url: URL, volumeIndex: Int? = nil) throws -> Volume<Float> {
         let file = try openValidated(url)
         let index = try file.volume(volumeIndex)

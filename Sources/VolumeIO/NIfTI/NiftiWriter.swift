@@ -79,10 +79,9 @@ public enum NiftiWriter {
                 throw VolumeIOError.writeFailed(path: url.path, reason: "the written voxels do not read back as written")
             }
         case .floats(let floats):
-            // Compare bit patterns so NaN (which libnifti turns into 0 when reading) is reported, not ignored.
+            // Bit patterns, so NaN compares equal to itself and -0 differs from 0.
             let back = try NiftiReader.readImage(url).voxels
-            guard back.count == floats.count,
-                  zip(back, floats).allSatisfy({ $0.bitPattern == $1.bitPattern || ($0 == 0 && !$1.isFinite) }) else {
+            guard back.count == floats.count, zip(back, floats).allSatisfy({ $0.bitPattern == $1.bitPattern }) else {
                 throw VolumeIOError.writeFailed(path: url.path, reason: "the written voxels do not read back as written")
             }
         }
