@@ -100,8 +100,7 @@ struct NiftiImageHandle {
     var dataFile: String { image.pointee.iname.map { String(cString: $0) } ?? path }
     var dataOffset: Int64 { image.pointee.iname_offset }
 
-    /// Reads volume `index` and converts it to Float, applying `value * slope + intercept` when `scaled`.
-    /// The corresponding C function is `nifti_image_load_bricks`.
+    /// Reads volume `index` and converts it to Float as `value * slope + intercept` (pass 1 and 0 for raw values).
     func readFloats(volume index: Int, voxels count: Int, datatype: NiftiDatatype,
                     slope: Double, intercept: Double) throws -> [Float] {
         try withVolumeBytes(index, voxels: count, datatype: datatype) { raw in
@@ -147,7 +146,8 @@ struct NiftiImageHandle {
             var total = 0
             while total < expected {   // znzread may return less than asked before the end of the stream
                 let n = znzread(buffer.baseAddress! + total, 1, expected - total, opened)
-                if n == 0 { break }
+                // 0 is the end of the stream; gzread's −1 arrives as a huge size_t: both stop the read.
+                if n == 0 || n > expected - total { break }
                 total += n
             }
             if total < expected { (buffer.baseAddress! + total).initialize(repeating: 0, count: expected - total) }
