@@ -174,6 +174,24 @@ final class SlicingTests: XCTestCase {
         XCTAssertGreaterThan(d, 0.98)
     }
 
+    func testAreaFractionMasksAreSoftAndThresholdToTheBinaryOnes() throws {
+        let image = try NiftiReader.readImage(Fixtures.url("breast1_image.nii.gz"))
+        let labels = try NiftiReader.readLabels(Fixtures.url("breast1_label.nii.gz"))
+        let slices = modelSlices(of: image, options: SlicingOptions(axis: .plane(.sagittal)))
+        let soft = try modelMasks(of: labels, values: [1], like: slices, resampling: .areaFraction)
+        let binary = try modelMasks(of: labels, values: [1], like: slices)
+        XCTAssertTrue(soft.flatMap { $0 }.allSatisfy { $0 >= 0 && $0 <= 1 })
+        XCTAssertTrue(soft.flatMap { $0 }.contains { $0 > 0 && $0 < 1 }, "boundary pixels are partly covered")
+        XCTAssertEqual(soft.map { $0.map { $0 >= 0.5 ? Float(1) : 0 } }, binary)
+        // Total covered area is preserved: Σ fractions · pixel area = voxels · voxel area (in each slice).
+        let m = slices.mapping
+        let pixelArea = m.pixelSize * m.pixelSize, voxelArea = m.spacing[m.columnAxis] * m.spacing[m.rowAxis]
+        let area = soft.map { Double($0.reduce(0, +)) * pixelArea }.reduce(0, +)
+        XCTAssertEqual(area, Double(labels.voxels.filter { $0 == 1 }.count) * voxelArea, accuracy: 1e-3)
+        let d = dice(nativeLabels(soft, mapping: m).voxels, labels.voxels, label: 1)
+        XCTAssertGreaterThan(d, 0.98)
+    }
+
     func testPhantomLabelsRoundTripInEveryPlaneAndStorageOrder() throws {
         for name in ["phantom_ras_label.nii.gz", "phantom_lia_label.nii.gz"] {
             let labels = try NiftiReader.readLabels(Fixtures.url(name))

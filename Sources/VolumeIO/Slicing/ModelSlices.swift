@@ -34,24 +34,38 @@ public func modelSlices(of image: Volume<Float>, options: SlicingOptions = Slici
     return ModelSlices(slices: slices, mapping: mapping, window: window)
 }
 
-/// Binary model masks of `labels` (1 where the voxel's label is in `values`), on the slices of `like`.
-/// Each model pixel is 1 when at least half of its area is covered by the mask (area fraction, threshold 0.5).
-/// - Throws: `SlicingError.gridMismatch` when `labels` is not on the image's grid.
-public func modelMasks(of labels: Volume<Int32>, values: Set<Int32>, like slices: ModelSlices) throws -> [[Float]] {
-    try modelMasks(of: labels, values: values, mapping: slices.mapping)
+/// How label masks are resampled onto the model grid. Both start from the exact fraction of each model pixel's
+/// area that the mask covers (separable box-filter overlaps, outside the volume counting as background).
+public enum MaskResampling: Sendable, Equatable {
+    /// 1 where at least half of the pixel is covered, else 0 (UniverSeg's training labels are binary).
+    case binary
+    /// The covered fraction itself, in [0, 1]. Keeps sub-pixel boundaries: on pyradiomics lung1 (0.57 mm voxels,
+    /// 2.28 mm model pixels) a mask → model → native round trip gives Dice 0.958 with fractions, 0.896 binary.
+    case areaFraction
 }
 
-/// See `modelMasks(of:values:like:)`.
-public func modelMasks(of labels: Volume<Int32>, values: Set<Int32>, mapping: SliceMapping) throws -> [[Float]] {
+/// Model masks of `labels` (the voxels whose label is in `values`), on the slices of `like`.
+/// - Throws: `SlicingError.gridMismatch` when `labels` is not on the image's grid.
+public func modelMasks(of labels: Volume<Int32>, values: Set<Int32>, like slices: ModelSlices,
+                       resampling: MaskResampling = .binary) throws -> [[Float]] {
+    try modelMasks(of: labels, values: values, mapping: slices.mapping, resampling: resampling)
+}
+
+/// See `modelMasks(of:values:like:resampling:)`.
+public func modelMasks(of labels: Volume<Int32>, values: Set<Int32>, mapping: SliceMapping,
+                       resampling: MaskResampling = .binary) throws -> [[Float]] {
     guard mapping.matchesGrid(labels) else {
         throw SlicingError.gridMismatch(labels: "\(labels.shape) \(labels.orientation)",
                                         image: "\(mapping.nativeShape) \(mapping.nativeAffine.orientation)")
     }
     let sorted = values.sorted()
-    let binary = labels.voxels.map { sorted.contains($0) ? Float(1) : 0 }
-    return cutSlices(binary, mapping: mapping, columns: mapping.maskTaps(axis: mapping.columnAxis),
-                     rows: mapping.maskTaps(axis: mapping.rowAxis)) { $0 }
-        .map { slice in slice.map { $0 >= 0.5 ? 1 : 0 } }
+    let mask = labels.voxels.map { sorted.contains($0) ? Float(1) : 0 }
+    let fractions = cutSlices(mask, mapping: mapping, columns: mapping.maskTaps(axis: mapping.columnAxis),
+                              rows: mapping.maskTaps(axis: mapping.rowAxis)) { $0 }
+    switch resampling {
+    case .areaFraction: return fractions.map { slice in slice.map { min(1, max(0, $0)) } }
+    case .binary: return fractions.map { slice in slice.map { $0 >= 0.5 ? 1 : 0 } }
+    }
 }
 
 /// Per-slice model outputs (probabilities, `size * size` each, one per slice of `mapping`) back on the native
