@@ -101,7 +101,7 @@ public enum NiftiReader {
             guard [1, 2, 4, 5].contains(image.fileType) else {
                 throw VolumeIOError.badMagic(path: path, found: "libnifti file type \(image.fileType)")
             }
-            let ours = (1...7).map { $0 <= Int(raw.dim[0]) ? Int(raw.dim[$0]) : 1 }
+            let ours = Array(spatial.dim[1...7])
             let theirs = image.dims.enumerated().map { $0.offset < Int(raw.dim[0]) ? $0.element : 1 }
             guard ours == theirs, image.datatype == datatype.rawValue else {
                 throw VolumeIOError.invalidDimensions(path: path, reason: "libnifti read dims \(theirs), header says \(ours)")
@@ -141,10 +141,11 @@ public enum NiftiReader {
         // dim[0] is the number of used axes; each used axis must be > 0 and the products must not overflow.
         let ndim = Int(raw.dim[0])
         guard (1...7).contains(ndim) else { throw VolumeIOError.invalidDimensions(path: path, reason: "dim[0] = \(ndim), expected 1...7") }
-        for axis in 1...ndim where raw.dim[axis] <= 0 {
+        // Spatial sizes must be positive. A 0 beyond the third axis means 1, as libnifti reads it; negative is garbage.
+        for axis in 1...ndim where raw.dim[axis] < 0 || (raw.dim[axis] == 0 && axis <= 3) {
             throw VolumeIOError.invalidDimensions(path: path, reason: "dim[\(axis)] = \(raw.dim[axis])")
         }
-        let dims = (0...7).map { $0 == 0 || $0 <= ndim ? Int(raw.dim[$0]) : 1 }
+        let dims = (0...7).map { $0 == 0 ? ndim : ($0 <= ndim ? max(1, Int(raw.dim[$0])) : 1) }
         var total = 1, spatial = 1
         for axis in 1...7 {
             let (product, overflow) = total.multipliedReportingOverflow(by: dims[axis])
