@@ -75,15 +75,9 @@ public struct Affine: Equatable, Sendable, CustomStringConvertible {
         return Affine(linear: inv, translation: invT)
     }
 
-    /// Orientation letters of the positive end of each index axis in RAS+ world, e.g. "LAS" (nibabel's aff2axcodes).
-    public var orientation: String {
-        let positive: [Character] = ["R", "A", "S"], negative: [Character] = ["L", "P", "I"]
-        return String((0..<3).map { axis -> Character in
-            let col = column(axis)
-            let dominant = (0..<3).max { abs(col[$0]) < abs(col[$1]) }!
-            return col[dominant] >= 0 ? positive[dominant] : negative[dominant]
-        })
-    }
+    /// Orientation letters of the positive end of each index axis in RAS+ world, e.g. "LAS" (nibabel's aff2axcodes,
+    /// including its handling of oblique affines; see `AxisOrientation`).
+    public var orientation: String { AxisOrientation(self).letters }
 
     /// Converts between RAS+ and LPS+ worlds (the same flip both ways): DICOM is LPS, NIfTI and this code are RAS.
     public var flippingLPSAndRAS: Affine {
