@@ -11,7 +11,7 @@ final class InspectCommandTests: XCTestCase {
 
     func testSampleStudyReport() throws {
         let report = InspectReport.make(Self.study)
-        XCTAssertEqual(report.unreadable, [])
+        XCTAssertEqual(report.skipped, [])
         let volume = try XCTUnwrap(report.volumes.first)
         XCTAssertEqual(report.volumes.count, 1)
         XCTAssertEqual(volume.format, "DICOM")
@@ -35,7 +35,7 @@ final class InspectCommandTests: XCTestCase {
 
     func testFolderWithBadFilesListsEveryUnreadableFileWithItsReason() {
         let report = InspectReport.make(Self.dicomFixtures)
-        let unreadable = Dictionary(uniqueKeysWithValues: report.unreadable.map { (($0.path as NSString).lastPathComponent, $0.reason) })
+        let unreadable = Dictionary(uniqueKeysWithValues: report.skipped.map { (($0.path as NSString).lastPathComponent, $0.reason) })
         XCTAssertEqual(unreadable["MR_small_jp2klossless.dcm"],
                        "no decoder for transfer syntax JPEG 2000 (Lossless only) (1.2.840.10008.1.2.4.90) in this DCMTK build")
         XCTAssertEqual(unreadable["MR_truncated.dcm"], "truncated or malformed DICOM: I/O suspension or premature end of stream")
@@ -45,24 +45,26 @@ final class InspectCommandTests: XCTestCase {
     }
 
     /// Runs the built `universeg` binary (it sits beside the test bundle) for exit codes and stderr.
-    func testExitCodes() throws {
+    static func runBinary(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("universeg")
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw XCTSkip("the universeg binary is not built beside the tests (\(binary.path)); run `swift build` first")
         }
-        func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-            let process = Process()
-            process.executableURL = binary
-            process.arguments = arguments
-            let out = Pipe(), err = Pipe()
-            process.standardOutput = out
-            process.standardError = err
-            try process.run()
-            let o = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return (process.terminationStatus, o, e)
-        }
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let o = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, o, e)
+    }
+
+    func testExitCodes() throws {
+        let run = Self.runBinary
         let good = try run(["inspect", Self.study.path, "--json"])
         XCTAssertEqual(good.status, 0, good.err)
         XCTAssertEqual(try JSONDecoder().decode(InspectReport.self, from: Data(good.out.utf8)).volumes.count, 1)
@@ -71,7 +73,7 @@ final class InspectCommandTests: XCTestCase {
         let none = try run(["inspect", bad])
         XCTAssertEqual(none.status, 1)
         XCTAssertEqual(none.err, "error: no readable volume in \(bad)\n")
-        XCTAssertTrue(none.out.contains("\(bad): not a DICOM file (no DICM preamble"), none.out)
+        XCTAssertTrue(none.out.contains("\(bad): not an image (a .txt document)"), none.out)
 
         let missing = try run(["inspect", "/nonexistent/study"])
         XCTAssertEqual(missing.status, 1)

@@ -76,6 +76,11 @@ enum DicomSeriesAssembly {
             warnings.append("PixelSpacing differs between slices; the first slice's value is used")
         }
         let orderedPositions = stack.order.map { positions[$0] }
+        let kept = Set(stack.order.map { slices[$0].path })
+        var leftOut: [String] = []
+        for index in stack.duplicates where !kept.contains(slices[index].path) && !leftOut.contains(slices[index].path) {
+            leftOut.append(slices[index].path)
+        }
         slices = stack.order.map { slices[$0] }
 
         let reference = DicomSeriesReference(
@@ -87,6 +92,6 @@ enum DicomSeriesAssembly {
         return DicomSeries(studyInstanceUID: header.studyInstanceUID, seriesInstanceUID: header.seriesInstanceUID,
                            metadata: header.metadata, shape: [first.columns, first.rows, slices.count],
                            affine: stack.affineLPS.flippingLPSAndRAS, warnings: warnings, reference: reference,
-                           slices: slices)
+                           leftOutFiles: leftOut, slices: slices)
     }
 }

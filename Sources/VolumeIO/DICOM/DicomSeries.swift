@@ -14,6 +14,9 @@ public struct DicomSeries: Sendable {
     public var warnings: [String]
     /// Per-slice source files, UIDs and stored geometry, for writers (DICOM SEG) and reports.
     public var reference: DicomSeriesReference
+    /// Files of this series none of whose slices is in the volume (every one duplicated a kept slice's position),
+    /// so that reports can account for every file.
+    public var leftOutFiles: [String]
     /// Per-slice decoding parameters, in volume slice order.
     var slices: [DicomSlice]
 
