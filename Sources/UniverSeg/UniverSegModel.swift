@@ -26,6 +26,8 @@ public final class UniverSegModel: Sendable {
     /// Image sides must be multiples of this (2 to the number of poolings; 8 for the official model).
     public var sizeMultiple: Int { 1 << (weights.encoder.count - 1) }
 
+    /// How 3x3 convolutions are computed.
+    public let convolution: ConvolutionAlgorithm
     let weights: NetworkWeights
     private let pool = Mutex<[Workspace]>([])
     /// Idle workspaces kept for reuse; more concurrent callers get temporary ones.
@@ -33,9 +35,13 @@ public final class UniverSegModel: Sendable {
 
     /// Loads a PyTorch checkpoint (`torch.save` zip of a state_dict, optionally wrapped under "state_dict" or
     /// "model") or a safetensors file (F32, F16 or BF16). The format is detected from the content.
-    public init(contentsOf url: URL) throws {
+    ///
+    /// `convolution` picks how 3x3 layers are computed (see `ConvolutionAlgorithm`); all agree with the reference
+    /// within the tested tolerance.
+    public init(contentsOf url: URL, convolution: ConvolutionAlgorithm = .winograd2x2) throws {
         source = url.path
-        weights = try NetworkWeights(WeightsFile.read(url), file: url.path)
+        self.convolution = convolution
+        weights = try NetworkWeights(WeightsFile.read(url), file: url.path, algorithm: convolution)
     }
 
     /// The model bundled with the tool (`Sources/UniverSeg/Resources/default.safetensors`).

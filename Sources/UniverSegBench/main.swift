@@ -1,5 +1,6 @@
 // Times the engine on one support size and prints one JSON line (scripts/benchmark.sh builds the table).
 // Usage: universeg-bench --weights FILE [--support 16] [--size 128] [--queries 5] [--threads 2]
+//        [--convolution direct|winograd2x2|winograd4x4] [--dump LOGITS.f32]
 import Foundation
 import Glibc
 import UniverSeg
@@ -10,6 +11,8 @@ struct Options {
     var size = 128
     var queries = 5
     var threads = 2
+    var convolution = ConvolutionAlgorithm.winograd2x2
+    var dump: String? = nil
 
     init(_ arguments: [String]) throws {
         var i = 0
@@ -30,6 +33,13 @@ struct Options {
             case "--size": size = try number()
             case "--queries": queries = try number()
             case "--threads": threads = try number()
+            case "--dump": dump = try value()
+            case "--convolution":
+                let name = try value()
+                guard let algorithm = ConvolutionAlgorithm(rawValue: name) else {
+                    throw UniverSegError("--convolution must be one of \(ConvolutionAlgorithm.allCases.map(\.rawValue)), got '\(name)'")
+                }
+                convolution = algorithm
             default: throw UniverSegError("unknown option '\(arguments[i])'")
             }
             i += 1
@@ -80,7 +90,7 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
 
 do {
     let o = try Options(Array(CommandLine.arguments.dropFirst()))
-    let model = try UniverSegModel(contentsOf: URL(fileURLWithPath: o.weights))
+    let model = try UniverSegModel(contentsOf: URL(fileURLWithPath: o.weights), convolution: o.convolution)
     let images = (0 ..< o.support).map { image($0 + 1, o.size) }
     let labels = images.map { $0.map { $0 > 0.6 ? Float(1) : 0 } }
     var support: PreparedSupport!
@@ -88,7 +98,10 @@ do {
         support = try model.prepareSupport(images: images, labels: labels, size: (o.size, o.size), threads: o.threads)
     }
     let query = image(0, o.size)
-    _ = try model.predictLogits(query: query, support: support, threads: o.threads)  // warm-up: buffers, caches
+    let first = try model.predictLogits(query: query, support: support, threads: o.threads)  // warm-up: buffers, caches
+    if let dump = o.dump {
+        try first.withUnsafeBytes { Data($0) }.write(to: URL(fileURLWithPath: dump))
+    }
     var times: [Double] = []
     var checksum: Float = 0
     for _ in 0 ..< o.queries {
@@ -97,7 +110,7 @@ do {
     let best = times.min()!, mean = times.reduce(0, +) / Double(times.count)
     let flops = plainFLOPs(model, support: o.support, size: o.size)
     let fields: [String] = [
-        "\"engine\": \"swift\"", "\"support\": \(o.support)", "\"size\": \(o.size)", "\"threads\": \(o.threads)",
+        "\"engine\": \"swift\"", "\"convolution\": \"\(o.convolution.rawValue)\"", "\"support\": \(o.support)", "\"size\": \(o.size)", "\"threads\": \(o.threads)",
         "\"queries\": \(o.queries)", "\"ms_mean\": \(String(format: "%.1f", mean * 1000))",
         "\"ms_best\": \(String(format: "%.1f", best * 1000))", "\"prepare_ms\": \(String(format: "%.1f", prepare * 1000))",
         "\"peak_rss_mib\": \(String(format: "%.0f", peakRSSMiB()))", "\"plain_gflop\": \(String(format: "%.2f", flops / 1e9))",

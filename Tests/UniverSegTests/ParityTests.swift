@@ -11,10 +11,10 @@ import Testing
         #expect(try Fixtures.manifest().cases.count >= 8)
     }
 
-    @Test(arguments: cases)
-    func logitsMatchReference(_ c: Fixtures.Case) throws {
+    @Test(arguments: cases, ConvolutionAlgorithm.allCases)
+    func logitsMatchReference(_ c: Fixtures.Case, _ algorithm: ConvolutionAlgorithm) throws {
         let tolerance = try Fixtures.manifest().tolerance
-        let model = try Fixtures.model(c.weights)
+        let model = try UniverSegModel(contentsOf: Fixtures.url(c.weights), convolution: algorithm)
         let pixels = c.height * c.width
         let query = try Fixtures.floats(c.query)
         var supports: [PreparedSupport] = []
@@ -26,7 +26,8 @@ import Testing
             let logits = try model.predictLogits(query: query, support: support, threads: 2)
             let expected = try Fixtures.floats(set.logits)
             let error = maxAbsDifference(logits, expected)
-            #expect(error <= tolerance, "\(c.name): max |logit - reference| = \(error)")
+            print("PARITY \(algorithm) \(c.name) \(error)")
+            #expect(error <= tolerance, "\(c.name), \(algorithm): max |logit - reference| = \(error)")
             supports.append(support)
         }
         if let probability = c.probability {
@@ -82,6 +83,24 @@ import Testing
         try await withThrowingTaskGroup(of: [Float].self) { group in
             for _ in 0 ..< 4 { group.addTask { try model.predictLogits(query: query, support: support) } }
             for try await result in group { #expect(result == expected) }
+        }
+    }
+}
+
+@Suite struct WinogradKernelTests {
+    /// The hand-written transforms equal the textbook Bᵀ and Aᵀ matrices (applied to unit vectors).
+    @Test(arguments: [(WinogradTransform.f2x2, 0), (WinogradTransform.f4x4, 1)])
+    func kernelsMatchMatrices(_ transform: WinogradTransform, _ which: Int) {
+        let kernel: any TileKernel.Type = which == 0 ? F2x2.self : F4x4.self
+        let alpha = transform.alpha, m = transform.m
+        for k in 0 ..< alpha {
+            var v = [SIMD4<Float>](repeating: .zero, count: alpha)
+            v[k] = SIMD4(repeating: 1)
+            var input = v, output = v
+            input.withUnsafeMutableBufferPointer { kernel.input($0.baseAddress!, 1) }
+            output.withUnsafeMutableBufferPointer { kernel.output($0.baseAddress!, 1) }
+            for i in 0 ..< alpha { #expect(input[i][0] == transform.bt[i * alpha + k], "Bᵀ[\(i)][\(k)]") }
+            for i in 0 ..< m { #expect(output[i][0] == transform.at[i * alpha + k], "Aᵀ[\(i)][\(k)]") }
         }
     }
 }

@@ -37,6 +37,10 @@ enum Conv {
                         addend: UnsafePointer<Float>? = nil, leaky: Bool, workspace: Workspace, threads: Int) {
         let channels = inputs.reduce(0) { $0 + $1.channels }
         precondition(weights.taps == 9 && weights.channels == channels, "conv inputs do not match the packed weights")
+        if let winograd = weights.winograd {
+            Winograd.conv3x3(inputs, g, weights, winograd, into: out, addend: addend, leaky: leaky, workspace: workspace, threads: threads)
+            return
+        }
         let k = 9 * channels, features = weights.features
         let tiles = (g.rows + tileRows - 1) / tileRows
         let workers = min(threads, tiles)

@@ -7,6 +7,8 @@ struct PackedConv: Sendable {
     let features: Int      // output channels
     let matrix: [Float]    // (taps * channels) x features
     let bias: [Float]?     // features, or nil when the caller adds its own
+    /// Set when this layer runs as a Winograd convolution.
+    var winograd: WinogradWeights? = nil
 
     var rows: Int { taps * channels }
 
@@ -27,6 +29,19 @@ struct PackedConv: Sendable {
         self.features = features
         self.matrix = matrix
         self.bias = bias
+    }
+
+    /// This layer set up for `algorithm`. Layers with few input channels (transforms would dominate) or channel
+    /// counts that are not multiples of 4 (the transforms run 4 channels at a time) stay direct.
+    func using(_ algorithm: ConvolutionAlgorithm) -> PackedConv {
+        guard taps == 9, channels >= Winograd.minimumChannels, channels % 4 == 0, features % 4 == 0 else { return self }
+        var copy = self
+        switch algorithm {
+        case .direct: copy.winograd = nil
+        case .winograd2x2: copy.winograd = WinogradWeights(transform: .f2x2, u: WinogradTransform.f2x2.transformWeights(matrix, channels: channels, features: features))
+        case .winograd4x4: copy.winograd = WinogradWeights(transform: .f4x4, u: WinogradTransform.f4x4.transformWeights(matrix, channels: channels, features: features))
+        }
+        return copy
     }
 }
 
@@ -58,7 +73,7 @@ struct NetworkWeights: Sendable {
     var encoderWidths: [Int] { encoder.map(\.features) }
     var decoderWidths: [Int] { decoder.map(\.features) }
 
-    init(_ tensors: [String: WeightTensor], file: String) throws {
+    init(_ tensors: [String: WeightTensor], file: String, algorithm: ConvolutionAlgorithm = .direct) throws {
         var unused = Set(tensors.keys)
         func tensor(_ key: String, _ expected: [Int?]) throws -> WeightTensor {
             guard let t = tensors[key] else { throw UniverSegError(file: file, "missing weight '\(key)'") }
@@ -81,11 +96,11 @@ struct NetworkWeights: Sendable {
             let supportB = try tensor("\(prefix).support.vmapped.conv.bias", [f]).values
             return CrossBlockWeights(
                 queryChannels: cq, supportChannels: cs, features: f,
-                crossFull: PackedConv(torch: crossW, channels: 0 ..< cq + cs, bias: crossB),
-                crossQuery: PackedConv(torch: crossW, channels: 0 ..< cq, bias: crossB),
-                crossSupport: PackedConv(torch: crossW, channels: cq ..< cq + cs, bias: nil),
-                target: PackedConv(torch: targetW, channels: 0 ..< f, bias: targetB),
-                support: PackedConv(torch: supportW, channels: 0 ..< f, bias: supportB))
+                crossFull: PackedConv(torch: crossW, channels: 0 ..< cq + cs, bias: crossB).using(algorithm),
+                crossQuery: PackedConv(torch: crossW, channels: 0 ..< cq, bias: crossB).using(algorithm),
+                crossSupport: PackedConv(torch: crossW, channels: cq ..< cq + cs, bias: nil).using(algorithm),
+                target: PackedConv(torch: targetW, channels: 0 ..< f, bias: targetB).using(algorithm),
+                support: PackedConv(torch: supportW, channels: 0 ..< f, bias: supportB).using(algorithm))
         }
 
         guard tensors["enc_blocks.0.cross.cross_conv.weight"] != nil else {
