@@ -38,14 +38,14 @@ public final class UniverSegModel: Sendable {
     ///
     /// `convolution` picks how 3x3 layers are computed (see `ConvolutionAlgorithm`); all agree with the reference
     /// within the tested tolerance.
-    public init(contentsOf url: URL, convolution: ConvolutionAlgorithm = .winograd2x2) throws {
+    public init(contentsOf url: URL, convolution: ConvolutionAlgorithm = .winograd4x4) throws {
         source = url.path
         self.convolution = convolution
         weights = try NetworkWeights(WeightsFile.read(url), file: url.path, algorithm: convolution)
     }
 
     /// The model bundled with the tool (`Sources/UniverSeg/Resources/default.safetensors`).
-    public static func bundledDefault() throws -> UniverSegModel {
+    public static func bundledDefault(convolution: ConvolutionAlgorithm = .winograd4x4) throws -> UniverSegModel {
         // Bundle.module traps when the resource bundle is absent (e.g. a binary copied without it): look first.
         let bundlePath = Bundle.main.bundleURL.appendingPathComponent("universeg_UniverSeg.resources").path
         guard FileManager.default.fileExists(atPath: bundlePath) else {
@@ -56,7 +56,7 @@ public final class UniverSegModel: Sendable {
             throw UniverSegError(file: bundlePath + "/Resources/default.safetensors",
                                  "no bundled default model in this build (train one, or pass a weights file)")
         }
-        return try UniverSegModel(contentsOf: url)
+        return try UniverSegModel(contentsOf: url, convolution: convolution)
     }
 
     /// Validates a support set and precomputes its query-independent tensors. `images[i]` and `labels[i]` are

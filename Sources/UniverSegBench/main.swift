@@ -1,6 +1,8 @@
 // Times the engine on one support size and prints one JSON line (scripts/benchmark.sh builds the table).
 // Usage: universeg-bench --weights FILE [--support 16] [--size 128] [--queries 5] [--threads 2]
-//        [--convolution direct|winograd2x2|winograd4x4] [--dump LOGITS.f32]
+//        [--convolution direct|winograd2x2|winograd4x4] [--dump LOGITS.f32] [--parallel-queries N]
+// --parallel-queries N runs N queries at once (each with --threads threads) and reports wall time per slice:
+// the throughput a pipeline gets by overlapping slices instead of splitting each one across threads.
 import Foundation
 import Glibc
 import UniverSeg
@@ -11,8 +13,9 @@ struct Options {
     var size = 128
     var queries = 5
     var threads = 2
-    var convolution = ConvolutionAlgorithm.winograd2x2
+    var convolution = ConvolutionAlgorithm.winograd4x4
     var dump: String? = nil
+    var parallelQueries = 1
 
     init(_ arguments: [String]) throws {
         var i = 0
@@ -34,6 +37,7 @@ struct Options {
             case "--queries": queries = try number()
             case "--threads": threads = try number()
             case "--dump": dump = try value()
+            case "--parallel-queries": parallelQueries = try number()
             case "--convolution":
                 let name = try value()
                 guard let algorithm = ConvolutionAlgorithm(rawValue: name) else {
@@ -104,13 +108,23 @@ do {
     }
     var times: [Double] = []
     var checksum: Float = 0
+    let prepared: PreparedSupport = support
     for _ in 0 ..< o.queries {
-        times.append(try seconds { checksum += try model.predictLogits(query: query, support: support, threads: o.threads)[0] })
+        if o.parallelQueries == 1 {
+            times.append(try seconds { checksum += try model.predictLogits(query: query, support: prepared, threads: o.threads)[0] })
+        } else {
+            let elapsed = seconds {
+                DispatchQueue.concurrentPerform(iterations: o.parallelQueries) { _ in
+                    _ = try? model.predictLogits(query: query, support: prepared, threads: o.threads)
+                }
+            }
+            times.append(elapsed / Double(o.parallelQueries))
+        }
     }
     let best = times.min()!, mean = times.reduce(0, +) / Double(times.count)
     let flops = plainFLOPs(model, support: o.support, size: o.size)
     let fields: [String] = [
-        "\"engine\": \"swift\"", "\"convolution\": \"\(o.convolution.rawValue)\"", "\"support\": \(o.support)", "\"size\": \(o.size)", "\"threads\": \(o.threads)",
+        "\"engine\": \"swift\"", "\"convolution\": \"\(o.convolution.rawValue)\"", "\"support\": \(o.support)", "\"size\": \(o.size)", "\"threads\": \(o.threads)", "\"parallel_queries\": \(o.parallelQueries)",
         "\"queries\": \(o.queries)", "\"ms_mean\": \(String(format: "%.1f", mean * 1000))",
         "\"ms_best\": \(String(format: "%.1f", best * 1000))", "\"prepare_ms\": \(String(format: "%.1f", prepare * 1000))",
         "\"peak_rss_mib\": \(String(format: "%.0f", peakRSSMiB()))", "\"plain_gflop\": \(String(format: "%.2f", flops / 1e9))",
