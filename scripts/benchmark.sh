@@ -17,7 +17,7 @@ bench=.build/release/universeg-bench
 
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; threads=$threads; OpenBLAS $(pkg-config --modversion openblas 2>/dev/null || echo '?')"
 for s in 1 8 16 64; do
-    case $s in 1) sq=10 pq=5 ;; 8) sq=5 pq=2 ;; 16) sq=3 pq=2 ;; *) sq=2 pq=1 ;; esac
+    case $s in 1) sq=10 pq=10 ;; 8) sq=5 pq=5 ;; 16) sq=5 pq=3 ;; *) sq=3 pq=3 ;; esac
     "$bench" --weights "$work/nf64.safetensors" --support "$s" --queries "$sq" --threads "$threads" | tee -a "$work/results.jsonl"
     "$python" Tools/reference/bench_reference.py --weights "$work/nf64.safetensors" --support "$s" --queries "$pq" \
         --threads "$threads" | tee -a "$work/results.jsonl"
