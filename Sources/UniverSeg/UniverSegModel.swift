@@ -14,9 +14,11 @@ import Synchronization
 /// fixed, not split by thread). Scratch buffers live in a small pool on the model and are reused across calls;
 /// the model is Sendable and may be used from several threads at once.
 ///
-/// Speed: see `NetworkWeights` (Forward.swift) for the exact reformulation. OpenBLAS 0.3.21 picks its Cooperlake
-/// kernel on Zen 4; with 512-row GEMM tiles that kernel measured as fast as the Zen and Haswell ones here, so no
-/// OPENBLAS_CORETYPE re-exec is needed. The engine sets OpenBLAS to one thread and parallelises tiles itself.
+/// Speed (docs/engine.md): the forward pass is reorganised exactly (split and mean cross convs, no per-element
+/// work in the last block, the first layer's support half cached in `PreparedSupport`), and 3x3 layers run as
+/// Winograd F(4x4) by default. OpenBLAS 0.3.21 picks its Cooperlake kernel on Zen 4; with the engine's 512-row
+/// tiles that kernel measured as fast as the Zen and Haswell ones, so no OPENBLAS_CORETYPE re-exec is needed.
+/// The engine sets OpenBLAS to one thread and parallelises tiles itself.
 public final class UniverSegModel: Sendable {
     /// The weights file this model came from.
     public let source: String
@@ -73,6 +75,13 @@ public final class UniverSegModel: Sendable {
         }
         guard images.count <= InputChecks.maxSupport else {
             throw UniverSegError("the support set has \(images.count) elements; at most \(InputChecks.maxSupport) are accepted")
+        }
+        // Refuse before allocating: the cache and the per-element feature maps are about 2 x count x pixels x F0 floats.
+        let needed = 2 * Double(images.count) * Double(height * width) * Double(weights.encoder[0].features) * 4
+        let available = Double(ProcessInfo.processInfo.physicalMemory)
+        guard needed < available else {
+            throw UniverSegError(String(format: "a support set of %d images of %dx%d needs about %.1f GiB, more than this machine's %.1f GiB",
+                                        images.count, height, width, needed / 1_073_741_824, available / 1_073_741_824))
         }
         var warnings: [String] = []
         for i in images.indices {

@@ -37,6 +37,14 @@ import Testing
         #expect(error.contains("outside 1...2048"))
     }
 
+    @Test func supportTooLargeForMemoryIsRefused() throws {
+        let side = 2048, pixels = side * side
+        let big = [Float](repeating: 0.5, count: pixels)
+        let images = [[Float]](repeating: big, count: 1024)
+        let error = try expectError { try model.prepareSupport(images: images, labels: images, size: (side, side)) }
+        #expect(error.contains("more than this machine's"))
+    }
+
     @Test func nonFiniteValues() throws {
         var bad = image
         bad[33] = .nan

@@ -26,7 +26,6 @@ import Testing
             let logits = try model.predictLogits(query: query, support: support, threads: 2)
             let expected = try Fixtures.floats(set.logits)
             let error = maxAbsDifference(logits, expected)
-            print("PARITY \(algorithm) \(c.name) \(error)")
             #expect(error <= tolerance, "\(c.name), \(algorithm): max |logit - reference| = \(error)")
             supports.append(support)
         }
