@@ -32,6 +32,16 @@ import Testing
         #expect(half[key]!.values == rounded)
     }
 
+    /// Half and bfloat16 storages in a .pt load as their exact Float32 widenings.
+    @Test func reducedPrecisionCheckpoints() throws {
+        let full = try WeightsFile.read(Fixtures.url("w16.safetensors"))
+        #expect(try WeightsFile.read(Fixtures.url("w16_half.pt")) == WeightsFile.read(Fixtures.url("w16_f16.safetensors")))
+        let bf16 = try WeightsFile.read(Fixtures.url("w16_bf16.pt"))
+        let key = "dec_blocks.2.cross.cross_conv.weight"
+        let error = zip(bf16[key]!.values, full[key]!.values).map { abs($0 - $1) / max(abs($1), 1e-30) }.max()!
+        #expect(error <= 1.0 / 256, "bf16 relative rounding error \(error)")
+    }
+
     @Test func bfloat16Loads() throws {
         let values: [Float] = [1.5, -2.25, 0.0078125]
         let bytes = values.flatMap { v in withUnsafeBytes(of: UInt16(v.bitPattern >> 16).littleEndian) { Array($0) } }

@@ -8,6 +8,7 @@ Files (all little-endian):
   weights  w16.pt / w16.safetensors / w16_f16.safetensors   width 16, 4 levels (f16: weights rounded to fp16)
            w16_views.pt      same values as w16.pt, but every tensor is a view into one shared storage (non-zero
                              storage offsets) and some are non-contiguous (transposed strides)
+           w16_half.pt, w16_bf16.pt  w16 stored as HalfStorage / BFloat16Storage
            w16_wrapped.pt    {"state_dict": <w16>, "epoch": 3, "lr": 0.001, "note": "..."} (a training checkpoint)
            mixed.safetensors enc widths (8,12,16), dec widths (10,6): 3 levels, unequal widths
            nf64_f16.safetensors  the full-width architecture (64 features, 4 levels), fp16 to stay small
@@ -129,6 +130,8 @@ def main() -> None:
     sd16_half = {k: v.half() for k, v in sd16.items()}
     save_file(sd16_half, str(OUT / "w16_f16.safetensors"))
     sd16_rounded = {k: v.float() for k, v in sd16_half.items()}
+    torch.save(sd16_half, OUT / "w16_half.pt")
+    torch.save({k: v.bfloat16() for k, v in sd16.items()}, OUT / "w16_bf16.pt")
     torch.save(views_state(sd16), OUT / "w16_views.pt")
     torch.save({"state_dict": sd16, "epoch": 3, "lr": 0.001, "note": "training checkpoint", "best": [0.5, None, True]},
                OUT / "w16_wrapped.pt")

@@ -25,7 +25,7 @@ struct ConvInput {
 enum Conv {
     /// Output pixels per GEMM. Fixed (never derived from the thread count) so results are bitwise identical for
     /// any number of threads. 512 rows keep the im2col tile (512 x 9C floats) in L2/L3 and gave OpenBLAS's
-    /// default (Cooperlake) sgemm the same speed as its Zen/Haswell kernels (see docs in UniverSegModel).
+    /// default (Cooperlake) sgemm the same speed as its Zen/Haswell kernels (docs/engine.md).
     static let tileRows = 512
 
     /// 3x3 convolution with zero padding 1 over the channel-concatenation of `inputs`:
