@@ -9,6 +9,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "universeg", targets: ["UniverSegCLI"]),
+        .executable(name: "universeg-bench", targets: ["UniverSegBench"]),
         .library(name: "VolumeIO", targets: ["VolumeIO"]),
         .library(name: "UniverSeg", targets: ["UniverSeg"]),
         .library(name: "SegPipeline", targets: ["SegPipeline"]),
@@ -35,6 +36,9 @@ let package = Package(
             "SegPipeline", "VolumeIO", "UniverSeg",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+
+        // Engine benchmark (scripts/benchmark.sh runs it beside the PyTorch reference).
+        .executableTarget(name: "UniverSegBench", dependencies: ["UniverSeg"]),
 
         .testTarget(name: "VolumeIOTests", dependencies: ["VolumeIO"], resources: [.copy("Fixtures")]),
         .testTarget(name: "UniverSegTests", dependencies: ["UniverSeg"], resources: [.copy("Fixtures")]),

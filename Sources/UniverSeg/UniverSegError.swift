@@ -1,0 +1,22 @@
+import Foundation
+
+/// Everything the engine reports: one line naming the file (for weights) and the reason.
+public struct UniverSegError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The weights file the error is about, when there is one.
+    public let file: String?
+    public let reason: String
+
+    public init(file: String? = nil, _ reason: String) {
+        self.file = file
+        self.reason = reason
+    }
+
+    public var description: String {
+        if let file { return "\(file): error: \(reason)" }
+        return "error: \(reason)"
+    }
+}
+
+extension UniverSegError: LocalizedError {
+    public var errorDescription: String? { description }
+}

@@ -1,0 +1,151 @@
+/// A convolution's weights packed as the right-hand GEMM operand of an im2col convolution:
+/// `matrix[(tap * channels + c) * features + f]` for taps in row-major (ky, kx) order, so an im2col row that lists,
+/// for each tap, the input pixel's channels in order multiplies straight into it.
+struct PackedConv: Sendable {
+    let taps: Int          // 9 (3x3) or 1 (1x1)
+    let channels: Int      // input channels this packing covers
+    let features: Int      // output channels
+    let matrix: [Float]    // (taps * channels) x features
+    let bias: [Float]?     // features, or nil when the caller adds its own
+    /// Set when this layer runs as a Winograd convolution.
+    var winograd: WinogradWeights? = nil
+
+    var rows: Int { taps * channels }
+
+    /// Packs input channels `range` of a PyTorch conv weight (features, inChannels, k, k).
+    /// - Complexity: O(features * range.count * k * k).
+    init(torch weight: WeightTensor, channels range: Range<Int>, bias: [Float]?) {
+        let features = weight.shape[0], inChannels = weight.shape[1], taps = weight.shape[2] * weight.shape[3]
+        var matrix = [Float](repeating: 0, count: taps * range.count * features)
+        for f in 0 ..< features {
+            for (ci, c) in range.enumerated() {
+                for t in 0 ..< taps {
+                    matrix[(t * range.count + ci) * features + f] = weight.values[(f * inChannels + c) * taps + t]
+                }
+            }
+        }
+        self.taps = taps
+        self.channels = range.count
+        self.features = features
+        self.matrix = matrix
+        self.bias = bias
+    }
+
+    /// This layer set up for `algorithm`. Layers with few input channels (transforms would dominate) or channel
+    /// counts that are not multiples of 4 (the transforms run 4 channels at a time) stay direct.
+    func using(_ algorithm: ConvolutionAlgorithm) -> PackedConv {
+        guard taps == 9, channels >= Winograd.minimumChannels, channels % 4 == 0, features % 4 == 0 else { return self }
+        var copy = self
+        switch algorithm {
+        case .direct: copy.winograd = nil
+        case .winograd2x2: copy.winograd = WinogradWeights(transform: .f2x2, u: WinogradTransform.f2x2.transformWeights(matrix, channels: channels, features: features))
+        case .winograd4x4: copy.winograd = WinogradWeights(transform: .f4x4, u: WinogradTransform.f4x4.transformWeights(matrix, channels: channels, features: features))
+        }
+        return copy
+    }
+}
+
+/// One CrossBlock: the cross conv (split into its query and support halves, and whole for the mean pass), then the
+/// per-stream convs `target` (query) and `support`.
+struct CrossBlockWeights: Sendable {
+    let queryChannels: Int
+    let supportChannels: Int
+    let features: Int
+    /// Cross conv over [query, support] channels with bias: applied to [query, mean support] gives the mean interaction.
+    let crossFull: PackedConv
+    /// Query half with the bias: computed once per query.
+    let crossQuery: PackedConv
+    /// Support half without bias: computed per support element.
+    let crossSupport: PackedConv
+    let target: PackedConv
+    let support: PackedConv
+}
+
+/// Validated UniverSeg weights of any width and depth (read from the tensor shapes).
+///
+/// Invariant: `decoder.count == encoder.count - 1`, and every block's channels chain as in the official model.
+struct NetworkWeights: Sendable {
+    let encoder: [CrossBlockWeights]
+    let decoder: [CrossBlockWeights]
+    let outWeights: [Float]
+    let outBias: Float
+
+    var encoderWidths: [Int] { encoder.map(\.features) }
+    var decoderWidths: [Int] { decoder.map(\.features) }
+
+    init(_ tensors: [String: WeightTensor], file: String, algorithm: ConvolutionAlgorithm = .direct) throws {
+        var unused = Set(tensors.keys)
+        func tensor(_ key: String, _ expected: [Int?]) throws -> WeightTensor {
+            guard let t = tensors[key] else { throw UniverSegError(file: file, "missing weight '\(key)'") }
+            let matches = t.shape.count == expected.count && zip(t.shape, expected).allSatisfy { $1 == nil || $0 == $1 }
+            guard matches else {
+                let want = expected.map { $0.map(String.init) ?? "*" }.joined(separator: ", ")
+                throw UniverSegError(file: file, "weight '\(key)' has shape \(t.shape.shapeText), expected [\(want)]")
+            }
+            unused.remove(key)
+            return t
+        }
+        func block(_ prefix: String, query cq: Int, support cs: Int) throws -> CrossBlockWeights {
+            let crossW = try tensor("\(prefix).cross.cross_conv.weight", [nil, cq + cs, 3, 3])
+            let f = crossW.shape[0]
+            guard f > 0 else { throw UniverSegError(file: file, "weight '\(prefix).cross.cross_conv.weight' has no features") }
+            let crossB = try tensor("\(prefix).cross.cross_conv.bias", [f]).values
+            let targetW = try tensor("\(prefix).target.vmapped.conv.weight", [f, f, 3, 3])
+            let targetB = try tensor("\(prefix).target.vmapped.conv.bias", [f]).values
+            let supportW = try tensor("\(prefix).support.vmapped.conv.weight", [f, f, 3, 3])
+            let supportB = try tensor("\(prefix).support.vmapped.conv.bias", [f]).values
+            return CrossBlockWeights(
+                queryChannels: cq, supportChannels: cs, features: f,
+                crossFull: PackedConv(torch: crossW, channels: 0 ..< cq + cs, bias: crossB).using(algorithm),
+                crossQuery: PackedConv(torch: crossW, channels: 0 ..< cq, bias: crossB).using(algorithm),
+                crossSupport: PackedConv(torch: crossW, channels: cq ..< cq + cs, bias: nil).using(algorithm),
+                target: PackedConv(torch: targetW, channels: 0 ..< f, bias: targetB).using(algorithm),
+                support: PackedConv(torch: supportW, channels: 0 ..< f, bias: supportB).using(algorithm))
+        }
+
+        guard tensors["enc_blocks.0.cross.cross_conv.weight"] != nil else {
+            let some = tensors.keys.sorted().prefix(3).joined(separator: ", ")
+            throw UniverSegError(file: file, "not UniverSeg weights: no 'enc_blocks.0.cross.cross_conv.weight' "
+                + "(\(tensors.count) tensors, e.g. \(some.isEmpty ? "none" : some))")
+        }
+        var encoder: [CrossBlockWeights] = []
+        var cq = 1, cs = 2  // query image; support image + label
+        while tensors["enc_blocks.\(encoder.count).cross.cross_conv.weight"] != nil {
+            let b = try block("enc_blocks.\(encoder.count)", query: cq, support: cs)
+            encoder.append(b)
+            cq = b.features
+            cs = b.features
+        }
+        var decoder: [CrossBlockWeights] = []
+        while tensors["dec_blocks.\(decoder.count).cross.cross_conv.weight"] != nil {
+            let j = decoder.count
+            let skipLevel = encoder.count - 2 - j
+            guard skipLevel >= 0 else {
+                throw UniverSegError(file: file, "weights have \(encoder.count) encoder blocks but a 'dec_blocks.\(j)': "
+                    + "a UniverSeg decoder has one block fewer than the encoder")
+            }
+            let skip = encoder[skipLevel].features
+            let b = try block("dec_blocks.\(j)", query: cq + skip, support: cs + skip)
+            decoder.append(b)
+            cq = b.features
+            cs = b.features
+        }
+        guard decoder.count == encoder.count - 1 else {
+            throw UniverSegError(file: file, "weights have \(encoder.count) encoder blocks and \(decoder.count) decoder blocks; "
+                + "UniverSeg needs \(encoder.count - 1) decoder blocks to return to full resolution")
+        }
+        let outW = try tensor("out_conv.conv.weight", [1, cq, 1, 1])
+        let outB = try tensor("out_conv.conv.bias", [1])
+        if let extra = unused.sorted().first {
+            throw UniverSegError(file: file, "unexpected weight '\(extra)' (not part of a UniverSeg model with "
+                + "encoder widths \(encoder.map(\.features)) and decoder widths \(decoder.map(\.features)))")
+        }
+        if let bad = tensors.first(where: { !$0.value.values.allSatisfy(\.isFinite) })?.key {
+            throw UniverSegError(file: file, "weight '\(bad)' contains NaN or infinite values")
+        }
+        self.encoder = encoder
+        self.decoder = decoder
+        self.outWeights = outW.values
+        self.outBias = outB.values[0]
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+@testable import UniverSeg
+
+/// The engine against float64 PyTorch reference logits (Tools/reference/make_fixtures.py). Tolerance: max absolute
+/// logit difference 1e-4 (the manifest's `tolerance`).
+@Suite struct ParityTests {
+    static let cases = (try? Fixtures.manifest().cases) ?? []
+
+    @Test func manifestHasCases() throws {
+        #expect(try Fixtures.manifest().cases.count >= 8)
+    }
+
+    @Test(arguments: cases, ConvolutionAlgorithm.allCases)
+    func logitsMatchReference(_ c: Fixtures.Case, _ algorithm: ConvolutionAlgorithm) throws {
+        let tolerance = try Fixtures.manifest().tolerance
+        let model = try UniverSegModel(contentsOf: Fixtures.url(c.weights), convolution: algorithm)
+        let pixels = c.height * c.width
+        let query = try Fixtures.floats(c.query)
+        var supports: [PreparedSupport] = []
+        for set in c.sets {
+            let support = try model.prepareSupport(
+                images: Fixtures.images(set.images, count: set.support, pixels: pixels),
+                labels: Fixtures.images(set.labels, count: set.support, pixels: pixels),
+                size: (c.height, c.width))
+            let logits = try model.predictLogits(query: query, support: support, threads: 2)
+            let expected = try Fixtures.floats(set.logits)
+            let error = maxAbsDifference(logits, expected)
+            #expect(error <= tolerance, "\(c.name), \(algorithm): max |logit - reference| = \(error)")
+            supports.append(support)
+        }
+        if let probability = c.probability {
+            let p = try model.predictProbabilities(query: query, ensemble: supports, threads: 2)
+            let error = maxAbsDifference(p, try Fixtures.floats(probability))
+            #expect(error <= 1e-5, "\(c.name): max |probability - reference| = \(error)")
+        }
+    }
+
+    /// The references are not trivial (a broken engine returning a constant would not pass).
+    @Test func referenceLogitsVary() throws {
+        let logits = try Fixtures.floats("w16_64_s3.set0.logits.f32")
+        #expect((logits.max()! - logits.min()!) > 0.2)
+    }
+
+    @Test func emptyLabelIsAllowedButWarned() throws {
+        let model = try Fixtures.model("w16.safetensors")
+        let c = try #require(Self.cases.first { $0.name == "w16_48x64_empty" })
+        let set = c.sets[0], pixels = c.height * c.width
+        let support = try model.prepareSupport(images: Fixtures.images(set.images, count: 2, pixels: pixels),
+                                               labels: Fixtures.images(set.labels, count: 2, pixels: pixels),
+                                               size: (c.height, c.width))
+        #expect(support.warnings.count == 1)
+        #expect(support.warnings.first?.contains("support label 1 is empty") == true)
+    }
+
+    /// Same inputs give bitwise the same outputs, for any thread count and on repeated calls (buffers are reused).
+    @Test func deterministicAcrossThreadsAndCalls() throws {
+        let model = try Fixtures.model("nf64_f16.safetensors")
+        let c = try #require(Self.cases.first { $0.name == "nf64_32_s3" })
+        let set = c.sets[0], pixels = c.height * c.width
+        let support = try model.prepareSupport(images: Fixtures.images(set.images, count: 3, pixels: pixels),
+                                               labels: Fixtures.images(set.labels, count: 3, pixels: pixels),
+                                               size: (c.height, c.width), threads: 2)
+        let query = try Fixtures.floats(c.query)
+        let one = try model.predictLogits(query: query, support: support, threads: 1)
+        let two = try model.predictLogits(query: query, support: support, threads: 2)
+        let again = try model.predictLogits(query: query, support: support, threads: 3)
+        #expect(one == two)
+        #expect(one == again)
+    }
+
+    /// Concurrent callers on one model each get their own scratch and the same answers.
+    @Test func concurrentCallsAgree() async throws {
+        let model = try Fixtures.model("w16.pt")
+        let c = try #require(Self.cases.first { $0.name == "w16_32_s3" })
+        let set = c.sets[0], pixels = c.height * c.width
+        let support = try model.prepareSupport(images: Fixtures.images(set.images, count: 3, pixels: pixels),
+                                               labels: Fixtures.images(set.labels, count: 3, pixels: pixels),
+                                               size: (c.height, c.width))
+        let query = try Fixtures.floats(c.query)
+        let expected = try model.predictLogits(query: query, support: support)
+        try await withThrowingTaskGroup(of: [Float].self) { group in
+            for _ in 0 ..< 4 { group.addTask { try model.predictLogits(query: query, support: support) } }
+            for try await result in group { #expect(result == expected) }
+        }
+    }
+}
+
+@Suite struct WinogradKernelTests {
+    /// The hand-written transforms equal the textbook Bᵀ and Aᵀ matrices (applied to unit vectors).
+    @Test(arguments: [(WinogradTransform.f2x2, 0), (WinogradTransform.f4x4, 1)])
+    func kernelsMatchMatrices(_ transform: WinogradTransform, _ which: Int) {
+        let kernel: any TileKernel.Type = which == 0 ? F2x2.self : F4x4.self
+        let alpha = transform.alpha, m = transform.m
+        for k in 0 ..< alpha {
+            var v = [SIMD4<Float>](repeating: .zero, count: alpha)
+            v[k] = SIMD4(repeating: 1)
+            var input = v, output = v
+            input.withUnsafeMutableBufferPointer { kernel.input($0.baseAddress!, 1) }
+            output.withUnsafeMutableBufferPointer { kernel.output($0.baseAddress!, 1) }
+            for i in 0 ..< alpha { #expect(input[i][0] == transform.bt[i * alpha + k], "Bᵀ[\(i)][\(k)]") }
+            for i in 0 ..< m { #expect(output[i][0] == transform.at[i * alpha + k], "Aᵀ[\(i)][\(k)]") }
+        }
+    }
+}
