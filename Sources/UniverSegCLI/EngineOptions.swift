@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SegPipeline
 
 /// Options shared by every command that runs the engine.
 struct EngineOptions: ParsableArguments {
@@ -13,6 +14,20 @@ struct EngineOptions: ParsableArguments {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let weights, !FileManager.default.fileExists(atPath: weights) {
             throw ValidationError("--weights: no such file: \(weights)")
+        }
+    }
+
+    /// The engine for a run: `--weights`, else `weights` (the pipeline's), else the bundled model; `--threads`,
+    /// else `pipelineThreads`, else every core. One inference runs at a time with all of them, so cores are not
+    /// oversubscribed. Prints the reason and exits 3 when the model cannot be loaded.
+    func segmenter(weights pipelineWeights: URL?, pipelineThreads: Int?) throws -> UniverSegSegmenter {
+        let file = weights.map { URL(fileURLWithPath: $0) } ?? pipelineWeights
+        let count = threads ?? pipelineThreads ?? ProcessInfo.processInfo.activeProcessorCount
+        do {
+            return try UniverSegSegmenter.load(weights: file, threads: max(1, count))
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw PipelineExit.cannotStart
         }
     }
 }

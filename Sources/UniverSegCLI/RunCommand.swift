@@ -40,15 +40,8 @@ struct RunCommand: AsyncParsableCommand {
             try printPlan(spec: spec)
             return
         }
-        let backends: PipelineBackends
-        do {
-            backends = try LiveBackends.make(weights: spec.model.weights,
-                                             threads: engine.threads ?? spec.concurrency.threads ?? ProcessInfo.processInfo.activeProcessorCount)
-        } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-            throw PipelineExit.cannotStart
-        }
-        let graph = JobGraph(spec: spec, backends: backends, maxInFlight: maxInFlight, events: reporter.handle)
+        let segmenter = try engine.segmenter(weights: spec.model.weights, pipelineThreads: spec.concurrency.threads)
+        let graph = JobGraph(spec: spec, segmenter: segmenter, maxInFlight: maxInFlight, events: reporter.handle)
         let result: BatchRun.Result
         do {
             result = try await BatchRun(graph: graph, force: force).run()
@@ -62,8 +55,8 @@ struct RunCommand: AsyncParsableCommand {
         if result.failed > 0 { throw PipelineExit.studiesFailed }
     }
 
-    /// Lists each study with what a run would do and why; series details need the readers, so they are left out
-    /// (with a note) when this build cannot read images.
+    /// Lists each study with what a run would do and why, and the series it would segment (headers only; the
+    /// model is not loaded).
     func printPlan(spec: PipelineSpec) throws {
         let items: [BatchRun.PlanItem]
         do {
@@ -72,14 +65,11 @@ struct RunCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw PipelineExit.cannotStart
         }
-        let backends = try? LiveBackends.make(weights: spec.model.weights, threads: 1)
-        let batch = backends.map { BatchRun(graph: JobGraph(spec: spec, backends: $0), force: force) }
         for item in items {
             if let skip = item.skipReason {
                 print("skip     \(item.study.name): \(skip)")
             } else {
-                let series = batch.map { ": " + $0.describeSeries(item.study) } ?? ""
-                print("process  \(item.study.name) (\(item.runReason))\(series)")
+                print("process  \(item.study.name) (\(item.runReason)): \(BatchRun.describeSeries(item.study, spec: spec))")
             }
         }
         let todo = items.filter { $0.skipReason == nil }.count

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SegPipeline
+import VolumeIO
 
 struct SegmentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -96,12 +97,12 @@ struct SegmentCommand: AsyncParsableCommand {
     func makeSpec() throws -> PipelineSpec {
         let imageURL = URL(fileURLWithPath: image).standardizedFileURL
         let outURL = URL(fileURLWithPath: out).standardizedFileURL
-        let slicing: SlicingAxis = switch axis {
-        case "i": .index(0)
-        case "j": .index(1)
-        case "k": .index(2)
-        case "auto": .auto
-        default: .plane(SliceOrientation(rawValue: axis)!)
+        let slicing: SliceAxis = switch axis {
+        case "i": .voxel(0)
+        case "j": .voxel(1)
+        case "k": .voxel(2)
+        case "auto": .acquisition
+        default: .plane(AnatomicalPlane(rawValue: axis)!)
         }
         var outputs = OutputSpec(folder: outURL.deletingLastPathComponent(),
                                  writers: [.nifti] + also.compactMap { WriterKind(rawValue: $0) }, summary: false)
@@ -109,7 +110,7 @@ struct SegmentCommand: AsyncParsableCommand {
         outputs.ledger = false
         return PipelineSpec(
             name: "segment", inputs: InputSpec(folder: imageURL.deletingLastPathComponent()),
-            preprocessing: PreprocessingSpec(axis: slicing, normalization: normalization == "minmax" ? .minmax : .percentile(lower: 0.5, upper: 99.5)),
+            preprocessing: PreprocessingSpec(axis: slicing, normalization: normalization == "minmax" ? .minMax : .robust),
             support: SupportSpec(libraries: support.map { URL(fileURLWithPath: $0).standardizedFileURL },
                                  strategy: SupportStrategy(rawValue: strategy)!, perStudyFolder: nil),
             targets: try targets(),
@@ -122,15 +123,8 @@ struct SegmentCommand: AsyncParsableCommand {
     func run() async throws {
         let spec = try makeSpec()
         let reporter = ConsoleReporter(options: log)
-        let backends: PipelineBackends
-        do {
-            backends = try LiveBackends.make(weights: spec.model.weights,
-                                             threads: engine.threads ?? ProcessInfo.processInfo.activeProcessorCount)
-        } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-            throw PipelineExit.cannotStart
-        }
-        let graph = JobGraph(spec: spec, backends: backends, maxInFlight: 1, events: reporter.handle)
+        let segmenter = try engine.segmenter(weights: spec.model.weights, pipelineThreads: spec.concurrency.threads)
+        let graph = JobGraph(spec: spec, segmenter: segmenter, maxInFlight: 1, events: reporter.handle)
         let outcome = await SingleStudyRun.run(graph, study: URL(fileURLWithPath: image).standardizedFileURL)
         reporter.summary(done: outcome.status == .done ? 1 : 0, skipped: 0, failed: outcome.status == .failed ? 1 : 0,
                          extra: outcome.status == .done ? "; label map: \(out)" : "")

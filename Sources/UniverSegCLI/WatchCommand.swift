@@ -27,18 +27,11 @@ struct WatchCommand: AsyncParsableCommand {
         var spec = try loadPipelineOrExit(pipeline)
         if let weights = engine.weights { spec.model.weights = URL(fileURLWithPath: weights) }
         let reporter = ConsoleReporter(options: log)
-        let backends: PipelineBackends
-        do {
-            backends = try LiveBackends.make(weights: spec.model.weights,
-                                             threads: engine.threads ?? spec.concurrency.threads ?? ProcessInfo.processInfo.activeProcessorCount)
-        } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-            throw PipelineExit.cannotStart
-        }
+        let segmenter = try engine.segmenter(weights: spec.model.weights, pipelineThreads: spec.concurrency.threads)
         if reporter.mode != .json && reporter.mode != .quiet {
             FileHandle.standardError.write(Data("watching \(spec.inputs.folder.path) (settle \(spec.watch.settleSeconds) s); Ctrl-C stops\n".utf8))
         }
-        let graph = JobGraph(spec: spec, backends: backends, maxInFlight: maxInFlight, events: reporter.handle)
+        let graph = JobGraph(spec: spec, segmenter: segmenter, maxInFlight: maxInFlight, events: reporter.handle)
         do {
             try await Watcher(graph: graph).run(until: { false })
         } catch {

@@ -17,7 +17,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: root) }
         try makeStudies(root, names: ["s1", "s2", "s3"])
         let spec = fakeSpec(root: root)
-        let result = try await BatchRun(graph: JobGraph(spec: spec, backends: fakeBackends())).run()
+        let result = try await BatchRun(graph: JobGraph(spec: spec, segmenter: FakeSegmenter())).run()
 
         #expect(result.done == 3 && result.failed == 0 && result.skipped == 0)
         let out = spec.outputs.folder
@@ -50,7 +50,7 @@ import Testing
         try makeStudies(root, names: ["s1", "s2"])
         let spec = fakeSpec(root: root)
         let segmenter = FakeSegmenter()
-        let graph = JobGraph(spec: spec, backends: fakeBackends(segmenter))
+        let graph = JobGraph(spec: spec, segmenter: segmenter)
         _ = try await BatchRun(graph: graph).run()
         let callsAfterFirst = segmenter.calls.withLock { $0 }
 
@@ -70,16 +70,16 @@ import Testing
         defer { try? FileManager.default.removeItem(at: root) }
         try makeStudies(root, names: ["s1", "s2", "s3"])
         let spec = fakeSpec(root: root)
-        _ = try await BatchRun(graph: JobGraph(spec: spec, backends: fakeBackends())).run()
+        _ = try await BatchRun(graph: JobGraph(spec: spec, segmenter: FakeSegmenter())).run()
 
         try writeFakeVolume(root.appendingPathComponent("inputs/s1/s1_image.nii.gz"), shape: [12, 10, 7])
         try FileManager.default.removeItem(at: spec.outputs.folder.appendingPathComponent("s2/s2_qc.png"))
-        let plan = try BatchRun(graph: JobGraph(spec: spec, backends: fakeBackends())).plan()
+        let plan = try BatchRun(graph: JobGraph(spec: spec, segmenter: FakeSegmenter())).plan()
         #expect(plan.map { $0.skipReason == nil } == [true, true, false])
 
         var changed = spec
         changed.fingerprint = "spec-2"
-        let replan = try BatchRun(graph: JobGraph(spec: changed, backends: fakeBackends())).plan()
+        let replan = try BatchRun(graph: JobGraph(spec: changed, segmenter: FakeSegmenter())).plan()
         #expect(replan.allSatisfy { $0.skipReason == nil })
     }
 
@@ -91,19 +91,19 @@ import Testing
         try FileManager.default.createDirectory(at: bad.deletingLastPathComponent(), withIntermediateDirectories: true)
         try Data("garbage".utf8).write(to: bad)
         let spec = fakeSpec(root: root)
-        let result = try await BatchRun(graph: JobGraph(spec: spec, backends: fakeBackends())).run()
+        let result = try await BatchRun(graph: JobGraph(spec: spec, segmenter: FakeSegmenter())).run()
 
         #expect(result.done == 2 && result.failed == 1)
         let failure = try #require(result.outcomes.first { $0.status == .failed })
         #expect(failure.study.name == "a2")
         #expect(failure.stage == .read)
-        #expect(failure.reason?.contains("a2_image.nii.gz: not a NIfTI file") == true)
+        #expect(failure.reason?.contains("a2_image.nii.gz: error: unreadable NIfTI header") == true)
         let ledger = Ledger(outputFolder: spec.outputs.folder).entries()
         #expect(ledger["a2"]?.status == .failed)
         #expect(ledger["a1"]?.status == .done && ledger["a3"]?.status == .done)
         // Nothing was written for the failed study, and a rerun retries it (failures are not skipped).
         #expect(!FileManager.default.fileExists(atPath: spec.outputs.folder.appendingPathComponent("a2").path))
-        let plan = try BatchRun(graph: JobGraph(spec: spec, backends: fakeBackends())).plan()
+        let plan = try BatchRun(graph: JobGraph(spec: spec, segmenter: FakeSegmenter())).plan()
         #expect(plan.filter { $0.skipReason == nil }.map(\.study.name) == ["a2"])
     }
 
@@ -112,7 +112,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: root) }
         try makeStudies(root, names: (0..<12).map { "q\($0)" })
         let spec = fakeSpec(root: root, writers: [.nifti])
-        let graph = JobGraph(spec: spec, backends: fakeBackends(FakeSegmenter(delay: 0.01)), maxInFlight: 2)
+        let graph = JobGraph(spec: spec, segmenter: FakeSegmenter(delay: 0.01), maxInFlight: 2)
         let result = try await BatchRun(graph: graph).run()
         #expect(result.done == 12)
         #expect(result.peakInFlight == 2)
@@ -127,7 +127,7 @@ import Testing
         let out = spec.outputs.folder.appendingPathComponent("k1")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         try Data("half".utf8).write(to: out.appendingPathComponent(".tmp-1234abcd-k1_seg.nii.gz"))
-        let result = try await BatchRun(graph: JobGraph(spec: spec, backends: fakeBackends())).run()
+        let result = try await BatchRun(graph: JobGraph(spec: spec, segmenter: FakeSegmenter())).run()
         #expect(result.done == 2)
         #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent(".tmp-1234abcd-k1_seg.nii.gz").path))
     }

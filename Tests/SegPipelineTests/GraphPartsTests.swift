@@ -30,17 +30,6 @@ import VolumeIO
         #expect(labels == [1, 2, 0, 1, 1])  // ties go to the earlier target
     }
 
-    @Test func normalizationMethods() {
-        let voxels: [Float] = (0...100).map(Float.init)
-        #expect(IntensityNormalizer.normalize([10, 20, 30], method: .minmax) == [0, 0.5, 1])
-        // Tolerance: one Float rounding step (1e-6) on values in 0...1.
-        let windowed = IntensityNormalizer.normalize([-100, 40, 240], method: .window(center: 40, width: 400))
-        #expect(zip(windowed, [0.15, 0.5, 1] as [Float]).allSatisfy { abs($0 - $1) <= 1e-6 })
-        let range = IntensityNormalizer.range(of: voxels, method: .percentile(lower: 10, upper: 90))
-        #expect(range.low == 10 && range.high == 90)
-        #expect(IntensityNormalizer.normalize([5, 5, .nan], method: .minmax) == [0, 0, 0])
-    }
-
     static func candidate(_ id: String, modality: String?, description: String, slices: Int, affine: Affine = .identity) -> SeriesCandidate {
         SeriesCandidate(id: id, format: .dicom, modality: modality, description: description, shape: [64, 64, slices],
                         affine: affine, files: [])
@@ -70,14 +59,41 @@ import VolumeIO
         #expect(SeriesSelection.choose(series, first).chosen.map(\.id) == ["3"])
     }
 
-    @Test func slicingAxisAndRelativePosition() {
-        let las = Affine(rows: [[-0.8, 0, 0, 100], [0, 0.8, 0, -100], [0, 0, 6.5, -50], [0, 0, 0, 1]])
-        #expect(Geometry.sliceAxis(.auto, affine: las) == 2)
-        #expect(Geometry.sliceAxis(.plane(.sagittal), affine: las) == 0)
-        #expect(Geometry.plane(las, sliceAxis: 2) == .axial)
-        // Index 0 along i is the patient's right end (x decreasing), so it is position 1 toward R.
-        #expect(Geometry.relativePosition(index: 0, count: 5, affine: las, axis: 0) == 1)
-        #expect(Geometry.relativePosition(index: 0, count: 5, affine: las, axis: 2) == 0)
+    /// A support pair and the same pair stored with k reversed (an LPI-style flip) give the same examples in the
+    /// same order with the same positions: slicing goes through VolumeIO's canonical frame.
+    @Test func supportSlicesAgreeWhateverTheStorageOrderAndFollowTheQueryPlane() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let shape = [12, 10, 6]
+        let image = TestStudy.image(shape: shape)
+        var ramp = image.voxels
+        for k in 0..<6 { for n in 0..<120 { ramp[k * 120 + n] += Float(k * 7) } }   // slices differ
+        let stored = image.withVoxels(ramp)
+        let label = stored.withVoxels(ramp.map { $0 > 50 ? Int32(1) : 0 })
+        // The flipped copy: voxel k holds the old slice 5 - k, and the affine walks k downward from the old top.
+        var flippedAffine = TestStudy.affine
+        flippedAffine[2, 2] = -3
+        flippedAffine[2, 3] = 15
+        func flip<V>(_ v: Volume<V>) -> Volume<V> {
+            Volume(shape: shape, affine: flippedAffine, voxels: (0..<6).reversed().flatMap { k in v.voxels[(k * 120)..<((k + 1) * 120)] })
+        }
+        for (name, pair) in [("a", (stored, label)), ("b", (flip(stored), flip(label)))] {
+            try NiftiWriter.write(pair.0, to: root.appendingPathComponent("lib-\(name)/p_image.nii.gz"))
+            try NiftiWriter.write(pair.1, to: root.appendingPathComponent("lib-\(name)/p_label.nii.gz"))
+        }
+        let target = TargetSpec(name: "t", value: 1, supportLabels: [1])
+        let pool = SupportPool(targets: [target], normalization: .minMax)
+        let a = try pool.examples(SupportLibrary.scan(root.appendingPathComponent("lib-a")), target: target, plane: .axial)
+        let b = try pool.examples(SupportLibrary.scan(root.appendingPathComponent("lib-b")), target: target, plane: .axial)
+        #expect(a.count == 6 && b.count == 6)
+        #expect(a.map(\.position) == [1, 3, 5, 7, 9, 11].map { Double($0) / 12 })
+        #expect(a.map(\.position) == b.map(\.position))
+        #expect(a.map(\.image) == b.map(\.image) && a.map(\.mask) == b.map(\.mask))
+        #expect(a.map(\.slice) == [0, 1, 2, 3, 4, 5] && b.map(\.slice) == [5, 4, 3, 2, 1, 0])  // as numbered in each file
+        #expect(a.allSatisfy { Set($0.mask.pixels).isSubset(of: [0, 1]) })                // binary masks
+        #expect(a.map(\.foreground).filter { $0 > 0 }.count == 4)                          // the cube's 4 slices
+        // Asked for the query's sagittal plane, the same pair gives one example per voxel along R.
+        #expect(try pool.examples(SupportLibrary.scan(root.appendingPathComponent("lib-a")), target: target, plane: .sagittal).count == 12)
     }
 
     static func example(_ source: String, _ slice: Int, position: Double, foreground: Int) -> SupportExample {

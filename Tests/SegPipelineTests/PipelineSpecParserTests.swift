@@ -49,7 +49,7 @@ import Testing
         #expect(s.name == "demo")
         #expect(s.inputs.folder.path == root.appendingPathComponent("inputs").standardizedFileURL.path)
         #expect(s.inputs.series == SeriesSelector(modality: "MR", description: "(?i)t1", orientation: .axial, minSlices: 5))
-        #expect(s.preprocessing == PreprocessingSpec(axis: .index(2), normalization: .window(center: 40, width: 400)))
+        #expect(s.preprocessing == PreprocessingSpec(axis: .voxel(2), normalization: .window(center: 40, width: 400)))
         #expect(s.support.strategy == .position && s.support.groups == 4)
         #expect(s.targets.map(\.name) == ["liver", "spleen"])
         #expect(s.targets.map(\.supportLabels) == [[1, 2], [3]])

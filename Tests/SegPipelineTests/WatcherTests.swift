@@ -15,7 +15,7 @@ import Testing
                arrive: @escaping @Sendable () async throws -> Void = {}) async throws -> [StudyOutcome] {
         let seen = Seen()
         let deadline = Date().addingTimeInterval(20)
-        let watcher = Watcher(graph: JobGraph(spec: spec, backends: fakeBackends(segmenter)))
+        let watcher = Watcher(graph: JobGraph(spec: spec, segmenter: segmenter))
         async let watching: Void = watcher.run(until: { await seen.count >= count || Date() > deadline },
                                                onOutcome: { await seen.add($0) })
         try await arrive()
@@ -34,9 +34,9 @@ import Testing
 
         let outcomes = try await watch(spec, until: 1) {
             // Bytes trickle in with pauses shorter than the settle time; a read of any prefix would fail.
-            let content = Array("FAKEVOL 12 10 6\n".utf8)
+            let content = Array(try TestStudy.niftiBytes())
             try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-            for end in stride(from: 3, through: content.count, by: 3) + [content.count] {
+            for end in stride(from: content.count / 6, through: content.count, by: content.count / 6) + [content.count] {
                 try Data(content[0..<end]).write(to: file)
                 try await Task.sleep(nanoseconds: 150_000_000)
             }
@@ -62,7 +62,7 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: spec.watch.doneFolder.appendingPathComponent("good.nii.gz").path))
         let reason = try String(contentsOf: spec.watch.failedFolder.appendingPathComponent("bad.reason.txt"), encoding: .utf8)
         #expect(reason.hasPrefix("bad failed in read: "))
-        #expect(reason.contains("not a NIfTI file"))
+        #expect(reason.contains("bad_image.nii.gz: error: unreadable NIfTI header"))
         #expect(FileManager.default.fileExists(atPath: spec.watch.failedFolder.appendingPathComponent("bad/bad_image.nii.gz").path))
         let html = try String(contentsOf: spec.outputs.folder.appendingPathComponent("index.html"), encoding: .utf8)
         #expect(html.contains("good") && html.contains("bad"))
@@ -76,7 +76,7 @@ import Testing
         try writeFakeVolume(inbox.appendingPathComponent("s1/s1_image.nii.gz"))
         let spec = fakeSpec(root: root)
         // A batch run writes the outputs and the ledger; the study stays in the inbox, as after a kill before moving.
-        _ = try await BatchRun(graph: JobGraph(spec: spec, backends: fakeBackends())).run()
+        _ = try await BatchRun(graph: JobGraph(spec: spec, segmenter: FakeSegmenter())).run()
 
         let segmenter = FakeSegmenter()
         let outcomes = try await watch(spec, segmenter: segmenter, until: 1)

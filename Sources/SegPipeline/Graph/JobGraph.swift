@@ -11,20 +11,19 @@ import VolumeIO
 /// - Failures: a study that throws in any stage is reported as failed; the others go on.
 public struct JobGraph: Sendable {
     public var spec: PipelineSpec
-    public var backends: PipelineBackends
+    public var segmenter: any Segmenter
     public var maxInFlight: Int
     public var events: @Sendable (PipelineEvent) -> Void
     let supportPool: SupportPool
 
-    public init(spec: PipelineSpec, backends: PipelineBackends, maxInFlight: Int = 3,
+    public init(spec: PipelineSpec, segmenter: any Segmenter, maxInFlight: Int = 3,
                 events: @escaping @Sendable (PipelineEvent) -> Void = { _ in }) {
         precondition(maxInFlight >= 1)
         self.spec = spec
-        self.backends = backends
+        self.segmenter = segmenter
         self.maxInFlight = maxInFlight
         self.events = events
-        supportPool = SupportPool(targets: spec.targets, normalization: spec.preprocessing.normalization,
-                                  backend: backends.volumes, grid: backends.grid)
+        supportPool = SupportPool(targets: spec.targets, normalization: spec.preprocessing.normalization)
     }
 
     /// A study on its way through the graph; each stage fills some fields and drops what later stages don't need.
@@ -33,7 +32,8 @@ public struct JobGraph: Sendable {
         var started = Date()
         var series: SeriesCandidate?
         var image: Volume<Float>?
-        var axis = 2
+        /// How the image maps to model slices (slicing plane, canonical order) and back.
+        var mapping: SliceMapping?
         var queries: [ModelSlice] = []
         var positions: [Double] = []
         var pools: [String: [SupportExample]] = [:]
@@ -140,38 +140,41 @@ public struct JobGraph: Sendable {
 
     // MARK: Stages (blocking; each runs on its lane)
 
-    /// The series of a study that the selection rules can choose from.
-    func candidates(of input: StudyInput) throws -> [SeriesCandidate] {
+    /// The series of a study that the selection rules can choose from (headers only).
+    static func candidates(of input: StudyInput, spec: PipelineSpec) throws -> [SeriesCandidate] {
         let images = StudyDiscovery.niftiImages(of: input, pattern: spec.inputs.image)
         let useNifti = spec.inputs.format == .nifti || (spec.inputs.format == .auto && (!input.isFolder || !images.isEmpty))
         if useNifti {
-            return try images.map { try backends.volumes.niftiSeries($0) }
+            return try images.map { try StudyReader.niftiSeries($0) }
         }
-        return try backends.volumes.dicomSeries(in: input.location)
+        return try StudyReader.dicomSeries(in: input.location)
     }
 
     func read(_ job: Job) throws -> Job {
         var job = job
         let start = Date()
-        let selection = SeriesSelection.choose(try candidates(of: job.input), spec.inputs.series)
+        let selection = SeriesSelection.choose(try Self.candidates(of: job.input, spec: spec), spec.inputs.series)
         guard let series = selection.chosen.first else {
             throw PipelineError.noMatchingSeries(study: job.input.name, reasons: selection.rejections)
         }
-        let image = try backends.volumes.readImage(series)
+        let image = try StudyReader.readImage(series)
         guard image.shape.count == 3, image.shape.allSatisfy({ $0 > 0 }), image.voxels.count == image.count,
               image.affine.inverse != nil else {
             throw PipelineError.invalidVolume(series.files.first?.path ?? job.input.name,
                                               reason: "the image has an empty grid or a singular affine")
         }
         job.series = series
-        job.axis = Geometry.sliceAxis(spec.preprocessing.axis, affine: image.affine)
-        let worldAxis = Geometry.dominantWorldAxis(image.affine, indexAxis: job.axis)
+        job.warnings += series.warnings
+        let mapping = SliceMapping(shape: image.shape, affine: image.affine, source: image.source,
+                                   options: spec.preprocessing.slicingOptions)
+        job.mapping = mapping
         let ownSupport = spec.support.perStudyFolder.flatMap { job.input.isFolder ? job.input.location.appendingPathComponent($0) : nil }
         for target in spec.targets {
             let libraries = target.libraries.isEmpty ? spec.support.libraries : target.libraries
             let pairs = try SupportLibrary.pairs(libraries: libraries, studyFolder: ownSupport, mode: spec.support.perStudyMode)
             guard !pairs.isEmpty else { throw PipelineError.noSupport(target: target.name, reason: "the support libraries hold no pairs") }
-            job.pools[target.name] = try supportPool.examples(pairs, target: target, worldAxis: worldAxis)
+            // Support slices are cut in the query's anatomical plane, so both show the same view.
+            job.pools[target.name] = try supportPool.examples(pairs, target: target, plane: mapping.plane)
         }
         job.image = image
         job.timings.readSeconds = Date().timeIntervalSince(start)
@@ -182,11 +185,10 @@ public struct JobGraph: Sendable {
         var job = job
         let start = Date()
         guard let image = job.image else { preconditionFailure("prepare needs a read image") }
-        let normalized = image.withVoxels(IntensityNormalizer.normalize(image.voxels, method: spec.preprocessing.normalization))
-        job.queries = backends.grid.slices(of: normalized, axis: job.axis)
-        job.positions = job.queries.indices.map {
-            Geometry.relativePosition(index: $0, count: job.queries.count, affine: image.affine, axis: job.axis)
-        }
+        let slices = modelSlices(of: image, options: spec.preprocessing.slicingOptions)
+        job.queries = slices.slices.map { ModelSlice(pixels: $0) }
+        job.positions = slices.relativePositions
+        job.mapping = slices.mapping
         job.timings.prepareSeconds = Date().timeIntervalSince(start)
         return job
     }
@@ -205,8 +207,14 @@ public struct JobGraph: Sendable {
             var probabilities = [ModelSlice](repeating: .zero, count: job.queries.count)
             var used: [String] = []
             for group in groups {
-                let result = try backends.segmenter.probabilities(queries: group.queries.map { job.queries[$0] },
-                                                                  supportSets: group.supportSets)
+                let engineStart = Date()
+                let before = done
+                let result = try segmenter.probabilities(queries: group.queries.map { job.queries[$0] },
+                                                         supportSets: group.supportSets) { finished in
+                    done = before + finished
+                    events(.slicesDone(study: job.input.name, done: done, total: total))
+                }
+                job.timings.engineSeconds += Date().timeIntervalSince(engineStart)
                 guard result.count == group.queries.count else {
                     throw PipelineError.unavailable("the engine returned \(result.count) slices for \(group.queries.count) queries")
                 }
@@ -214,8 +222,7 @@ public struct JobGraph: Sendable {
                 for example in group.supportSets.joined() where !used.contains("\(example.source):\(example.slice)") {
                     used.append("\(example.source):\(example.slice)")
                 }
-                done += group.queries.count
-                events(.slicesDone(study: job.input.name, done: done, total: total))
+                done = before + group.queries.count
             }
             job.probabilities[target.name] = probabilities
             job.supportUsed[target.name] = used
@@ -229,13 +236,11 @@ public struct JobGraph: Sendable {
     func assemble(_ job: Job) throws -> Job {
         var job = job
         let start = Date()
-        guard let image = job.image else { preconditionFailure("assemble needs the image") }
+        guard let image = job.image, let mapping = job.mapping else { preconditionFailure("assemble needs the image") }
         var maps: [(value: Int32, probabilities: [Float])] = []
         for target in spec.targets {
-            let native = backends.grid.native(job.probabilities[target.name] ?? [], like: image, axis: job.axis)
-            guard native.shape == image.shape else {
-                throw PipelineError.invalidVolume(job.input.name, reason: "resampled probabilities have shape \(native.shape), not \(image.shape)")
-            }
+            // Back onto exactly the source grid: same shape, affine and source geometry as the image.
+            let native = nativeProbabilities((job.probabilities[target.name] ?? []).map(\.pixels), mapping: mapping)
             job.native[target.name] = native
             maps.append((target.value, native.voxels))
         }
@@ -249,8 +254,8 @@ public struct JobGraph: Sendable {
     func write(_ job: Job) throws -> StudyOutcome {
         var job = job
         let start = Date()
-        guard let image = job.image, let labels = job.labels, let series = job.series else {
-            preconditionFailure("write needs the image, labels and series")
+        guard let image = job.image, let labels = job.labels, let series = job.series, let mapping = job.mapping else {
+            preconditionFailure("write needs the image, labels, series and mapping")
         }
         let folder = spec.outputs.folder
         var stem = NamingPattern.expand(spec.outputs.naming, study: job.input.name, series: series.id, pipeline: spec.name)
@@ -259,12 +264,14 @@ public struct JobGraph: Sendable {
             stem = [".nii.gz", ".nii"].first { name.hasSuffix($0) }.map { String(name.dropLast($0.count)) } ?? name
         }
         var outputs: [String] = []
+        /// Runs `body`, which writes atomically (temporary name, then rename) to the URL it is given.
         func output(_ suffix: String, _ body: (URL) throws -> Void) throws {
             var relative = stem + suffix
             if let file = spec.outputs.labelMapFile, suffix == "_seg.nii.gz" { relative = file.lastPathComponent }
             let url = folder.appendingPathComponent(relative)
             do {
-                try AtomicFile.write(to: url, body)
+                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try body(url)
             } catch let error as PipelineError {
                 throw error
             } catch {
@@ -274,11 +281,15 @@ public struct JobGraph: Sendable {
         }
         let writers = spec.outputs.writers
         if writers.contains(.nifti) {
-            try output("_seg.nii.gz") { try backends.volumes.writeLabelMap(labels, to: $0) }
+            try output("_seg.nii.gz") { try NiftiWriter.write(labels, to: $0) }
         }
         if writers.contains(.dicomSeg) {
             if series.format == .dicom {
-                try output("_seg.dcm") { try backends.volumes.writeDicomSeg(labels, targets: spec.targets, to: $0) }
+                var options = DicomSegOptions()
+                options.seriesDescription = "UniverSeg \(spec.name)"
+                options.softwareVersions = ToolInfo.version
+                let segments = spec.targets.map { (value: $0.value, name: $0.name) }
+                try output("_seg.dcm") { try DicomSegWriter.write(labels, segments: segments, to: $0, options: options) }
             } else {
                 job.warnings.append("dicom-seg not written: the study is NIfTI, not DICOM")
             }
@@ -286,21 +297,21 @@ public struct JobGraph: Sendable {
         if writers.contains(.probabilities) {
             for target in spec.targets {
                 guard let map = job.native[target.name] else { continue }
-                try output("_prob-\(target.name).nii.gz") { try backends.volumes.writeProbabilities(map, to: $0) }
+                try output("_prob-\(target.name).nii.gz") { try NiftiWriter.write(map, to: $0) }
             }
         }
         if writers.contains(.qc) {
-            let picture = QCImage.render(image: image, labels: labels, axis: job.axis, values: spec.targets.map(\.value))
+            let picture = QCImage.render(image: image, labels: labels, plane: mapping.plane, values: spec.targets.map(\.value))
             let png = PNGEncoder.encode(width: picture.width, height: picture.height, rgb: picture.rgb)
-            try output("_qc.png") { try png.write(to: $0) }
+            try output("_qc.png") { try AtomicFile.write(png, to: $0) }
         }
         job.timings.writeSeconds = Date().timeIntervalSince(start)
         job.timings.totalSeconds = Date().timeIntervalSince(job.started)
-        let report = makeReport(job, image: image, labels: labels, series: series,
+        let report = makeReport(job, image: image, labels: labels, series: series, mapping: mapping,
                                 outputs: outputs + (writers.contains(.report) ? [stem + "_report.json"] : []))
         if writers.contains(.report) {
             let data = try report.encoded()
-            try output("_report.json") { try data.write(to: $0) }
+            try output("_report.json") { try AtomicFile.write(data, to: $0) }
         }
         if spec.outputs.ledger { try Ledger(outputFolder: folder).append(LedgerEntry(
             study: job.input.name, status: .done, inputFingerprint: job.input.fingerprint,
@@ -310,7 +321,8 @@ public struct JobGraph: Sendable {
     }
 
     func makeReport(_ job: Job, image: Volume<Float>, labels: Volume<Int32>, series: SeriesCandidate,
-                    outputs: [String]) -> StudyReport {
+                    mapping: SliceMapping, outputs: [String]) -> StudyReport {
+        let axis = mapping.nativeSliceAxis
         let voxelML = image.spacing.reduce(1, *) / 1000
         var counts: [Int32: Int] = [:]
         var slicesWith: [Int32: Set<Int>] = [:]
@@ -318,7 +330,7 @@ public struct JobGraph: Sendable {
             let value = labels[i, j, k]
             guard value != 0 else { continue }
             counts[value, default: 0] += 1
-            slicesWith[value, default: []].insert([i, j, k][job.axis])
+            slicesWith[value, default: []].insert([i, j, k][axis])
         } } }
         let targets = spec.targets.map { target in
             StudyReport.Target(name: target.name, value: target.value, supportLabels: target.supportLabels,
@@ -333,11 +345,10 @@ public struct JobGraph: Sendable {
         return StudyReport(
             study: job.input.name, series: series.id, seriesDescription: series.description, format: series.format,
             inputs: series.files.map(\.path), pipeline: spec.name, pipelineFingerprint: spec.fingerprint,
-            tool: ToolInfo.version, model: backends.segmenter.modelDescription,
+            tool: ToolInfo.version, model: segmenter.modelDescription,
             geometry: .init(shape: image.shape, spacingMM: image.spacing, orientation: image.orientation,
                             affine: image.affine.values),
-            sliceAxis: job.axis, slicePlane: Geometry.plane(image.affine, sliceAxis: job.axis).rawValue,
-            slicesProcessed: image.shape[job.axis], supportStrategy: spec.support.strategy.rawValue,
+            sliceAxis: axis, slicePlane: mapping.plane.rawValue, slicesProcessed: mapping.sliceCount, supportStrategy: spec.support.strategy.rawValue,
             supportSize: spec.model.supportSize, ensemble: spec.model.ensemble, threshold: spec.model.threshold,
             seed: spec.model.seed, targets: targets, timings: job.timings, warnings: warnings, outputs: outputs,
             finishedAt: Clock.timestamp())

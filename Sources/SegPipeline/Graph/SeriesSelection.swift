@@ -1,4 +1,5 @@
 import Foundation
+import VolumeIO
 
 /// Applies a `SeriesSelector` to a study's series, keeping a reason for each one turned down.
 public enum SeriesSelection {
@@ -27,7 +28,8 @@ public enum SeriesSelection {
             }
             let slices = candidate.shape.count == 3 ? candidate.shape[2] : 1
             if let orientation = selector.orientation {
-                let plane = Geometry.plane(candidate.affine, sliceAxis: 2)
+                // The stored slices lie across voxel axis k: their plane is the one normal to k's world axis.
+                let plane = AnatomicalPlane(normalAxis: AxisOrientation(candidate.affine).worldAxis[2])
                 if plane != orientation {
                     rejections.append("\(label): slices are \(plane.rawValue), not \(orientation.rawValue)")
                     continue

@@ -36,7 +36,7 @@ public enum SeriesFormat: String, Sendable, Codable {
 }
 
 /// One image series of a study that could be segmented, described by its header only.
-public struct SeriesCandidate: Sendable, Equatable {
+public struct SeriesCandidate: Sendable {
     /// A stable name for output naming: the SeriesInstanceUID's tail or SeriesNumber for DICOM, the file stem for NIfTI.
     public var id: String
     public var format: SeriesFormat
@@ -49,8 +49,13 @@ public struct SeriesCandidate: Sendable, Equatable {
     public var affine: Affine
     /// The files that make up the series (one NIfTI file, or the DICOM instances).
     public var files: [URL]
+    /// The scanned DICOM series (slice order, decoding parameters), for reading its voxels; nil for NIfTI.
+    public var dicom: DicomSeries?
+    /// Problems noticed in the headers (e.g. missing DICOM slices), copied into the report.
+    public var warnings: [String] = []
 
-    public init(id: String, format: SeriesFormat, modality: String?, description: String, shape: [Int], affine: Affine, files: [URL]) {
+    public init(id: String, format: SeriesFormat, modality: String?, description: String, shape: [Int], affine: Affine,
+                files: [URL], dicom: DicomSeries? = nil) {
         self.id = id
         self.format = format
         self.modality = modality
@@ -58,6 +63,7 @@ public struct SeriesCandidate: Sendable, Equatable {
         self.shape = shape
         self.affine = affine
         self.files = files
+        self.dicom = dicom
     }
 }
 
@@ -81,7 +87,8 @@ public struct SupportExample: Sendable, Equatable {
     /// The pair it came from and its slice index there, for the report.
     public var source: String
     public var slice: Int
-    /// 0 at the inferior/posterior/left end of the slicing axis, 1 at the other (anatomical, so flips don't matter).
+    /// The slice centre's relative position along the slicing axis, in (0, 1): 0 toward the left, posterior or
+    /// inferior end, 1 toward the other (VolumeIO's `SliceMapping.relativePositions`, so storage order doesn't matter).
     public var position: Double
     /// Foreground pixels in the mask.
     public var foreground: Int

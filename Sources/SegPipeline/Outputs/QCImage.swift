@@ -1,8 +1,9 @@
 import VolumeIO
 
 /// Renders a QC picture: up to `panels` slices side by side, the image in grey with each target's mask outlined in
-/// its colour. Slices are shown in millimetre proportions, screen-up toward A or S, screen-right toward patient
-/// left for a left-right axis (radiological), else toward A or S.
+/// its colour. Slices are cut in `plane` of the volume's canonical (RAS) frame, so the storage order does not
+/// matter, and shown in millimetre proportions: screen-up toward A (axial) or S, screen-right toward the
+/// patient's left when the picture spans left-right (radiological), else toward A.
 public enum QCImage {
     /// Outline colours, one per target in definition order (repeats after 6).
     public static let palette: [(UInt8, UInt8, UInt8)] = [(255, 40, 40), (40, 220, 40), (60, 140, 255),
@@ -12,20 +13,23 @@ public enum QCImage {
         public var width: Int
         public var height: Int
         public var rgb: [UInt8]
-        /// Index along the slicing axis of each panel, left to right.
+        /// Index of each panel's slice along the plane's normal in the canonical frame (toward R, A or S).
         public var slices: [Int]
     }
 
     /// - Parameters:
     ///   - values: output label values in target order (their colours follow `palette`).
     ///   - panelSide: the longer side of each panel in pixels.
-    public static func render(image: Volume<Float>, labels: Volume<Int32>, axis: Int, values: [Int32],
+    public static func render(image: Volume<Float>, labels: Volume<Int32>, plane: AnatomicalPlane, values: [Int32],
                               panels: Int = 4, panelSide: Int = 256) -> Picture {
         precondition(image.shape == labels.shape, "image and labels must share a grid")
+        let frame = CanonicalFrame(shape: image.shape, affine: image.affine)
+        let image = frame.reoriented(image), labels = frame.reoriented(labels)
+        let axis = plane.normalAxis
         let slices = chooseSlices(labels: labels, axis: axis, count: panels)
-        let range = IntensityNormalizer.range(of: image.voxels, method: .percentile(lower: 1, upper: 99))
+        let window = IntensityNormalization.percentile(lower: 1, upper: 99).window(for: image.voxels)
         let rendered = slices.map { renderPanel(image: image, labels: labels, axis: axis, slice: $0, values: values,
-                                                range: range, side: panelSide) }
+                                                window: window, side: panelSide) }
         let gap = 4
         let height = rendered.map(\.height).max() ?? 1
         let width = rendered.reduce(0) { $0 + $1.width } + gap * max(0, rendered.count - 1)
@@ -62,16 +66,18 @@ public enum QCImage {
 
     struct Panel { var width: Int; var height: Int; var rgb: [UInt8] }
 
+    /// One slice of canonical (RAS-ordered) volumes: columns run along the lower in-plane axis, rows along the higher.
     static func renderPanel(image: Volume<Float>, labels: Volume<Int32>, axis: Int, slice: Int, values: [Int32],
-                            range: (low: Float, high: Float), side: Int) -> Panel {
+                            window: IntensityWindow, side: Int) -> Panel {
         let (u, v) = inPlaneAxes(axis)
         let nu = image.shape[u], nv = image.shape[v]
         let spacing = image.spacing
         let mmU = Double(nu) * spacing[u], mmV = Double(nv) * spacing[v]
         let scale = Double(side) / max(mmU, mmV)
         let width = max(1, Int((mmU * scale).rounded())), height = max(1, Int((mmV * scale).rounded()))
-        let flipU = screenFlip(image.affine, axis: u, horizontal: true)
-        let flipV = screenFlip(image.affine, axis: v, horizontal: false)
+        // Canonical indices grow toward R, A, S: screen rows grow downward, so A/S-up flips rows; radiological
+        // display puts the patient's left (decreasing R) on the right, so an R-L column axis flips too.
+        let flipU = u == 0, flipV = true
 
         // Nearest-neighbour lookup of the voxel under each screen pixel.
         func voxel(_ x: Int, _ y: Int) -> (Int, Int, Int) {
@@ -84,11 +90,10 @@ public enum QCImage {
         }
         var labelAt = [Int32](repeating: 0, count: width * height)
         var rgb = [UInt8](repeating: 0, count: width * height * 3)
-        let span = max(range.high - range.low, .leastNonzeroMagnitude)
         for y in 0..<height {
             for x in 0..<width {
                 let (i, j, k) = voxel(x, y)
-                let grey = UInt8(max(0, min(255, (image[i, j, k] - range.low) / span * 255)))
+                let grey = UInt8((window.normalize(image[i, j, k]) * 255).rounded())
                 let p = (y * width + x) * 3
                 rgb[p] = grey; rgb[p + 1] = grey; rgb[p + 2] = grey
                 labelAt[y * width + x] = labels[i, j, k]
@@ -117,14 +122,5 @@ public enum QCImage {
     static func inPlaneAxes(_ axis: Int) -> (Int, Int) {
         let others = (0..<3).filter { $0 != axis }
         return (others[0], others[1])
-    }
-
-    /// Whether screen order runs against the index order along `axis`.
-    static func screenFlip(_ affine: Affine, axis: Int, horizontal: Bool) -> Bool {
-        let world = Geometry.dominantWorldAxis(affine, indexAxis: axis)
-        let increasing = affine.column(axis)[world] >= 0
-        if !horizontal { return increasing }          // screen rows go down; we want +A/+S up
-        if world == 0 { return increasing }           // radiological: patient left (-x) to the right
-        return !increasing
     }
 }

@@ -26,6 +26,8 @@ public struct StudyReport: Codable, Sendable, Equatable {
         public var readSeconds: Double = 0
         public var prepareSeconds: Double = 0
         public var inferSeconds: Double = 0
+        /// Of `inferSeconds`, the time inside the engine (preparing support sets and predicting slices).
+        public var engineSeconds: Double = 0
         public var assembleSeconds: Double = 0
         public var writeSeconds: Double = 0
         public var totalSeconds: Double = 0

@@ -47,15 +47,16 @@ public struct BatchRun: Sendable {
 
     /// For each study that would be processed, the series the selection rules pick, or why none matches
     /// (reads headers only).
-    public func describeSeries(_ study: StudyInput) -> String {
+    public static func describeSeries(_ study: StudyInput, spec: PipelineSpec) -> String {
         do {
-            let selection = SeriesSelection.choose(try graph.candidates(of: study), graph.spec.inputs.series)
+            let selection = SeriesSelection.choose(try JobGraph.candidates(of: study, spec: spec), spec.inputs.series)
             guard let series = selection.chosen.first else {
                 return "no matching series" + (selection.rejections.isEmpty ? "" : ": " + selection.rejections.joined(separator: "; "))
             }
-            let axis = Geometry.sliceAxis(graph.spec.preprocessing.axis, affine: series.affine)
+            let mapping = SliceMapping(shape: series.shape, affine: series.affine,
+                                       options: spec.preprocessing.slicingOptions)
             return "series \(series.id) (\(series.description)), \(series.shape.map(String.init).joined(separator: "x")) "
-                + "\(series.affine.orientation), \(series.shape[axis]) \(Geometry.plane(series.affine, sliceAxis: axis).rawValue) slices"
+                + "\(series.affine.orientation), \(mapping.sliceCount) \(mapping.plane.rawValue) slices"
         } catch {
             return "cannot read its headers: \(JobGraph.describe(error))"
         }

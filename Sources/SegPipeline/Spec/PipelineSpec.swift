@@ -1,4 +1,5 @@
 import Foundation
+import VolumeIO
 
 /// A checked pipeline definition, as read from a YAML file by `PipelineSpecParser`.
 ///
@@ -57,10 +58,6 @@ public struct InputSpec: Sendable, Equatable {
     }
 }
 
-public enum SliceOrientation: String, Sendable, CaseIterable {
-    case axial, coronal, sagittal
-}
-
 /// Rules choosing which series of a study to segment (like MONAI Deploy's series selector). Every rule given must hold.
 public struct SeriesSelector: Sendable, Equatable {
     /// DICOM Modality (0008,0060), compared case-insensitively; nil accepts any.
@@ -68,13 +65,13 @@ public struct SeriesSelector: Sendable, Equatable {
     /// A regular expression searched in SeriesDescription (0008,103E), or the file name for NIfTI; nil accepts any.
     public var description: String?
     /// The plane of the stored slices (from the affine); nil accepts any.
-    public var orientation: SliceOrientation?
+    public var orientation: AnatomicalPlane?
     /// The fewest slices a series may have.
     public var minSlices: Int
     /// Which candidate to take when several match.
     public var pick: SeriesPick
 
-    public init(modality: String? = nil, description: String? = nil, orientation: SliceOrientation? = nil,
+    public init(modality: String? = nil, description: String? = nil, orientation: AnatomicalPlane? = nil,
                 minSlices: Int = 1, pick: SeriesPick = .mostSlices) {
         self.modality = modality
         self.description = description
@@ -91,29 +88,20 @@ public enum SeriesPick: String, Sendable, CaseIterable {
     case first
 }
 
-/// The slicing axis: an index axis, or the axis closest to a plane's normal, or the thickest-spaced axis.
-public enum SlicingAxis: Sendable, Equatable {
-    case auto
-    case index(Int)
-    case plane(SliceOrientation)
-}
-
-public enum Normalization: Sendable, Equatable {
-    /// Maps the `lower`..`upper` percentiles of the volume's voxels to 0..1, clamping outside.
-    case percentile(lower: Double, upper: Double)
-    /// Maps center ± width/2 (e.g. a CT window in HU) to 0..1, clamping outside.
-    case window(center: Double, width: Double)
-    /// Maps the volume's minimum..maximum to 0..1.
-    case minmax
-}
-
+/// How studies and support examples become model slices (VolumeIO's slicing options, without the size).
 public struct PreprocessingSpec: Sendable, Equatable {
-    public var axis: SlicingAxis
-    public var normalization: Normalization
+    /// `auto` in the YAML is `.acquisition` (the thickest-spaced voxel axis).
+    public var axis: SliceAxis
+    public var normalization: IntensityNormalization
 
-    public init(axis: SlicingAxis = .auto, normalization: Normalization = .percentile(lower: 0.5, upper: 99.5)) {
+    public init(axis: SliceAxis = .acquisition, normalization: IntensityNormalization = .robust) {
         self.axis = axis
         self.normalization = normalization
+    }
+
+    /// The options the query volume is sliced with.
+    public var slicingOptions: SlicingOptions {
+        SlicingOptions(axis: axis, size: ModelSlice.side, normalization: normalization)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import VolumeIO
 import Yams
 
 /// Reads a pipeline definition from YAML with Yams' node API (which keeps line and column marks), checks it, and
@@ -118,7 +119,7 @@ public enum PipelineSpecParser {
                             hint: "quote the pattern and escape special characters, e.g. \"(?i)t1.*post\"")
                 }
             }
-            if let o = s["orientation"] { spec.series.orientation = r.choice(o, "orientation", SliceOrientation.self) }
+            if let o = s["orientation"] { spec.series.orientation = r.choice(o, "orientation", AnatomicalPlane.self) }
             if let m = s["min_slices"], let v = r.int(m, "min_slices", in: 1...100_000) { spec.series.minSlices = v }
             if let p = s["pick"], let v = r.choice(p, "pick", SeriesPick.self) { spec.series.pick = v }
         }
@@ -130,12 +131,12 @@ public enum PipelineSpecParser {
         guard let f = r.fields(node, in: "preprocessing", allowed: ["axis", "normalization"]) else { return spec }
         if let n = f["axis"], let text = r.string(n, "axis") {
             switch text.lowercased() {
-            case "auto": spec.axis = .auto
-            case "i", "0": spec.axis = .index(0)
-            case "j", "1": spec.axis = .index(1)
-            case "k", "2": spec.axis = .index(2)
+            case "auto": spec.axis = .acquisition
+            case "i", "0": spec.axis = .voxel(0)
+            case "j", "1": spec.axis = .voxel(1)
+            case "k", "2": spec.axis = .voxel(2)
             default:
-                if let plane = SliceOrientation(rawValue: text.lowercased()) {
+                if let plane = AnatomicalPlane(rawValue: text.lowercased()) {
                     spec.axis = .plane(plane)
                 } else {
                     let names = ["auto", "axial", "coronal", "sagittal", "i", "j", "k"]
@@ -148,12 +149,12 @@ public enum PipelineSpecParser {
         return spec
     }
 
-    static func readNormalization(_ node: Node, _ r: inout NodeReader) -> Normalization? {
+    static func readNormalization(_ node: Node, _ r: inout NodeReader) -> IntensityNormalization? {
         let methods = ["percentile", "window", "minmax"]
         if node.scalar != nil, let method = r.string(node, "normalization") {
             switch method {
             case "percentile": return .percentile(lower: 0.5, upper: 99.5)
-            case "minmax": return .minmax
+            case "minmax": return .minMax
             case "window":
                 r.error(node, "a 'window' normalization needs a center and a width",
                         hint: "write normalization: {method: window, center: 40, width: 400}")
@@ -195,7 +196,7 @@ public enum PipelineSpecParser {
             for key in ["lower", "upper", "center", "width"] where f[key] != nil {
                 r.error(f[key], "'minmax' takes no '\(key)'")
             }
-            return .minmax
+            return .minMax
         default:
             r.error(m, "unknown normalization method '\(method)'\(Suggestion.didYouMean(method, in: methods))",
                     hint: "choose one of \(methods.joined(separator: ", "))")

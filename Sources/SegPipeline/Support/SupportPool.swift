@@ -2,49 +2,53 @@ import Foundation
 import Synchronization
 import VolumeIO
 
-/// Support examples on the model grid, read and prepared once per run and shared by every study that uses them.
+/// Support examples on the model grid, read and sliced once per run and shared by every study that uses them.
+///
+/// Each pair is sliced with VolumeIO's `modelSlices` in the anatomical plane of the query (so support and query
+/// slices show the same view, whatever either volume's storage order) and normalized like the query; masks are
+/// binary (`modelMasks(..., resampling: .binary)`, as UniverSeg was trained).
 public final class SupportPool: Sendable {
     private let targets: [TargetSpec]
-    private let normalization: Normalization
-    private let backend: any VolumeBackend
-    private let grid: any ModelGrid
-    /// Key: pair image path + world axis; value: examples per target name.
+    private let normalization: IntensityNormalization
+    /// Key: pair image path + plane; value: examples per target name.
     private let cache = Mutex<[String: [String: [SupportExample]]]>([:])
 
-    public init(targets: [TargetSpec], normalization: Normalization, backend: any VolumeBackend, grid: any ModelGrid) {
+    public init(targets: [TargetSpec], normalization: IntensityNormalization) {
         self.targets = targets
         self.normalization = normalization
-        self.backend = backend
-        self.grid = grid
     }
 
-    /// The examples of `pairs` for `target`, sliced perpendicular to world axis `worldAxis` (0 = x, 1 = y, 2 = z).
-    /// Blocking: reads files on first use.
-    public func examples(_ pairs: [SupportPair], target: TargetSpec, worldAxis: Int) throws -> [SupportExample] {
-        try pairs.flatMap { try prepared($0, worldAxis: worldAxis)[target.name] ?? [] }
+    /// The examples of `pairs` for `target`, sliced in `plane`. Blocking: reads and slices files on first use.
+    public func examples(_ pairs: [SupportPair], target: TargetSpec, plane: AnatomicalPlane) throws -> [SupportExample] {
+        try pairs.flatMap { try prepared($0, plane: plane)[target.name] ?? [] }
     }
 
-    private func prepared(_ pair: SupportPair, worldAxis: Int) throws -> [String: [SupportExample]] {
-        let key = "\(pair.image.path)#\(worldAxis)"
+    private func prepared(_ pair: SupportPair, plane: AnatomicalPlane) throws -> [String: [SupportExample]] {
+        let key = "\(pair.image.path)#\(plane.rawValue)"
         if let hit = cache.withLock({ $0[key] }) { return hit }
-        let (image, label) = try backend.readSupport(pair)
-        guard image.shape == label.shape else {
-            throw PipelineError.invalidVolume(pair.label.path, reason: "label grid \(image.shape) differs from its image's \(label.shape)")
+        let (image, label) = try StudyReader.readSupport(pair)
+        // A single slice (one voxel thick) is used as it is, along its thin axis, whatever its orientation.
+        let axis: SliceAxis = image.shape.firstIndex(of: 1).map { .voxel($0) } ?? .plane(plane)
+        let slices = modelSlices(of: image, options: SlicingOptions(axis: axis, size: ModelSlice.side,
+                                                                    normalization: normalization))
+        let positions = slices.relativePositions
+        // Reports name slices by their index in the file, not in the canonical order the slices come in.
+        let mapping = slices.mapping, nativeAxis = mapping.nativeSliceAxis
+        let nativeSlice = { (k: Int) in
+            mapping.frame.orientation.positive[nativeAxis] ? k : mapping.sliceCount - 1 - k
         }
-        // A single slice (one voxel thick) is sliced along its thin axis, whatever its orientation.
-        let axis = image.shape.firstIndex(of: 1)
-            ?? [2, 1, 0].first { Geometry.dominantWorldAxis(image.affine, indexAxis: $0) == worldAxis } ?? 2
-        let normalized = image.withVoxels(IntensityNormalizer.normalize(image.voxels, method: normalization))
-        let imageSlices = grid.slices(of: normalized, axis: axis)
         var byTarget: [String: [SupportExample]] = [:]
         for target in targets {
-            let masks = grid.masks(of: label, axis: axis, values: Set(target.supportLabels))
-            byTarget[target.name] = imageSlices.indices.map { k in
-                let mask = masks[k]
-                return SupportExample(image: imageSlices[k], mask: mask, source: pair.name, slice: k,
-                                      position: Geometry.relativePosition(index: k, count: imageSlices.count,
-                                                                          affine: image.affine, axis: axis),
-                                      foreground: mask.pixels.reduce(0) { $0 + ($1 >= 0.5 ? 1 : 0) })
+            let masks: [[Float]]
+            do {
+                masks = try modelMasks(of: label, values: Set(target.supportLabels), like: slices, resampling: .binary)
+            } catch let error as SlicingError {
+                throw PipelineError.invalidVolume(pair.label.path, reason: "\(error)".replacingOccurrences(of: "error: ", with: ""))
+            }
+            byTarget[target.name] = slices.slices.indices.map { k in
+                SupportExample(image: ModelSlice(pixels: slices.slices[k]), mask: ModelSlice(pixels: masks[k]),
+                               source: pair.name, slice: nativeSlice(k), position: positions[k],
+                               foreground: masks[k].reduce(0) { $0 + ($1 >= 0.5 ? 1 : 0) })
             }
         }
         cache.withLock { $0[key] = byTarget }

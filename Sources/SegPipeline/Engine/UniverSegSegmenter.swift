@@ -1,0 +1,69 @@
+import Foundation
+import UniverSeg
+
+/// The UniverSeg engine behind the `Segmenter` seam: each support set is prepared once per call, then every query
+/// slice runs against the whole ensemble. One inference at a time uses `threads` engine threads (the job graph
+/// runs inference on a single lane, so cores are never oversubscribed).
+public struct UniverSegSegmenter: Segmenter {
+    public let model: UniverSegModel
+    public let threads: Int
+    public let modelDescription: String
+
+    public init(model: UniverSegModel, threads: Int, modelDescription: String) {
+        precondition(threads >= 1, "threads must be at least 1")
+        self.model = model
+        self.threads = threads
+        self.modelDescription = modelDescription
+    }
+
+    /// Loads `weights`, or the bundled default model when nil. Errors are one line naming the file and what to do.
+    public static func load(weights: URL?, threads: Int) throws -> UniverSegSegmenter {
+        let model: UniverSegModel
+        let origin: String
+        do {
+            if let weights {
+                model = try UniverSegModel(contentsOf: weights)
+                origin = weights.lastPathComponent
+            } else {
+                model = try UniverSegModel.bundledDefault()
+                origin = "bundled default.safetensors"
+            }
+        } catch let error as UniverSegError {
+            if weights == nil {
+                throw PipelineError.unavailable("model.weights is 'default', but this build has no bundled model "
+                    + "(\(error.reason)); give a weights file with --weights FILE or model.weights: FILE")
+            }
+            throw PipelineError.unavailable("cannot load the model: \(error.description)")
+        }
+        let digest = (try? Data(contentsOf: URL(fileURLWithPath: model.source), options: .alwaysMapped))
+            .map { " (fnv1a \(fnv1a($0)))" } ?? ""
+        return UniverSegSegmenter(model: model, threads: threads,
+                                  modelDescription: "UniverSeg \(model.encoderWidths) \(origin)\(digest)")
+    }
+
+    public func probabilities(queries: [ModelSlice], supportSets: [[SupportExample]],
+                              progress: (Int) -> Void) throws -> [ModelSlice] {
+        let side = ModelSlice.side
+        let ensemble = try supportSets.map { set in
+            try model.prepareSupport(images: set.map(\.image.pixels), labels: set.map(\.mask.pixels),
+                                     size: (side, side), threads: threads)
+        }
+        var out: [ModelSlice] = []
+        out.reserveCapacity(queries.count)
+        for query in queries {
+            out.append(ModelSlice(pixels: try model.predictProbabilities(query: query.pixels, ensemble: ensemble,
+                                                                         threads: threads)))
+            progress(out.count)
+        }
+        return out
+    }
+
+    /// 64-bit FNV-1a of the weights file, so reports say exactly which weights made a mask.
+    static func fnv1a(_ data: Data) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        data.withUnsafeBytes { bytes in
+            for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        }
+        return String(format: "%016llx", hash)
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import VolumeIO
+
+/// Finds and reads the image series of a study and the pairs of a support library, with VolumeIO's readers.
+/// Every error names the file and the reason.
+enum StudyReader {
+    /// Header facts of one NIfTI image file (no voxels are decompressed).
+    static func niftiSeries(_ file: URL) throws -> SeriesCandidate {
+        let header = try NiftiReader.readHeader(file)
+        let name = file.lastPathComponent
+        let stem = [".nii.gz", ".nii"].first { name.hasSuffix($0) }.map { String(name.dropLast($0.count)) } ?? name
+        var candidate = SeriesCandidate(id: stem, format: .nifti, modality: nil, description: name,
+                                        shape: header.shape, affine: header.affine, files: [file])
+        if header.volumeCount > 1 {
+            candidate.warnings.append("\(name) holds \(header.volumeCount) volumes; the first is segmented")
+        }
+        return candidate
+    }
+
+    /// The image series found under a DICOM study folder (headers only). Files that are not images are skipped;
+    /// when nothing is left, the error lists why each file was skipped (the first few).
+    static func dicomSeries(in folder: URL) throws -> [SeriesCandidate] {
+        let scan = DicomReader.scan(folder)
+        guard !scan.series.isEmpty else {
+            let reasons = scan.skipped.prefix(3).map(\.description) + (scan.skipped.count > 3 ? ["..."] : [])
+            throw PipelineError.unreadable(folder.path, reason: "no DICOM image series found"
+                                           + (reasons.isEmpty ? " (the folder is empty)" : ": " + reasons.joined(separator: "; ")))
+        }
+        var ids: Set<String> = []
+        return scan.series.map { series in
+            let uidTail = series.seriesInstanceUID.split(separator: ".").last.map(String.init) ?? "series"
+            var id = series.metadata.seriesNumber.map { "S" + $0.filter { $0.isLetter || $0.isNumber } } ?? uidTail
+            if id == "S" || ids.contains(id) { id += "-" + uidTail }
+            ids.insert(id)
+            var candidate = SeriesCandidate(
+                id: id, format: .dicom, modality: series.metadata.modality,
+                description: series.metadata.seriesDescription ?? "", shape: series.shape, affine: series.affine,
+                files: series.reference.distinctFiles.map { URL(fileURLWithPath: $0) }, dicom: series)
+            candidate.warnings = series.warnings
+            return candidate
+        }
+    }
+
+    /// The voxels of `series` in RAS+, with its source geometry (for writing outputs on exactly its grid).
+    static func readImage(_ series: SeriesCandidate) throws -> Volume<Float> {
+        if let dicom = series.dicom { return try DicomReader.readVolume(dicom) }
+        return try NiftiReader.readImage(series.files[0], volumeIndex: 0)
+    }
+
+    /// One support example: the image and its label map, which must lie on the same grid.
+    static func readSupport(_ pair: SupportPair) throws -> (image: Volume<Float>, label: Volume<Int32>) {
+        (try NiftiReader.readImage(pair.image, volumeIndex: 0), try NiftiReader.readLabels(pair.label, volumeIndex: 0))
+    }
+}
