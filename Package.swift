@@ -43,7 +43,7 @@ let package = Package(
         .testTarget(name: "VolumeIOTests", dependencies: ["VolumeIO"], resources: [.copy("Fixtures")]),
         .testTarget(name: "UniverSegTests", dependencies: ["UniverSeg"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SegPipelineTests", dependencies: ["SegPipeline"]),
-        .testTarget(name: "CLITests", dependencies: ["UniverSegCLI"]),
+        .testTarget(name: "CLITests", dependencies: ["UniverSegCLI", "VolumeIO"]),
     ],
     cxxLanguageStandard: .cxx17
 )

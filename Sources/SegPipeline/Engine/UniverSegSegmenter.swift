@@ -29,9 +29,9 @@ public struct UniverSegSegmenter: Segmenter {
                 origin = "bundled default.safetensors"
             }
         } catch let error as UniverSegError {
-            if weights == nil {
+            if weights == nil, let file = error.file, !FileManager.default.fileExists(atPath: file) {
                 throw PipelineError.unavailable("model.weights is 'default', but this build has no bundled model "
-                    + "(\(error.reason)); give a weights file with --weights FILE or model.weights: FILE")
+                    + "(\(file) is missing); give a weights file with --weights FILE or model.weights: FILE")
             }
             throw PipelineError.unavailable("cannot load the model: \(error.description)")
         }

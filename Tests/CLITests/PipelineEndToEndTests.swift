@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+import VolumeIO
+
+/// The built `universeg` binary on real files, with small random weights (the engine's `mixed.safetensors`
+/// fixture): `segment`, a `run` killed with SIGKILL and resumed, and the error for a missing bundled model.
+@Suite(.serialized) struct PipelineEndToEndTests {
+    static let repo = PipelineCommandTests.repo
+    static let randomWeights = repo.appendingPathComponent("Tests/UniverSegTests/Fixtures/mixed.safetensors")
+    static let brain2 = repo.appendingPathComponent("SampleData/nifti-study/brain2/brain2_image.nii.gz")
+
+    static func temporaryFolder(_ name: String = #function) throws -> URL {
+        let url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("clie2e-\(name.filter { $0.isLetter })-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    static var bundledModelPresent: Bool {
+        let resources = PipelineCommandTests.binary.deletingLastPathComponent().appendingPathComponent("universeg_UniverSeg.resources")
+        return ["default.safetensors", "Resources/default.safetensors"].contains {
+            FileManager.default.fileExists(atPath: resources.appendingPathComponent($0).path)
+        }
+    }
+
+    @Test func segmentWritesTheLabelMapAndReportBesideOutOnTheSourceGrid() throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let out = folder.appendingPathComponent("seg.nii.gz")
+        let result = try PipelineCommandTests().execute([
+            "segment", "--image", Self.brain2.path, "--support", "SampleData/support/from-brain1", "--label", "1",
+            "--out", out.path, "--weights", Self.randomWeights.path, "--support-size", "2", "--quiet"])
+        #expect(result.status == 0, "\(result.err)")
+        #expect(result.out.contains("1 done, 0 skipped, 0 failed; label map: \(out.path)"))
+        let labels = try NiftiReader.readLabels(out)
+        let source = try NiftiReader.readHeader(Self.brain2)
+        #expect(labels.shape == source.shape && labels.affine == source.affine)
+        for extra in ["seg_report.json", "seg_qc.png"] {
+            #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent(extra).path), "\(extra)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("ledger.jsonl").path))
+    }
+
+    @Test(.enabled(if: !bundledModelPresent, "this build bundles a default model"))
+    func weightsDefaultWithoutABundledModelIsAClearErrorBeforeAnyWork() throws {
+        let result = try PipelineCommandTests().execute(["run", "Pipelines/brain-lesion-nifti.yaml"])
+        #expect(result.status == 3)
+        #expect(result.err.hasPrefix("error: model.weights is 'default', but this build has no bundled model"), "\(result.err)")
+        #expect(result.err.contains("--weights FILE"))
+    }
+
+    /// Four short studies (6 slices of brain2 each); the run is killed with SIGKILL once the first is done,
+    /// then run again: the finished study is skipped, the rest are done, every output reads back, no temporary
+    /// file is left.
+    @Test func aRunKilledMidwayResumesAndCompletes() async throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let image = try NiftiReader.readImage(Self.brain2)
+        let first = 8, count = 6, plane = image.shape[0] * image.shape[1]
+        var affine = image.affine
+        for r in 0..<3 { affine[r, 3] += Double(first) * image.affine[r, 2] }
+        let cropped = Volume(shape: [image.shape[0], image.shape[1], count], affine: affine,
+                             voxels: Array(image.voxels[(first * plane)..<((first + count) * plane)]))
+        let names = ["s1", "s2", "s3", "s4"]
+        for name in names {
+            try NiftiWriter.write(cropped, to: folder.appendingPathComponent("studies/\(name)/\(name)_image.nii.gz"))
+        }
+        try """
+            name: killed
+            inputs: {folder: studies, format: nifti}
+            support: {library: \(Self.repo.appendingPathComponent("SampleData/support/from-brain1").path), strategy: random}
+            targets: [{name: lesion, value: 1, labels: [1]}]
+            model: {weights: \(Self.randomWeights.path), support_size: 2, ensemble: 1}
+            outputs: {folder: out, writers: [nifti, report, qc]}
+            """.write(to: folder.appendingPathComponent("pipeline.yaml"), atomically: true, encoding: .utf8)
+        let ledger = folder.appendingPathComponent("out/ledger.jsonl")
+
+        let process = Process()
+        process.executableURL = PipelineCommandTests.binary
+        process.arguments = ["run", "pipeline.yaml", "--quiet"]
+        process.currentDirectoryURL = folder
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(120)
+        while process.isRunning, Date() < deadline,
+              ((try? String(contentsOf: ledger, encoding: .utf8)) ?? "").split(separator: "\n").isEmpty {
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        #expect(process.isRunning, "the run ended before it could be killed")
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal)
+        let written = names.filter {
+            FileManager.default.fileExists(atPath: folder.appendingPathComponent("out/\($0)/\($0)_seg.nii.gz").path)
+        }
+        #expect(written.count < names.count, "killed mid-run")
+
+        let rerun = try PipelineCommandTests().execute(["run", "pipeline.yaml", "--quiet"], in: folder)
+        #expect(rerun.status == 0, "\(rerun.err)")
+        let skipped = try #require(rerun.out.split(separator: ",").first { $0.hasSuffix(" skipped") })
+        #expect(Int(skipped.split(separator: " ")[0]) ?? 0 >= 1, "\(rerun.out)")
+        for name in names {
+            let labels = try NiftiReader.readLabels(folder.appendingPathComponent("out/\(name)/\(name)_seg.nii.gz"))
+            #expect(labels.shape == cropped.shape && labels.affine == cropped.affine)
+            let report = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("out/\(name)/\(name)_report.json")))
+            #expect((report as? [String: Any])?["study"] as? String == name)
+        }
+        let leftovers = (FileManager.default.enumerator(atPath: folder.path)?.allObjects as? [String] ?? [])
+            .filter { ($0 as NSString).lastPathComponent.hasPrefix(".tmp-") }
+        #expect(leftovers == [])
+        let again = try PipelineCommandTests().execute(["run", "pipeline.yaml", "--quiet"], in: folder)
+        #expect(again.out.hasPrefix("0 done, 4 skipped, 0 failed"), "\(again.out)")
+    }
+}
