@@ -110,11 +110,11 @@ import Testing
     @Test func studiesInFlightStayBoundedHoweverManyAreQueued() async throws {
         let root = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: root) }
-        try makeStudies(root, names: (0..<12).map { "q\($0)" })
+        try makeStudies(root, names: (0..<100).map { "q\($0)" })
         let spec = fakeSpec(root: root, writers: [.nifti])
         let graph = JobGraph(spec: spec, segmenter: FakeSegmenter(delay: 0.01), maxInFlight: 2)
         let result = try await BatchRun(graph: graph).run()
-        #expect(result.done == 12)
+        #expect(result.done == 100)
         #expect(result.peakInFlight == 2)
     }
 
@@ -130,6 +130,23 @@ import Testing
         let result = try await BatchRun(graph: JobGraph(spec: spec, segmenter: FakeSegmenter())).run()
         #expect(result.done == 2)
         #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent(".tmp-1234abcd-k1_seg.nii.gz").path))
+    }
+
+    /// Studies linked into the input folder (a symbolic link per image) are read through the link and stamped
+    /// with the target's size and time.
+    @Test func aSymlinkedStudyIsSegmented() async throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try makeStudies(root, names: [])
+        let original = root.appendingPathComponent("elsewhere/image.nii.gz")
+        try writeFakeVolume(original)
+        let link = root.appendingPathComponent("inputs/linked/linked_image.nii.gz")
+        try FileManager.default.createDirectory(at: link.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: original)
+        let result = try await BatchRun(graph: JobGraph(spec: fakeSpec(root: root), segmenter: FakeSegmenter())).run()
+        #expect(result.done == 1, "\(result.outcomes.map { $0.reason ?? "" })")
+        let size = try FileManager.default.attributesOfItem(atPath: original.path)[.size] as? Int
+        #expect(result.outcomes.first?.study.files.map(\.size) == [Int64(size ?? -1)])
     }
 
     @Test func aTornLedgerLineIsIgnored() throws {

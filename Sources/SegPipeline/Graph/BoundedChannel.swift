@@ -2,11 +2,12 @@
 /// is full (backpressure), `next` suspends while it is empty. After `finish()`, `next` drains what is left, then
 /// returns nil. Any number of senders and receivers may use it.
 ///
-/// Invariant: `buffer.count <= capacity`; waiting senders exist only while the buffer is full, waiting receivers
-/// only while it is empty.
+/// Invariant: `count <= capacity`; waiting senders exist only while the buffer is full, waiting receivers only
+/// while it is empty; slots before `head` are nil, so a received element is never kept alive by the channel (a
+/// study's volumes are tens of MB).
 public actor BoundedChannel<Element: Sendable> {
     public let capacity: Int
-    private var buffer: [Element] = []
+    private var buffer: [Element?] = []
     private var head = 0
     private var finished = false
     private var waitingSenders: [(Element, CheckedContinuation<Void, Never>)] = []
@@ -36,9 +37,16 @@ public actor BoundedChannel<Element: Sendable> {
     /// The oldest element, waiting while the channel is empty; nil once it is finished and drained.
     public func next() async -> Element? {
         if count > 0 {
-            let element = buffer[head]
+            let element = buffer[head]!
+            buffer[head] = nil
             head += 1
-            if head > 32 && head * 2 > buffer.count { buffer.removeFirst(head); head = 0 }
+            if head == buffer.count {
+                buffer.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head > 32 && head * 2 > buffer.count {
+                buffer.removeFirst(head)
+                head = 0
+            }
             if !waitingSenders.isEmpty {
                 let (pending, sender) = waitingSenders.removeFirst()
                 buffer.append(pending)

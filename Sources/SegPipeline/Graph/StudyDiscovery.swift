@@ -31,11 +31,12 @@ public enum StudyDiscovery {
         return studies
     }
 
-    /// A study with the sizes and times of all its files (hidden files skipped).
+    /// A study with the sizes and times of all its files (hidden files skipped). A symbolic link to a file counts
+    /// as that file (stamped with the target's size and time), so studies can be linked into an input folder.
     public static func stamp(_ url: URL, name: String, isFolder: Bool) -> StudyInput {
         var files: [FileStamp] = []
         func add(_ file: URL, relative: String) {
-            guard let attributes = try? FileManager.default.attributesOfItem(atPath: file.path),
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: file.resolvingSymlinksInPath().path),
                   (attributes[.type] as? FileAttributeType) == .typeRegular else { return }
             let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
             let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0

@@ -108,7 +108,9 @@ public enum NiftiReader {
             }
             let dataFile = image.dataFile
             let needed = Double(image.dataOffset) + Double(voxelCount) * Double(spatial.volumeCount) * Double(datatype.bytesPerVoxel!)
-            let size = (try? FileManager.default.attributesOfItem(atPath: dataFile)[.size] as? Int) ?? nil
+            // The size of what a symbolic link points to, not of the link (studies are often linked into place).
+            let target = URL(fileURLWithPath: dataFile).resolvingSymlinksInPath().path
+            let size = (try? FileManager.default.attributesOfItem(atPath: target)[.size] as? Int) ?? nil
             let name = (dataFile as NSString).lastPathComponent
             guard let size else {
                 throw VolumeIOError.truncatedData(path: path, expectedBytes: Int(needed), reason: "data file \(name) is missing")

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Pipeline benchmark (issue #4): how much a `universeg run` costs beyond the engine, and whether memory stays flat
+# however many studies are queued. Prints the numbers; changes nothing in the repository.
+#
+#   scripts/pipeline-benchmark.sh [WEIGHTS] [MANY]
+#
+# 1. Overhead: the sample NIfTI study (brain2, 23 axial slices) with the sample pipeline's settings (support 16,
+#    ensemble 3), once alone and as a batch of 3. "engine" is the time inside the engine (support preparation and
+#    predictions) summed from the reports; overhead = (wall clock of the whole command - engine) / engine, so it
+#    includes process start, loading the model, reading the support library, slicing, resampling and writing.
+#    WEIGHTS: default a random-weights width-64 model (same cost as the official width), the engine's fixture.
+# 2. Memory: peak RSS of the whole process with 1 and with MANY (default 100) queued studies (symlinks to brain2),
+#    --max-in-flight 3. A tiny random model (the engine's 3-level fixture) keeps 100 studies quick; the model's
+#    own memory does not depend on the number of studies.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+weights=$(realpath "${1:-Tests/UniverSegTests/Fixtures/nf64_f16.safetensors}")
+many=${2:-100}
+small=$(realpath Tests/UniverSegTests/Fixtures/mixed.safetensors)
+
+swift build -c release --product universeg >/dev/null
+bin="$(swift build -c release --show-bin-path)/universeg"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+repo=$(pwd)
+
+# inputs NAME N: a folder of N study folders, each with a symlink to the sample study's image.
+inputs() {
+    local folder="$work/in-$1"
+    for i in $(seq -w 1 "$2"); do
+        mkdir -p "$folder/study$i"
+        ln -s "$repo/SampleData/nifti-study/brain2/brain2_image.nii.gz" "$folder/study$i/study${i}_image.nii.gz"
+    done
+    echo "$folder"
+}
+
+# pipeline NAME INPUTS WEIGHTS SUPPORT ENSEMBLE WRITERS: writes NAME.yaml, outputs in $work/out-NAME.
+pipeline() {
+    cat > "$work/$1.yaml" <<EOF
+name: $1
+inputs: {folder: $2, format: nifti, image: "*_image.nii.gz"}
+preprocessing: {axis: axial, normalization: percentile}
+support: {library: $repo/SampleData/support/from-brain1, strategy: random}
+targets: [{name: lesion, value: 1, labels: [1]}]
+model: {weights: $3, support_size: $4, ensemble: $5, seed: 42}
+outputs: {folder: $work/out-$1, writers: [$6], summary: true}
+EOF
+}
+
+# measure NAME: runs the pipeline; sets wall (s), rss (MiB), engine (s, summed over reports), studies.
+measure() {
+    /usr/bin/time -f "%e %M" -o "$work/$1.time" "$bin" run "$work/$1.yaml" --quiet --max-in-flight 3 >/dev/null
+    read -r wall rss_kib < "$work/$1.time"
+    rss=$((rss_kib / 1024))
+    engine=$(cat "$work/out-$1"/*/*_report.json | awk -F': ' '/"engineSeconds"/ { gsub(",", "", $2); s += $2 } END { printf "%.2f", s }')
+    studies=$(ls "$work/out-$1"/*/*_report.json | wc -l)
+}
+
+echo "universeg pipeline benchmark: $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "1. Overhead beyond the engine (brain2, 23 slices; support 16, ensemble 3; $(basename "$weights"))"
+printf "%-10s %8s %10s %12s %12s %9s %9s\n" studies "wall s" "engine s" "wall/study" "engine/study" overhead "RSS MiB"
+for n in 1 3; do
+    pipeline "overhead$n" "$(inputs "overhead$n" "$n")" "$weights" 16 3 "nifti, probabilities, report, qc"
+    measure "overhead$n"
+    awk -v n="$studies" -v w="$wall" -v e="$engine" -v r="$rss" \
+        'BEGIN { printf "%-10d %8.2f %10.2f %12.2f %12.2f %8.1f%% %9d\n", n, w, e, w / n, e / n, 100 * (w - e) / e, r }'
+done
+
+echo
+echo "2. Peak memory with 1 and $many queued studies (support 2, ensemble 1, $(basename "$small"), --max-in-flight 3)"
+printf "%-10s %8s %12s %9s\n" studies "wall s" "wall/study" "RSS MiB"
+for n in 1 "$many"; do
+    pipeline "memory$n" "$(inputs "memory$n" "$n")" "$small" 2 1 "nifti, report"
+    measure "memory$n"
+    awk -v n="$studies" -v w="$wall" -v r="$rss" 'BEGIN { printf "%-10d %8.2f %12.3f %9d\n", n, w, w / n, r }'
+done
