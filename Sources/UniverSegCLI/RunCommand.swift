@@ -60,7 +60,7 @@ struct RunCommand: AsyncParsableCommand {
     func printPlan(spec: PipelineSpec) throws {
         let items: [BatchRun.PlanItem]
         do {
-            items = try BatchRun.plan(spec: spec, force: force)
+            items = try BatchRun.plan(spec: spec, force: force, model: modelForPlan(spec))
         } catch {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw PipelineExit.cannotStart
@@ -74,5 +74,17 @@ struct RunCommand: AsyncParsableCommand {
         }
         let todo = items.filter { $0.skipReason == nil }.count
         print("\(todo) to process, \(items.count - todo) to skip; outputs in \(spec.outputs.folder.path)")
+    }
+
+    /// The model a run would use, so that studies done with other weights show as "the model changed"; nil (with a
+    /// note) when it cannot be loaded, and then models are not compared.
+    func modelForPlan(_ spec: PipelineSpec) -> String? {
+        let weights = engine.weights.map { URL(fileURLWithPath: $0) } ?? spec.model.weights
+        do {
+            return try UniverSegSegmenter.load(weights: weights, threads: 1).modelDescription
+        } catch {
+            FileHandle.standardError.write(Data("note: \(error); a run would stop here\n".utf8))
+            return nil
+        }
     }
 }

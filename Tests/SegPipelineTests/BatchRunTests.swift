@@ -76,6 +76,9 @@ import Testing
         try FileManager.default.removeItem(at: spec.outputs.folder.appendingPathComponent("s2/s2_qc.png"))
         let plan = try BatchRun(graph: JobGraph(spec: spec, segmenter: FakeSegmenter())).plan()
         #expect(plan.map { $0.skipReason == nil } == [true, true, false])
+        // Other weights: the finished study is done again.
+        let otherModel = try BatchRun.plan(spec: spec, force: false, model: "UniverSeg other weights")
+        #expect(otherModel.map(\.runReason) == ["the model changed", "the model changed", "the model changed"])
 
         var changed = spec
         changed.fingerprint = "spec-2"

@@ -315,7 +315,8 @@ public struct JobGraph: Sendable {
         }
         if spec.outputs.ledger { try Ledger(outputFolder: folder).append(LedgerEntry(
             study: job.input.name, status: .done, inputFingerprint: job.input.fingerprint,
-            pipelineFingerprint: spec.fingerprint, outputs: outputs, reason: nil, finishedAt: report.finishedAt)) }
+            pipelineFingerprint: spec.fingerprint, outputs: outputs, reason: nil, finishedAt: report.finishedAt,
+            model: segmenter.modelDescription)) }
         return StudyOutcome(study: job.input, status: .done, report: report, outputs: outputs,
                             seconds: Date().timeIntervalSince(job.started))
     }

@@ -30,16 +30,19 @@ public struct BatchRun: Sendable {
     }
 
     /// What a run would do with each study, without reading any voxels: process it (and why), or skip it (and why).
-    public func plan() throws -> [PlanItem] { try Self.plan(spec: graph.spec, force: force) }
+    public func plan() throws -> [PlanItem] {
+        try Self.plan(spec: graph.spec, force: force, model: graph.segmenter.modelDescription)
+    }
 
-    /// What a run of `spec` would do with each study; needs no engine and reads no image.
-    public static func plan(spec: PipelineSpec, force: Bool) throws -> [PlanItem] {
+    /// What a run of `spec` with `model` (nil: not known, not compared) would do with each study; needs no engine
+    /// and reads no image.
+    public static func plan(spec: PipelineSpec, force: Bool, model: String?) throws -> [PlanItem] {
         let studies = try StudyDiscovery.studies(spec.inputs, excluding: excludedFolders(spec))
         let ledger = Ledger(outputFolder: spec.outputs.folder)
         let entries = ledger.entries()
         return studies.map { study in
             if force { return PlanItem(study: study, skipReason: nil, runReason: "--force") }
-            let d = ledger.decision(for: study, pipelineFingerprint: spec.fingerprint, entries: entries,
+            let d = ledger.decision(for: study, pipelineFingerprint: spec.fingerprint, model: model, entries: entries,
                                     outputFolder: spec.outputs.folder)
             return PlanItem(study: study, skipReason: d.skip, runReason: d.reason)
         }

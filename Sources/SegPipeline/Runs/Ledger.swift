@@ -14,6 +14,21 @@ public struct LedgerEntry: Codable, Sendable, Equatable {
     public var outputs: [String]
     public var reason: String?
     public var finishedAt: String
+    /// The model that made the outputs (`Segmenter.modelDescription`, with a hash of the weights): other weights
+    /// process the study again.
+    public var model: String?
+
+    public init(study: String, status: Status, inputFingerprint: String, pipelineFingerprint: String,
+                outputs: [String], reason: String?, finishedAt: String, model: String? = nil) {
+        self.study = study
+        self.status = status
+        self.inputFingerprint = inputFingerprint
+        self.pipelineFingerprint = pipelineFingerprint
+        self.outputs = outputs
+        self.reason = reason
+        self.finishedAt = finishedAt
+        self.model = model
+    }
 }
 
 /// An append-only JSON-lines file in the output folder (`ledger.jsonl`) recording finished studies, so a rerun
@@ -38,11 +53,13 @@ public struct Ledger: Sendable {
     }
 
     /// Whether `study` needs work: `skip` is set when it is done (with when), else `reason` says why it runs.
-    public func decision(for study: StudyInput, pipelineFingerprint: String, entries: [String: LedgerEntry],
-                         outputFolder: URL) -> (skip: String?, reason: String) {
+    /// `model`: the model this run would use, or nil when not known (a dry run that did not load it).
+    public func decision(for study: StudyInput, pipelineFingerprint: String, model: String?,
+                         entries: [String: LedgerEntry], outputFolder: URL) -> (skip: String?, reason: String) {
         guard let entry = entries[study.name] else { return (nil, "new") }
         if entry.status == .failed { return (nil, "failed last time (\(entry.reason ?? "no reason recorded"))") }
         if entry.pipelineFingerprint != pipelineFingerprint { return (nil, "the pipeline definition changed") }
+        if let model, entry.model != model { return (nil, "the model changed") }
         if entry.inputFingerprint != study.fingerprint { return (nil, "its input files changed") }
         let missing = entry.outputs.filter {
             !FileManager.default.fileExists(atPath: outputFolder.appendingPathComponent($0).path)
@@ -52,9 +69,10 @@ public struct Ledger: Sendable {
     }
 
     /// Why `study` needs no work, or nil when it must be processed.
-    public func skipReason(for study: StudyInput, pipelineFingerprint: String, entries: [String: LedgerEntry],
-                           outputFolder: URL) -> String? {
-        decision(for: study, pipelineFingerprint: pipelineFingerprint, entries: entries, outputFolder: outputFolder).skip
+    public func skipReason(for study: StudyInput, pipelineFingerprint: String, model: String?,
+                           entries: [String: LedgerEntry], outputFolder: URL) -> String? {
+        decision(for: study, pipelineFingerprint: pipelineFingerprint, model: model, entries: entries,
+                 outputFolder: outputFolder).skip
     }
 
     /// Appends one entry as a single write, then syncs it to disk.

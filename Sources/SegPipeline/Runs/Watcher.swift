@@ -60,7 +60,7 @@ public struct Watcher: Sendable {
                 sightings[study.name] = nil
                 await state.start(study.name)
                 if Ledger(outputFolder: spec.outputs.folder).skipReason(
-                    for: study, pipelineFingerprint: spec.fingerprint, entries: entries,
+                    for: study, pipelineFingerprint: spec.fingerprint, model: graph.segmenter.modelDescription, entries: entries,
                     outputFolder: spec.outputs.folder) != nil {
                     // Finished before a restart but not yet moved.
                     let moved = settle(StudyOutcome(study: study, status: .done, reason: "already done (ledger)"))
