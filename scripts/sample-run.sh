@@ -1,8 +1,27 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds universeg, and runs the main job on the bundled SampleData.
+# Installs what is missing, builds universeg, and runs the two sample pipelines on SampleData with the bundled
+# model: Pipelines/brain-lesion-nifti.yaml (a NIfTI study) and Pipelines/brain-lesion-dicom.yaml (a DICOM study,
+# written back as DICOM SEG). About a minute on 2 cores. A second run skips both studies (see out/*/ledger.jsonl).
+#
+#   scripts/sample-run.sh [--weights FILE]     # another model instead of the bundled one
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 swift build -c release --product universeg
 bin="$(swift build -c release --show-bin-path)/universeg"
-"$bin" inspect SampleData
+
+status=0
+for pipeline in Pipelines/brain-lesion-nifti.yaml Pipelines/brain-lesion-dicom.yaml; do
+    echo "== universeg run $pipeline $*"
+    "$bin" run "$pipeline" "$@" || status=$?
+    [ "$status" -eq 3 ] && exit 3    # cannot start (e.g. no bundled model): the error above says why
+done
+
+echo
+echo "Outputs:"
+for folder in out/brain-lesion-nifti out/brain-lesion-dicom; do
+    [ -d "$folder" ] || continue
+    echo "  $folder/index.html (summary: one row per study, QC image, volumes)"
+    find "$folder" -mindepth 2 -type f ! -name '.tmp-*' | sort | sed 's/^/    /'
+done
+exit "$status"

@@ -13,7 +13,8 @@ public enum RunSummaryPage {
         public var seconds: Double?
     }
 
-    public static func html(pipeline: String, generatedAt: String, rows: [Row]) -> String {
+    /// - Parameter models: the models that made this run's outputs (from the reports), named under the title.
+    public static func html(pipeline: String, generatedAt: String, rows: [Row], models: [String] = []) -> String {
         func esc(_ s: String) -> String {
             s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
                 .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
@@ -32,8 +33,8 @@ public enum RunSummaryPage {
         img{max-width:640px;display:block}
         </style></head><body>
         <h1>\(esc(pipeline))</h1>
-        <p>\(rows.count) studies: \(counts.sorted { $0.key < $1.key }.map { "\($0.value) \(esc($0.key))" }.joined(separator: ", ")). Generated \(esc(generatedAt)) by \(esc(ToolInfo.version)).</p>
-        <table><tr><th>study</th><th>status</th><th>targets (mL, voxels)</th><th>time (s)</th><th>QC</th></tr>
+        <p>\(rows.count) \(rows.count == 1 ? "study" : "studies"): \(counts.sorted { $0.key < $1.key }.map { "\($0.value) \(esc($0.key))" }.joined(separator: ", ")). Generated \(esc(generatedAt)) by \(esc(ToolInfo.version))\(models.isEmpty ? "" : ", model " + models.map(esc).joined(separator: ", ")).</p>
+        <table><tr><th>study</th><th>status, notes</th><th>targets (mL, voxels)</th><th>time (s)</th><th>QC</th></tr>
 
         """
         for row in rows.sorted(by: { $0.study < $1.study }) {

@@ -134,13 +134,16 @@ public enum SummaryWriter {
             }
             return RunSummaryPage.Row(
                 study: outcome.study.name, status: outcome.status.rawValue,
-                detail: outcome.reason.map { (outcome.stage.map { "\($0.rawValue): " } ?? "") + $0 } ?? "",
+                detail: outcome.reason.map { (outcome.stage.map { "\($0.rawValue): " } ?? "") + $0 }
+                    ?? report?.warnings.joined(separator: "; ") ?? "",
                 qcImage: outputs.first { $0.hasSuffix("_qc.png") },
                 report: outputs.first { $0.hasSuffix("_report.json") },
                 targets: report?.targets.map { ($0.name, $0.volumeML, $0.voxels) } ?? [],
                 seconds: report?.timings.totalSeconds)
         }
-        let html = RunSummaryPage.html(pipeline: spec.name, generatedAt: Clock.timestamp(), rows: rows)
+        let models = Set(outcomes.compactMap { $0.report?.model })
+        let html = RunSummaryPage.html(pipeline: spec.name, generatedAt: Clock.timestamp(), rows: rows,
+                                       models: models.sorted())
         try AtomicFile.write(Data(html.utf8), to: folder.appendingPathComponent("index.html"))
     }
 }
