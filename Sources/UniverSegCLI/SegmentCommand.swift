@@ -10,7 +10,7 @@ struct SegmentCommand: AsyncParsableCommand {
         discussion: """
             Each --label V is one target: support-label value V, written as V in the output label map. \
             --label A+B makes one target from support labels A and B (written as A).
-            The report, QC image and probability maps go beside --out (e.g. seg.nii.gz -> seg_report.json).
+            The report, QC image, probability maps and DICOM SEG go beside --out (seg.nii.gz -> seg_report.json, seg.dcm).
             Exit status: 0 done, 1 the study failed, 3 cannot start.
             """)
 

@@ -267,7 +267,9 @@ public struct JobGraph: Sendable {
         /// Runs `body`, which writes atomically (temporary name, then rename) to the URL it is given.
         func output(_ suffix: String, _ body: (URL) throws -> Void) throws {
             var relative = stem + suffix
+            // `segment --out seg.nii.gz`: the label map goes exactly there, its SEG beside it as seg.dcm.
             if let file = spec.outputs.labelMapFile, suffix == "_seg.nii.gz" { relative = file.lastPathComponent }
+            if spec.outputs.labelMapFile != nil, suffix == "_seg.dcm" { relative = stem + ".dcm" }
             let url = folder.appendingPathComponent(relative)
             do {
                 try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
