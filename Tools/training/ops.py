@@ -105,8 +105,8 @@ def random_warp_grid(n: int, h: int, w: int, gen, device, rotate: torch.Tensor, 
 
 
 def warp(x: torch.Tensor, grid: torch.Tensor, mode: str) -> torch.Tensor:
-    """Resamples x (N, H, W) on grid (N, H, W, 2); border padding keeps backgrounds continuous."""
-    return F.grid_sample(x[:, None], grid, mode=mode, padding_mode="border", align_corners=False)[:, 0]
+    """Resamples x (N, H, W) on grid (N, H, W, 2); reflection padding avoids the streaks border padding draws."""
+    return F.grid_sample(x[:, None], grid, mode=mode, padding_mode="reflection", align_corners=False)[:, 0]
 
 
 def dilate(mask: torch.Tensor, radius: int = 1) -> torch.Tensor:
