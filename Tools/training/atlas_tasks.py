@@ -87,7 +87,8 @@ class AtlasBank:
             axis = rng.integers(3)
             where = np.nonzero(mp.counts[axis][first])[0]
             here = np.nonzero(mp.counts[axis][:, rng.choice(where)] * mp.eligible)[0]
-            lut[rng.choice(here, size=min(len(here), rng.integers(1, 4)), replace=False)] = True
+            if here.size:
+                lut[rng.choice(here, size=min(len(here), rng.integers(1, 4)), replace=False)] = True
         return lut
 
     def _plan(self, n: int, rng: np.random.Generator, heldout: bool, zoom_p: float):
@@ -100,7 +101,7 @@ class AtlasBank:
             per_slice = mp.counts[axis][lut].sum(axis=0)
             if per_slice.max() == 0:
                 continue
-            candidates = np.nonzero(per_slice >= max(0.15 * per_slice.max(), 4))[0]
+            candidates = np.nonzero(per_slice >= max(0.15 * per_slice.max(), min(4, per_slice.max())))[0]
             slices = rng.choice(candidates, size=n, replace=len(candidates) < n)
             return mp, lut, axis, slices
         raise RuntimeError("atlas bundle: no task with a present target found in 100 tries")

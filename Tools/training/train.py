@@ -78,8 +78,9 @@ def parse(argv=None):
 
 
 class Trainer:
-    def __init__(self, args):
+    def __init__(self, args, started: float):
         self.args = args
+        self.started = started
         self.cfg = dict(PRESETS[args.preset])
         for key, value in (("lr", args.lr), ("synth_frac", args.synth_frac), ("val_tasks", args.val_tasks)):
             if value is not None:
@@ -221,7 +222,7 @@ class Trainer:
 
     def run(self):
         cfg, args = self.cfg, self.args
-        deadline = T_START + args.minutes * 60
+        deadline = self.started + args.minutes * 60
         supports = np.array(cfg["supports"])
         weights = np.array(cfg["support_weights"], float) / sum(cfg["support_weights"])
         warmup = cfg["warmup_steps"] if self.step == 0 else min(50, cfg["warmup_steps"])
@@ -282,7 +283,7 @@ class Trainer:
                     continue
                 snapshot = (copy.deepcopy(self.model.state_dict()), copy.deepcopy(self.opt.state_dict()), self.step)
                 self.history.append({"step": self.step, "loss": round(sum(values) / len(values), 5),
-                                     "lr": lr, "res": res, "time": round(time.time() - T_START, 1)})
+                                     "lr": lr, "res": res, "time": round(time.time() - self.started, 1)})
                 now = time.time()
                 if now - last_log >= cfg["log_every_s"] or run_step in (3, 10, cfg["check_every"] * 4):
                     rate = window_steps / max(now - window_start, 1e-6)
@@ -301,7 +302,7 @@ class Trainer:
             f"{images_seen} images")
         self.validate()
         self.save()
-        log(f"done in {time.time() - T_START:.0f}s (budget {args.minutes * 60:.0f}s)")
+        log(f"done in {time.time() - self.started:.0f}s (budget {args.minutes * 60:.0f}s)")
 
 
 def _to_cpu(obj):
@@ -314,10 +315,11 @@ def _to_cpu(obj):
     return obj
 
 
-def main(argv=None):
+def main(argv=None, started: float | None = None):
+    """started: when the budget began (the process start when run as a script, else now)."""
     args = parse(argv)
-    Trainer(args).run()
+    Trainer(args, started if started is not None else time.time()).run()
 
 
 if __name__ == "__main__":
-    main()
+    main(started=T_START)
