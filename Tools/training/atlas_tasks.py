@@ -24,8 +24,9 @@ from synthetic import corrupt, paint
 @dataclass
 class AtlasMap:
     name: str
-    labels: torch.Tensor        # (X, Y, Z) int16 on the device, 0..n
-    image: torch.Tensor | None  # (X, Y, Z) uint8 on the device, or None
+    shape: tuple                # (X, Y, Z) of its grid
+    grid: int                   # index of its grid (image) in the bank
+    has_image: bool
     n: int
     weight: float
     groups: np.ndarray          # (G, n + 1) bool lookup tables
@@ -41,12 +42,23 @@ class AtlasBank:
         z = np.load(path)
         meta = json.loads(str(z["meta_json"]))
         self.content_sha256 = meta["content_sha256"]
-        images = {g: torch.from_numpy(z[f"image_{g}"]).to(self.device)
-                  for g, grid in enumerate(meta["grids"]) if grid["has_image"]}
+        grids = meta["grids"]
+        # every volume padded into one common box, as float32: grid_sample then cuts all slices of all tasks of
+        # one map in one call (a call per task would launch hundreds of small GPU kernels per step)
+        self.box = tuple(max(g["shape"][d] for g in grids) for d in range(3))
+        self.labels = torch.zeros(len(meta["maps"]), 1, *self.box)
+        self.images = torch.zeros(len(grids), 1, *self.box)
+        for g, grid in enumerate(grids):
+            if grid["has_image"]:
+                img = z[f"image_{g}"]
+                self.images[g, 0, :img.shape[0], :img.shape[1], :img.shape[2]] = torch.from_numpy(img).float() / 255
         self.maps: list[AtlasMap] = []
+        self.max_labels = 0
         for m, info in enumerate(meta["maps"]):
             labels = z[f"labels_{m}"]
+            self.labels[m, 0, :labels.shape[0], :labels.shape[1], :labels.shape[2]] = torch.from_numpy(labels).float()
             n = info["n_labels"]
+            self.max_labels = max(self.max_labels, n)
             sizes = np.bincount(labels.ravel().astype(np.int64), minlength=n + 1)
             heldout = z[f"heldout_{m}"]
             eligible = (sizes >= info["min_voxels"]) & ~heldout
@@ -61,9 +73,11 @@ class AtlasBank:
                 present = c > 0
                 bbox[:, axis, 0] = np.where(present.any(1), present.argmax(1), 0)
                 bbox[:, axis, 1] = np.where(present.any(1), depth - 1 - present[:, ::-1].argmax(1), 0)
-            self.maps.append(AtlasMap(info["name"], torch.from_numpy(labels).to(self.device),
-                                      images.get(info["grid"]), n, info["weight"], z[f"groups_{m}"],
+            self.maps.append(AtlasMap(info["name"], tuple(labels.shape), info["grid"],
+                                      grids[info["grid"]]["has_image"], n, info["weight"], z[f"groups_{m}"],
                                       eligible, heldout, counts, bbox))
+        self.labels = self.labels.to(self.device)
+        self.images = self.images.to(self.device)
         w = np.array([mp.weight for mp in self.maps])
         self.map_p = w / w.sum()
 
@@ -93,7 +107,8 @@ class AtlasBank:
 
     def _plan(self, n: int, rng: np.random.Generator, heldout: bool, zoom_p: float):
         for _ in range(100):
-            mp = self.maps[rng.choice(len(self.maps), p=self.map_p)]
+            index = int(rng.choice(len(self.maps), p=self.map_p))
+            mp = self.maps[index]
             lut = self._choose_target(mp, rng, heldout)
             if lut is None:
                 continue
@@ -103,13 +118,13 @@ class AtlasBank:
                 continue
             candidates = np.nonzero(per_slice >= max(0.15 * per_slice.max(), min(4, per_slice.max())))[0]
             slices = rng.choice(candidates, size=n, replace=len(candidates) < n)
-            return mp, lut, axis, slices
+            return index, lut, axis, slices
         raise RuntimeError("atlas bundle: no task with a present target found in 100 tries")
 
     def _window(self, mp: AtlasMap, lut: np.ndarray, axis: int, rng, zoom_p: float):
         """Square field of view (centre a, centre b, side) in the slice's pixel coordinates."""
         dims = [d for d in range(3) if d != axis]
-        shape = [mp.labels.shape[d] for d in dims]
+        shape = [mp.shape[d] for d in dims]
         if rng.random() < zoom_p:
             box = mp.bbox[lut][:, dims]                     # (k, 2, 2)
             lo, hi = box[:, :, 0].min(0), box[:, :, 1].max(0)
@@ -124,38 +139,67 @@ class AtlasBank:
 
     # ---- voxel work (device) ----
 
-    def _grid(self, shape, centre, side, size):
-        t = ((torch.arange(size, device=self.device, dtype=torch.float32) + 0.5) / size - 0.5) * float(side)
-        pa = float(centre[0]) + t
-        pb = float(centre[1]) + t
-        ya = (2 * pa + 1) / shape[0] - 1
-        xb = (2 * pb + 1) / shape[1] - 1
-        gy, gx = torch.meshgrid(ya, xb, indexing="ij")
-        return torch.stack([gx, gy], dim=-1)[None]
-
     def tasks(self, b: int, n: int, size: int, rng: np.random.Generator, gen: torch.Generator,
               heldout: bool = False, zoom_p: float = 0.5, real_p: float = 0.6):
         """b tasks of n images: images (b, n, size, size) in [0, 1], binary labels (b, n, size, size)."""
-        images = torch.zeros(b, n, size, size, device=self.device)
-        targets = torch.zeros(b, n, size, size, device=self.device)
-        for i in range(b):
-            mp, lut, axis, slices = self._plan(n, rng, heldout, zoom_p)
-            centre, side = self._window(mp, lut, axis, rng, zoom_p)
-            index = torch.from_numpy(slices).to(self.device)
-            lab = mp.labels.index_select(axis, index).movedim(axis, 0).long()   # (n, A, B)
-            grid = self._grid(lab.shape[1:], centre, side, size).expand(n, size, size, 2)
-            # resampled as a soft mask and cut at 0.5: smooth outlines, no staircase when zoomed in
-            mask = torch.from_numpy(lut).to(self.device)[lab].float()
-            targets[i] = (_sample(mask, grid) > 0.5).float()
-            if mp.image is not None and rng.random() < real_p:
-                images[i] = _sample(mp.image.index_select(axis, index).movedim(axis, 0).float() / 255, grid)
+        plans = []
+        for _ in range(b):
+            index, lut, axis, slices = self._plan(n, rng, heldout, zoom_p)
+            centre, side = self._window(self.maps[index], lut, axis, rng, zoom_p)
+            plans.append((index, lut, axis, slices, centre, side))
+        plans.sort(key=lambda p: p[0])  # tasks of one map are contiguous: one grid_sample per map
+        # all per-task numbers in one host-to-device copy: a copy per task would wait for all queued GPU work
+        numbers = np.zeros((b, 4 + n + self.max_labels + 1), np.float32)
+        for i, (index, lut, axis, slices, centre, side) in enumerate(plans):
+            numbers[i, :4] = [axis, centre[0], centre[1], side]
+            numbers[i, 4:4 + n] = slices
+            numbers[i, 4 + n:4 + n + len(lut)] = lut
+        numbers = torch.from_numpy(numbers)
+        if self.device.type == "cuda":
+            numbers = numbers.pin_memory()
+        numbers = numbers.to(self.device, non_blocking=True)
+        grid = self._grids(numbers[:, :4], numbers[:, 4:4 + n], size)            # (b, n, size, size, 3)
+        labels, real = [], []
+        for index in sorted(set(p[0] for p in plans)):
+            rows = [i for i, p in enumerate(plans) if p[0] == index]
+            g = grid[rows[0]:rows[-1] + 1].reshape(1, len(rows) * n, size, size, 3)
+            lab = F.grid_sample(self.labels[index:index + 1], g, mode="nearest", align_corners=True)
+            labels.append(lab.view(len(rows), n, size, size))
+            mp = self.maps[index]
+            if mp.has_image:
+                img = F.grid_sample(self.images[mp.grid:mp.grid + 1], g, mode="bilinear", align_corners=True)
+                real.append(img.view(len(rows), n, size, size))
             else:
-                painted = paint(lab[None], mp.n + 1, gen)[0]
-                if rng.random() < 0.7:  # background stays dark in most paintings, as in skull-stripped scans
-                    painted = painted.masked_fill(lab == 0, 0.0)
-                images[i] = _sample(painted, grid)
+                real.append(torch.zeros(len(rows), n, size, size, device=self.device))
+        labels = torch.cat(labels).long()
+        luts = numbers[:, 4 + n:]
+        targets = luts.gather(1, labels.flatten(1)).view(b, n, size, size)
+        painted = paint(labels, self.max_labels + 1, gen)
+        dark = torch.rand(b, 1, 1, 1, generator=gen, device=self.device) < 0.7   # skull-stripped look
+        painted = torch.where(dark & (labels == 0), torch.zeros_like(painted), painted)
+        use_real = torch.tensor([self.maps[p[0]].has_image and rng.random() < real_p for p in plans],
+                                device="cpu").view(b, 1, 1, 1)
+        if self.device.type == "cuda":
+            use_real = use_real.pin_memory()
+        use_real = use_real.to(self.device, non_blocking=True)
+        images = torch.where(use_real, torch.cat(real), painted)
         return corrupt(images, gen), targets
 
+    def _grids(self, params: torch.Tensor, slices: torch.Tensor, size: int) -> torch.Tensor:
+        """Sampling points (b, n, size, size, 3) in the padded box, normalised for align_corners=True.
 
-def _sample(x: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
-    return F.grid_sample(x[:, None], grid, mode="bilinear", padding_mode="zeros", align_corners=False)[:, 0]
+        params (b, 4): axis, window centre along the first and second in-plane axes, window side (voxels);
+        slices (b, n): slice index along the axis.
+        """
+        b, n = slices.shape
+        t = ((torch.arange(size, device=self.device, dtype=torch.float32) + 0.5) / size - 0.5)
+        axis = params[:, 0].view(b, 1, 1, 1)
+        first = (params[:, 1:2] + t[None] * params[:, 3:4]).view(b, 1, size, 1).expand(b, n, size, size)
+        second = (params[:, 2:3] + t[None] * params[:, 3:4]).view(b, 1, 1, size).expand(b, n, size, size)
+        s = slices.view(b, n, 1, 1).expand(b, n, size, size)
+        x = torch.where(axis == 0, s, first)
+        y = torch.where(axis == 0, first, torch.where(axis == 1, s, second))
+        z = torch.where(axis == 2, s, second)
+        norm = lambda v, d: v * (2.0 / (self.box[d] - 1)) - 1  # noqa: E731
+        # grid_sample's last grid dim is (W, H, D) = (z, y, x) of an (X, Y, Z) volume
+        return torch.stack([norm(z, 2), norm(y, 1), norm(x, 0)], dim=-1)

@@ -83,20 +83,30 @@ def _shape_masks(b, h, w, gen, device, cy, cx, r):
 
 
 def _shape_maps(b, h, w, k, gen, device):
-    """Background 0 with up to MAX_SHAPES overlapping, nested or touching shapes of labels 1..k-1."""
-    labels = torch.zeros(b, h, w, dtype=torch.long, device=device)
+    """Background 0 with up to MAX_SHAPES overlapping, nested or touching shapes of labels 1..k-1.
+
+    All b * MAX_SHAPES shapes are drawn in one batch (a loop over shapes would launch hundreds of small GPU
+    kernels per step); later shapes cover earlier ones.
+    """
     count = torch.randint(1, MAX_SHAPES + 1, (b,), generator=gen, device=device)
     cy, cx = uniform((2, b), -0.6, 0.6, gen, device)
     r = uniform((b,), 0.1, 0.5, gen, device)
+    centres_y, centres_x, radii = [], [], []
     for m in range(MAX_SHAPES):
         nested = chance((b,), 0.3, gen, device) & (m > 0)
         ncy, ncx = uniform((2, b), -0.6, 0.6, gen, device)
         cy, cx = torch.where(nested, cy, ncy), torch.where(nested, cx, ncx)
         r = torch.where(nested, r * uniform((b,), 0.3, 0.7, gen, device), uniform((b,), 0.08, 0.5, gen, device))
-        mask = _shape_masks(b, h, w, gen, device, cy, cx, r) & (m < count)[:, None, None]
-        value = 1 + (m + torch.randint(0, MAX_LABELS, (b,), generator=gen, device=device)) % (k - 1).clamp_min(1)
-        labels = torch.where(mask, value[:, None, None], labels)
-    return labels
+        centres_y.append(cy)
+        centres_x.append(cx)
+        radii.append(r)
+    flat = lambda xs: torch.stack(xs, dim=1).reshape(-1)  # noqa: E731
+    slots = torch.arange(MAX_SHAPES, device=device)[None]
+    masks = _shape_masks(b * MAX_SHAPES, h, w, gen, device, flat(centres_y), flat(centres_x), flat(radii))
+    masks = masks.view(b, MAX_SHAPES, h, w) & (slots < count[:, None])[:, :, None, None]
+    values = 1 + (slots + torch.randint(0, MAX_LABELS, (b, 1), generator=gen, device=device)) % (k - 1).clamp_min(1)[:, None]
+    top = torch.where(masks, slots[:, :, None, None].expand(b, MAX_SHAPES, h, w), -1).amax(dim=1)
+    return torch.where(top >= 0, values.gather(1, top.clamp_min(0).flatten(1)).view(b, h, w), 0)
 
 
 def base_label_maps(b: int, h: int, w: int, gen, device) -> torch.Tensor:
@@ -116,11 +126,10 @@ def pick_targets(base: torch.Tensor, gen) -> torch.Tensor:
     weights = present.float() + 1e-6
     first = torch.multinomial(weights, 1, generator=gen)[:, 0]
     second = torch.multinomial(weights, 1, generator=gen)[:, 0]
-    lut = torch.zeros(b, MAX_LABELS, dtype=torch.bool, device=device)
-    lut[torch.arange(b, device=device), first] = True
-    union = chance((b,), 0.15, gen, device)
-    lut[torch.arange(b, device=device)[union], second[union]] = True
-    return lut
+    union = chance((b, 1), 0.15, gen, device)
+    # one-hot arithmetic, not masked indexing: that would sync the GPU every step
+    slots = torch.arange(MAX_LABELS, device=device)[None]
+    return (slots == first[:, None]) | ((slots == second[:, None]) & union)
 
 
 def paint(labels: torch.Tensor, n_labels: int, gen, jitter: torch.Tensor | None = None) -> torch.Tensor:

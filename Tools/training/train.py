@@ -234,6 +234,8 @@ class Trainer:
         pending, images_seen, window_start, window_steps, window_images = [], 0, time.time(), 0, 0
         snapshot = (copy.deepcopy(self.model.state_dict()), copy.deepcopy(self.opt.state_dict()), self.step)
         self.model.train()
+        if self.step == 0:
+            self.validate()  # the untrained baseline, so the curve starts at the start
         while True:
             now = time.time()
             reserve = 1.3 * self.val_seconds + 8 + (5 if self.cuda else 2)
