@@ -152,7 +152,8 @@ class Trainer:
     def batch(self, n_support: int, res: int, images_per_step: int):
         scale = (self.cfg["size"] / res) ** 2
         b = int(min(self.cfg["max_tasks"], max(2, images_per_step * scale // (n_support + 1))))
-        n_syn = int(self.rng.binomial(b, self.cfg["synth_frac"])) if self.bank is not None else b
+        # a fixed split per (S, res) keeps the data-generation shapes few, so cudnn.benchmark tunes them once
+        n_syn = int(round(b * self.cfg["synth_frac"])) if self.bank is not None else b
         parts = []
         if n_syn:
             parts.append(synthetic_tasks(n_syn, n_support + 1, res, self.gen, self.device))
