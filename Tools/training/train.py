@@ -74,6 +74,7 @@ def parse(argv=None):
     p.add_argument("--lr", type=float, help="peak learning rate (preset default otherwise)")
     p.add_argument("--synth-frac", type=float, help="share of synthetic tasks, 0..1 (1: no bundle needed)")
     p.add_argument("--val-tasks", type=int)
+    p.add_argument("--images-per-step", type=int, help="images (support + query) per step at full resolution")
     return p.parse_args(argv)
 
 
@@ -82,10 +83,13 @@ class Trainer:
         self.args = args
         self.started = started
         self.cfg = dict(PRESETS[args.preset])
-        for key, value in (("lr", args.lr), ("synth_frac", args.synth_frac), ("val_tasks", args.val_tasks)):
+        for key, value in (("lr", args.lr), ("synth_frac", args.synth_frac), ("val_tasks", args.val_tasks),
+                           ("images_per_step", args.images_per_step)):
             if value is not None:
                 self.cfg[key] = value
         dev = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+        if dev.startswith("cuda") and not torch.cuda.is_available():
+            sys.exit(f"train: --device {dev} asked for, but torch {torch.__version__} sees no CUDA device")
         self.device = torch.device(dev)
         self.cuda = self.device.type == "cuda"
         if self.cuda:
@@ -229,6 +233,7 @@ class Trainer:
         warmup = cfg["warmup_steps"] if self.step == 0 else min(50, cfg["warmup_steps"])
         images_per_step = cfg["images_per_step"]
         run_start = time.time()
+        seconds_before = self.train_seconds
         train_budget = max(deadline - run_start - 20, 1.0)
         last_log = last_val = last_save = run_start
         run_step, lr_scale, bad_events = 0, 1.0, 0
@@ -269,7 +274,7 @@ class Trainer:
             window_steps += 1
             self.step += 1
             run_step += 1
-            self.train_seconds += time.time() - now
+            self.train_seconds = seconds_before + time.time() - run_start
             if run_step % cfg["check_every"] == 0 or run_step in (3, 10):
                 values = torch.stack(pending).float().cpu().tolist()
                 pending = []
@@ -297,10 +302,12 @@ class Trainer:
                     last_log, window_start, window_steps, window_images = now, now, 0, 0
                 if now - last_val >= cfg["val_every_s"]:
                     self.validate()
-                    last_val = time.time()
+                    last_val = window_start = time.time()
+                    window_steps = window_images = 0
                 if time.time() - last_save >= cfg["save_every_s"]:
                     self.save()
-                    last_save = time.time()
+                    last_save = window_start = time.time()
+                    window_steps = window_images = 0
         log(f"training stopped at step {self.step} after {time.time() - run_start:.0f}s of this run, "
             f"{images_seen} images")
         self.validate()
