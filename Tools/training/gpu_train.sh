@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one command for the GPU machine (torch + numpy preinstalled, no network, no pip):
-#   bash Tools/training/gpu_train.sh [MINUTES]        (default 8.5; the whole run, startup and saving included)
+#   bash Tools/training/gpu_train.sh [MINUTES [EXTRA train.py ARGS...]]   (default 8.5 minutes, all included)
+# DEVICE=cpu runs the same path on a CPU (with e.g. EXTRA = --images-per-step 34 --val-tasks 2) to check it.
 # Needs Tools/training/bundle/atlas_bundle.npz (python Tools/training/make_bundle.py, before sending).
 # Resumes from Tools/training/checkpoint/latest.pt when that file exists.
 # Writes to $OUT (or Tools/training/runs/gpu): latest.pt (model + optimizer + step + RNG), default.safetensors
@@ -9,6 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 MINUTES="${1:-8.5}"
+shift || true
 OUT="${OUT:-$PWD/Tools/training/runs/gpu}"
 BUNDLE=Tools/training/bundle/atlas_bundle.npz
 RESUME=Tools/training/checkpoint/latest.pt
@@ -18,8 +20,7 @@ if [ ! -f "$BUNDLE" ]; then
   exit 2
 fi
 nvidia-smi -L 2>/dev/null || echo "gpu_train: nvidia-smi not available"
-ARGS=(--preset production --device cuda --minutes "$MINUTES" --out "$OUT" --bundle "$BUNDLE")
-if [ -f "$RESUME" ]; then ARGS+=(--resume "$RESUME"); fi
+ARGS=(--preset production --device "${DEVICE:-cuda}" --minutes "$MINUTES" --out "$OUT" --bundle "$BUNDLE" "$@")
+if [ -f "$RESUME" ]; then echo "gpu_train: RESUMING from $RESUME"; ARGS+=(--resume "$RESUME"); fi
 export PYTHONUNBUFFERED=1
-set -o pipefail
 python3 Tools/training/train.py "${ARGS[@]}" 2>&1 | tee "$OUT/train.log"

@@ -240,11 +240,13 @@ class Trainer:
         pending, images_seen, window_start, window_steps, window_images = [], 0, time.time(), 0, 0
         snapshot = (copy.deepcopy(self.model.state_dict()), copy.deepcopy(self.opt.state_dict()), self.step)
         self.model.train()
-        if self.step == 0:
-            self.validate()  # the untrained baseline, so the curve starts at the start
+        self.validate()  # the starting point (untrained or resumed); also times validation for the reserve
+        step_seconds, last_step_end = 0.0, time.time()
         while True:
             now = time.time()
-            reserve = 1.3 * self.val_seconds + 8 + (5 if self.cuda else 2)
+            step_seconds, last_step_end = now - last_step_end, now
+            # the final validation and save must fit: keep their time plus one more step in reserve
+            reserve = 1.3 * self.val_seconds + 1.5 * step_seconds + 8 + (5 if self.cuda else 2)
             if now + reserve >= deadline or (args.max_steps and run_step >= args.max_steps):
                 break
             progress = (now - run_start) / train_budget
