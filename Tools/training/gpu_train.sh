@@ -2,7 +2,8 @@
 # The one command for the GPU machine (torch + numpy preinstalled, no network, no pip):
 #   bash Tools/training/gpu_train.sh [MINUTES [EXTRA train.py ARGS...]]   (default 8.5 minutes, all included)
 # DEVICE=cpu runs the same path on a CPU (with e.g. EXTRA = --images-per-step 34 --val-tasks 2) to check it.
-# Needs Tools/training/bundle/atlas_bundle.npz (python Tools/training/make_bundle.py, before sending).
+# Needs Tools/training/bundle/atlas_bundle.npz (python Tools/training/make_bundle.py, before sending; it is
+# git-ignored, so name it in the device tool's carry: ["Tools/training/bundle"]).
 # Resumes from Tools/training/checkpoint/latest.pt when that file exists.
 # Writes to $OUT (or Tools/training/runs/gpu): latest.pt (model + optimizer + step + RNG), default.safetensors
 # (f16), default-f32.safetensors, loss.png, metrics.json, train.log; rewritten every ~2 minutes, so a run that
