@@ -49,9 +49,10 @@ struct InferCommand: ParsableCommand {
             let queryImage = try RawInference.readQuery(queryURL)
             let images = try RawInference.readStack(URL(fileURLWithPath: supportImages))
             let labels = try RawInference.readStack(URL(fileURLWithPath: supportLabels))
-            let output = try RawInference.logits(model: model, query: queryImage, images: images, labels: labels,
+            let (output, warnings) = try RawInference.logits(model: model, query: queryImage, images: images, labels: labels,
                                                  ensemble: ensemble, threads: engine.threads ?? ProcessInfo.processInfo.activeProcessorCount,
                                                  files: (query, supportImages, supportLabels))
+            for warning in warnings { FileHandle.standardError.write(Data("\(warning)\n".utf8)) }
             try NiftiWriter.write(output, to: URL(fileURLWithPath: logits), description: "universeg logits")
         } catch {
             FileHandle.standardError.write(Data("\(commandLineMessage(error))\n".utf8))

@@ -77,10 +77,12 @@ public enum RawInference {
         }
     }
 
-    /// The logit map of `query` given the support stacks, on the query's grid (same shape, affine and source).
+    /// The logit map of `query` given the support stacks, on the query's grid (same shape, affine and source), and
+    /// warnings about the support stack (an empty label), one line each.
     /// - Parameter files: the query, support-image and support-label paths, to name in errors.
     public static func logits(model: UniverSegModel, query: Volume<Float>, images: RawImageStack, labels: RawImageStack,
-                              ensemble: Int, threads: Int, files: (query: String, images: String, labels: String)) throws -> Volume<Float> {
+                              ensemble: Int, threads: Int, files: (query: String, images: String, labels: String))
+        throws -> (logits: Volume<Float>, warnings: [String]) {
         let (width, height) = (query.shape[0], query.shape[1])
         for (stack, file) in [(images, files.images), (labels, files.labels)] where stack.width != width || stack.height != height {
             throw EvaluationError(file, "support elements are \(stack.width) x \(stack.height) but the query \(files.query) is \(width) x \(height)")
@@ -90,11 +92,14 @@ public enum RawInference {
         }
         let count = images.images.count
         guard ensemble >= 1, ensemble <= count else {
-            throw EvaluationError(files.images, "--ensemble \(ensemble) needs at least \(ensemble) support elements; the stack has \(count)")
+            throw EvaluationError(files.images, "an ensemble of \(ensemble) sets needs at least \(ensemble) support elements; the stack has \(count)")
         }
         let multiple = model.sizeMultiple
         guard width % multiple == 0, height % multiple == 0 else {
             throw EvaluationError(files.query, "the image is \(width) x \(height); the model needs sides that are multiples of \(multiple) (e.g. 128 x 128)")
+        }
+        let warnings = labels.images.indices.filter { labels.images[$0].allSatisfy { $0 <= 0 } }.map {
+            "\(files.labels): warning: support label \($0) is empty (all zero): allowed, but it only shows the model what the target is not"
         }
         var members: [[Float]] = []
         for set in roundRobin(count: count, sets: ensemble) {
@@ -107,7 +112,7 @@ public enum RawInference {
             }
             members.append(try model.predictLogits(query: query.voxels, support: support, threads: threads))
         }
-        return query.withVoxels(members.count == 1 ? members[0] : logitOfMeanProbability(members))
+        return (query.withVoxels(members.count == 1 ? members[0] : logitOfMeanProbability(members)), warnings)
     }
 
     /// Refuses values outside [0, 1] (and NaN), naming the first offending voxel: `infer` does no normalisation.
