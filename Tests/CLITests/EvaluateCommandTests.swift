@@ -108,6 +108,25 @@ import VolumeIO
         #expect(sweep.table().contains("     8       6"))
     }
 
+    @Test func sweepPrintsThePaperTable() throws {
+        let folder = try Self.task()
+        let json = folder.appendingPathComponent("sweep.json")
+        let result = try F.run(["evaluate", folder.path, "--weights", Self.model.path, "--sweep", "--baseline", "--json", json.path])
+        #expect(result.status == 0, "\(result.err)")
+        let lines = result.out.split(separator: "\n").map(String.init)
+        #expect(lines.count == 10, "\(result.out)")
+        #expect(lines.first?.hasPrefix("synthetic: mean Dice 2D over 3 query slices; 6 foreground support slices; seed 0; ") == true)
+        #expect(lines[1] == "     S    used       K=1       K=5")
+        #expect(lines[2...8].map { $0.prefix(14) } == ["     1       1", "     2       2", "     4       4", "     8       6",
+                                                       "    16       6", "    32       6", "    64       6"])
+        #expect(lines[9].hasPrefix("baseline (label of the nearest foreground support slice): "))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any])
+        let rows = try #require(object["rows"] as? [[String: Any]])
+        #expect(rows.map { $0["support_size"] as? Int } == [1, 2, 4, 8, 16, 32, 64])
+        #expect(rows.allSatisfy { $0["mean_dice_2d"] != nil && $0["mean_dice_2d_ensemble"] != nil })
+        #expect(object["ensemble"] as? Int == 5 && object["baseline_mean_dice_2d"] != nil)
+    }
+
     /// Support == query: the nearest support slice of each query slice is itself, so the baseline is exact in 2D
     /// and (every slice has foreground, 4 model pixels per voxel) in 3D after mapping back to the native grid.
     @Test func baselineIsPerfectWhenSupportIsTheQuery() throws {

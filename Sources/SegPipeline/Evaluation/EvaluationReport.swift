@@ -70,16 +70,16 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
     /// A few lines for the terminal: the means, then one line per query volume.
     public func text() -> String {
         let support = effectiveSupportSize == supportSize ? "S=\(supportSize)"
-            : "S=\(supportSize) (only \(effectiveSupportSize) foreground support slices: all used)"
-        var lines = ["\(task): mean Dice 2D \(decimalText(meanDice2D)) over \(slices.count) slices, 3D \(decimalText(meanDice3D)) over "
-            + "\(volumes.count) volumes (\(support), K=\(ensemble), seed \(seed), \(decimalText(seconds, 1)) s)"]
+            : "S=\(supportSize) (only \(counted(effectiveSupportSize, "foreground support slice")): all used)"
+        var lines = ["\(task): mean Dice 2D \(decimalText(meanDice2D)) over \(counted(slices.count, "slice")), 3D \(decimalText(meanDice3D)) over "
+            + "\(counted(volumes.count, "volume")) (\(support), K=\(ensemble), seed \(seed), \(decimalText(seconds, 1)) s)"]
         if let b2 = baselineMeanDice2D, let b3 = baselineMeanDice3D {
             lines.append("  baseline (label of the nearest foreground support slice): 2D \(decimalText(b2)), 3D \(decimalText(b3))")
         }
         for volume in volumes {
             let own = slices.filter { $0.volume == volume.name }
             let mean2D = own.isEmpty ? "-" : decimalText(own.map(\.dice).reduce(0, +) / Double(own.count))
-            var line = "  \(volume.name): 3D \(decimalText(volume.dice3D)); 2D \(mean2D) over \(own.count) slices along axis \(volume.axis)"
+            var line = "  \(volume.name): 3D \(decimalText(volume.dice3D)); 2D \(mean2D) over \(counted(own.count, "slice")) along axis \(volume.axis)"
             if let b = volume.baselineDice3D { line += " (baseline 3D \(decimalText(b)))" }
             lines.append(line)
         }
@@ -127,7 +127,7 @@ public struct SweepReport: Codable, Sendable, Equatable {
     /// The table: one row per support size.
     public func table() -> String {
         func pad(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
-        var lines = ["\(task): mean Dice 2D over \(querySlices) query slices; \(supportPool) foreground support slices; "
+        var lines = ["\(task): mean Dice 2D over \(counted(querySlices, "query slice")); \(counted(supportPool, "foreground support slice")); "
             + "seed \(seed); \(decimalText(seconds, 1)) s"]
         lines.append(pad("S", 6) + pad("used", 8) + pad("K=1", 10) + pad("K=\(ensemble)", 10))
         for row in rows {
@@ -140,6 +140,9 @@ public struct SweepReport: Codable, Sendable, Equatable {
         return lines.joined(separator: "\n") + "\n"
     }
 }
+
+/// "1 slice", "3 slices".
+fileprivate func counted(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
 
 /// `x` with `digits` decimals.
 fileprivate func decimalText(_ x: Double, _ digits: Int = 4) -> String { String(format: "%.\(digits)f", x) }
