@@ -18,7 +18,21 @@ enum EngineCLIFixtures {
         return folder.appendingPathComponent("universeg")
     }
 
-    static func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+    /// Runs `body` on a Dispatch thread, not on Swift Testing's cooperative pool: these tests block for seconds
+    /// (engine work, child processes), and on a 2-core machine a blocked pool stalls other suites' async tests.
+    static func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
+    /// Runs the binary with `arguments` (off the cooperative pool); returns exit status, stdout and stderr.
+    static func run(_ arguments: [String]) async throws -> (status: Int32, out: String, err: String) {
+        let result = try await blocking { try runNow(arguments) }
+        return (result.0, result.1, result.2)
+    }
+
+    private static func runNow(_ arguments: [String]) throws -> (Int32, String, String) {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments

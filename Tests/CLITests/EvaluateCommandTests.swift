@@ -43,10 +43,14 @@ import VolumeIO
         return folder
     }
 
-    @Test func jsonHasTheDocumentedKeysAndSaneValues() throws {
+    func evaluate(_ task: EvaluationTask, _ model: UniverSegModel, _ options: Evaluator.Options) async throws -> EvaluationReport {
+        try await F.blocking { try Evaluator.evaluate(task, model: model, options: options) }
+    }
+
+    @Test func jsonHasTheDocumentedKeysAndSaneValues() async throws {
         let folder = try Self.task()
         let json = folder.appendingPathComponent("result.json")
-        let result = try F.run(["evaluate", folder.path, "--weights", Self.model.path, "--support-size", "2", "--ensemble", "2",
+        let result = try await F.run(["evaluate", folder.path, "--weights", Self.model.path, "--support-size", "2", "--ensemble", "2",
                                 "--seed", "7", "--json", json.path, "--baseline", "--threads", "1"])
         #expect(result.status == 0, "\(result.err)")
         #expect(result.out.hasPrefix("synthetic: mean Dice 2D "), "\(result.out)")
@@ -68,38 +72,38 @@ import VolumeIO
         #expect(abs((object["mean_dice_2d"] as? Double ?? -1) - mean) < 1e-12)
 
         // --json - prints the JSON instead of the summary.
-        let stdout = try F.run(["evaluate", folder.path, "--weights", Self.model.path, "--support-size", "1", "--json", "-"])
+        let stdout = try await F.run(["evaluate", folder.path, "--weights", Self.model.path, "--support-size", "1", "--json", "-"])
         #expect(stdout.status == 0, "\(stdout.err)")
         #expect((try JSONSerialization.jsonObject(with: Data(stdout.out.utf8)) as? [String: Any])?["mean_dice_2d"] != nil)
     }
 
-    @Test func seedsReproduceResults() throws {
+    @Test func seedsReproduceResults() async throws {
         let task = try EvaluationTask.load(try Self.task())
         let model = try UniverSegModel(contentsOf: Self.model)
         let options = Evaluator.Options(supportSize: 3, ensemble: 2, seed: 11)
-        var first = try Evaluator.evaluate(task, model: model, options: options)
-        var again = try Evaluator.evaluate(task, model: model, options: options)
+        var first = try await evaluate(task, model, options)
+        var again = try await evaluate(task, model, options)
         (first.seconds, again.seconds) = (0, 0)
         #expect(first == again)
         #expect(first.supportSets.count == 2 && first.supportSets[0] != first.supportSets[1])
-        let other = try Evaluator.evaluate(task, model: model, options: .init(supportSize: 3, ensemble: 2, seed: 12))
+        let other = try await evaluate(task, model, .init(supportSize: 3, ensemble: 2, seed: 12))
         #expect(other.supportSets != first.supportSets)
         // Member 0 does not depend on the ensemble size, so K = 1 uses the first member's set.
-        let single = try Evaluator.evaluate(task, model: model, options: .init(supportSize: 3, ensemble: 1, seed: 11))
+        let single = try await evaluate(task, model, .init(supportSize: 3, ensemble: 1, seed: 11))
         #expect(single.supportSets == [first.supportSets[0]])
     }
 
     /// The sweep's K = 1 column is `evaluate --ensemble 1`, and its ensemble column is `evaluate --ensemble K`.
-    @Test func sweepRowsMatchSingleEvaluations() throws {
+    @Test func sweepRowsMatchSingleEvaluations() async throws {
         let task = try EvaluationTask.load(try Self.task())
         let model = try UniverSegModel(contentsOf: Self.model)
-        let sweep = try Evaluator.sweep(task, model: model, sizes: [2, 8], ensemble: 2, seed: 3, baseline: true)
+        let sweep = try await F.blocking { try Evaluator.sweep(task, model: model, sizes: [2, 8], ensemble: 2, seed: 3, baseline: true) }
         #expect(sweep.rows.map(\.supportSize) == [2, 8])
         #expect(sweep.rows.map(\.effectiveSupportSize) == [2, 6])
         #expect(sweep.querySlices == 3 && sweep.supportPool == 6)
         for row in sweep.rows {
-            let one = try Evaluator.evaluate(task, model: model, options: .init(supportSize: row.supportSize, ensemble: 1, seed: 3))
-            let two = try Evaluator.evaluate(task, model: model, options: .init(supportSize: row.supportSize, ensemble: 2, seed: 3))
+            let one = try await evaluate(task, model, .init(supportSize: row.supportSize, ensemble: 1, seed: 3))
+            let two = try await evaluate(task, model, .init(supportSize: row.supportSize, ensemble: 2, seed: 3))
             #expect(abs(one.meanDice2D - row.meanDice2D) < 1e-12)
             #expect(abs(two.meanDice2D - row.meanDice2DEnsemble) < 1e-12)
         }
@@ -108,10 +112,10 @@ import VolumeIO
         #expect(sweep.table().contains("     8       6"))
     }
 
-    @Test func sweepPrintsThePaperTable() throws {
+    @Test func sweepPrintsThePaperTable() async throws {
         let folder = try Self.task()
         let json = folder.appendingPathComponent("sweep.json")
-        let result = try F.run(["evaluate", folder.path, "--weights", Self.model.path, "--sweep", "--baseline", "--json", json.path])
+        let result = try await F.run(["evaluate", folder.path, "--weights", Self.model.path, "--sweep", "--baseline", "--json", json.path])
         #expect(result.status == 0, "\(result.err)")
         let lines = result.out.split(separator: "\n").map(String.init)
         #expect(lines.count == 10, "\(result.out)")
@@ -129,12 +133,12 @@ import VolumeIO
 
     /// Support == query: the nearest support slice of each query slice is itself, so the baseline is exact in 2D
     /// and (every slice has foreground, 4 model pixels per voxel) in 3D after mapping back to the native grid.
-    @Test func baselineIsPerfectWhenSupportIsTheQuery() throws {
+    @Test func baselineIsPerfectWhenSupportIsTheQuery() async throws {
         let folder = try F.temporaryFolder().appendingPathComponent("same")
         try Self.writePair(Self.volume(slices: 5), name: "v", in: folder.appendingPathComponent("support"))
         try Self.writePair(Self.volume(slices: 5), name: "v", in: folder.appendingPathComponent("query"))
-        let report = try Evaluator.evaluate(try EvaluationTask.load(folder), model: UniverSegModel(contentsOf: Self.model),
-                                            options: .init(supportSize: 2, baseline: true))
+        let report = try await evaluate(try EvaluationTask.load(folder), try UniverSegModel(contentsOf: Self.model),
+                                        .init(supportSize: 2, baseline: true))
         #expect(report.slices.count == 5)
         #expect(report.slices.allSatisfy { $0.baselineDice == 1 })
         #expect(report.baselineMeanDice2D == 1 && report.baselineMeanDice3D == 1)
@@ -142,7 +146,7 @@ import VolumeIO
 
     /// One 2D support slice and one 2D query slice whose squares overlap by half: Dice 2·32 / (64 + 64) = 0.5 in 2D
     /// (on the model grid, 16 model pixels per voxel) and in 3D (native).
-    @Test func baselineDiceOnAHandComputedCase() throws {
+    @Test func baselineDiceOnAHandComputedCase() async throws {
         let folder = try F.temporaryFolder().appendingPathComponent("squares")
         func square(x0: Int) -> (Volume<Float>, Volume<Int32>) {
             var image = [Float](repeating: 0, count: 32 * 16), label = [Int32](repeating: 0, count: 32 * 16)
@@ -151,32 +155,32 @@ import VolumeIO
         }
         try Self.writePair(square(x0: 4), name: "s", in: folder.appendingPathComponent("support"))
         try Self.writePair(square(x0: 8), name: "q", in: folder.appendingPathComponent("query"))
-        let report = try Evaluator.evaluate(try EvaluationTask.load(folder), model: UniverSegModel(contentsOf: Self.model),
-                                            options: .init(supportSize: 4, baseline: true))
+        let report = try await evaluate(try EvaluationTask.load(folder), try UniverSegModel(contentsOf: Self.model),
+                                        .init(supportSize: 4, baseline: true))
         #expect(report.effectiveSupportSize == 1 && report.supportPool == 1)
         #expect(report.slices.map(\.baselineDice) == [0.5])
         #expect(report.baselineMeanDice3D == 0.5)
     }
 
-    @Test func malformedTaskFoldersNameTheFolder() throws {
-        let run = { (folder: URL) in try F.run(["evaluate", folder.path, "--weights", Self.model.path]) }
+    @Test func malformedTaskFoldersNameTheFolder() async throws {
+        let run = { (folder: URL) in try await F.run(["evaluate", folder.path, "--weights", Self.model.path]) }
         let missing = try Self.task()
         try FileManager.default.removeItem(at: missing.appendingPathComponent("query"))
-        #expect(try run(missing) == (1, "", "\(missing.path)/query: error: missing: a task folder needs support/ and query/ folders of NAME_image.nii.gz + NAME_label.nii.gz pairs\n"))
+        #expect(try await run(missing) == (1, "", "\(missing.path)/query: error: missing: a task folder needs support/ and query/ folders of NAME_image.nii.gz + NAME_label.nii.gz pairs\n"))
 
         let unpaired = try Self.task()
         try FileManager.default.removeItem(at: unpaired.appendingPathComponent("support/a_label.nii.gz"))
-        #expect(try run(unpaired) == (1, "", "\(unpaired.path)/support: error: a_image.nii.gz has no a_label.nii.gz\n"))
+        #expect(try await run(unpaired) == (1, "", "\(unpaired.path)/support: error: a_image.nii.gz has no a_label.nii.gz\n"))
 
         let typo = try Self.task(yaml: "label: [1]\n")
-        #expect(try run(typo).err == "\(typo.path)/task.yaml: error: unknown key 'label' (expected labels, axis, normalize)\n")
+        #expect(try await run(typo).err == "\(typo.path)/task.yaml: error: unknown key 'label' (expected labels, axis, normalize)\n")
 
         let nothing = try Self.task(yaml: "labels: [7]\n")
-        #expect(try run(nothing).err == "\(nothing.path)/support: error: no support slice shows foreground (label values [7])\n")
+        #expect(try await run(nothing).err == "\(nothing.path)/support: error: no support slice shows foreground (label values [7])\n")
 
         let noSuch = try F.temporaryFolder().appendingPathComponent("nope")
-        #expect(try run(noSuch).err == "\(noSuch.path): error: no such task folder\n")
+        #expect(try await run(noSuch).err == "\(noSuch.path): error: no such task folder\n")
 
-        #expect(try F.run(["evaluate", missing.path, "--sweep", "--support-size", "4"]).status == 64)
+        #expect(try await F.run(["evaluate", missing.path, "--sweep", "--support-size", "4"]).status == 64)
     }
 }
