@@ -58,17 +58,22 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let model = try loadModel(engine.weights)
+            let model = try engine.loadModelOrBundled()
             let definition = try EvaluationTask.load(URL(fileURLWithPath: task))
             let threads = engine.threads ?? ProcessInfo.processInfo.activeProcessorCount
+            // Progress lines only on a terminal, so logs and captured output stay the results alone.
+            var progress: (@Sendable (String) -> Void)?
+            if isatty(2) == 1 {
+                progress = { line in FileHandle.standardError.write(Data("  \(line)\n".utf8)) }
+            }
             let text: String, data: Data
             if sweep {
                 let report = try Evaluator.sweep(definition, model: model, ensemble: ensemble ?? 5, seed: seed,
-                                                 threads: threads, baseline: baseline)
+                                                 threads: threads, baseline: baseline, progress: progress)
                 (text, data) = (report.table(), try report.json())
             } else {
                 let options = Evaluator.Options(supportSize: supportSize ?? 16, ensemble: ensemble ?? 1, seed: seed,
-                                                threads: threads, baseline: baseline)
+                                                threads: threads, baseline: baseline, progress: progress)
                 let report = try Evaluator.evaluate(definition, model: model, options: options)
                 (text, data) = (report.text(), try report.json())
             }
@@ -79,7 +84,7 @@ struct EvaluateCommand: ParsableCommand {
                 FileHandle.standardOutput.write(Data(text.utf8))
             }
         } catch {
-            FileHandle.standardError.write(Data("\(commandLineMessage(error))\n".utf8))
+            FileHandle.standardError.write(Data("\(InferCommand.errorLine(error))\n".utf8))
             throw ExitCode.failure
         }
     }

@@ -44,7 +44,7 @@ struct InferCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let model = try loadModel(engine.weights)
+            let model = try engine.loadModelOrBundled()
             let queryURL = URL(fileURLWithPath: query)
             let queryImage = try RawInference.readQuery(queryURL)
             let images = try RawInference.readStack(URL(fileURLWithPath: supportImages))
@@ -55,20 +55,24 @@ struct InferCommand: ParsableCommand {
             for warning in warnings { FileHandle.standardError.write(Data("\(warning)\n".utf8)) }
             try NiftiWriter.write(output, to: URL(fileURLWithPath: logits), description: "universeg logits")
         } catch {
-            FileHandle.standardError.write(Data("\(commandLineMessage(error))\n".utf8))
+            FileHandle.standardError.write(Data("\(Self.errorLine(error))\n".utf8))
             throw ExitCode.failure
         }
     }
 }
 
-/// The weights file given, else the bundled model.
-func loadModel(_ weights: String?) throws -> UniverSegModel {
-    if let weights { return try UniverSegModel(contentsOf: URL(fileURLWithPath: weights)) }
-    return try UniverSegModel.bundledDefault()
+extension EngineOptions {
+    /// The model of --weights, else the bundled one.
+    func loadModelOrBundled() throws -> UniverSegModel {
+        if let weights { return try UniverSegModel(contentsOf: URL(fileURLWithPath: weights)) }
+        return try UniverSegModel.bundledDefault()
+    }
 }
 
-/// One line for stderr: errors that name their file already start with it; anything else gets "error: ".
-func commandLineMessage(_ error: Error) -> String {
-    let text = "\(error)"
-    return text.contains("error: ") ? text : "error: \(text)"
+extension InferCommand {
+    /// One line for stderr: our errors already read `path: error: reason`; anything else gets "error: ".
+    static func errorLine(_ error: Error) -> String {
+        let text = "\(error)"
+        return text.contains("error: ") ? text : "error: \(text)"
+    }
 }

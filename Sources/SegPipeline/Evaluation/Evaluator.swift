@@ -21,13 +21,17 @@ public enum Evaluator {
         public var seed: UInt64
         public var threads: Int
         public var baseline: Bool
+        /// Told one line after each support set has run on every query slice (for long runs on a terminal).
+        public var progress: (@Sendable (String) -> Void)?
 
-        public init(supportSize: Int = 16, ensemble: Int = 1, seed: UInt64 = 0, threads: Int = 1, baseline: Bool = false) {
+        public init(supportSize: Int = 16, ensemble: Int = 1, seed: UInt64 = 0, threads: Int = 1, baseline: Bool = false,
+                    progress: (@Sendable (String) -> Void)? = nil) {
             self.supportSize = supportSize
             self.ensemble = ensemble
             self.seed = seed
             self.threads = threads
             self.baseline = baseline
+            self.progress = progress
         }
     }
 
@@ -38,7 +42,8 @@ public enum Evaluator {
         let sets = (0..<options.ensemble).map { loaded.draw(size: options.supportSize, member: $0, seed: options.seed) }
         let targets = loaded.allQuerySlices
         var cache: [[Int]: [[Float]]] = [:]
-        let probabilities = try meanProbabilities(loaded, model: model, sets: sets, slices: targets, threads: options.threads, cache: &cache)
+        let probabilities = try meanProbabilities(loaded, model: model, sets: sets, slices: targets, threads: options.threads,
+                                                  cache: &cache, progress: options.progress)
 
         var perSlice = Dictionary(uniqueKeysWithValues: zip(targets, probabilities))
         let baseline = options.baseline ? nearestSupportMasks(loaded, slices: targets) : nil
@@ -63,7 +68,7 @@ public enum Evaluator {
             meanDice2D: mean(slices.map(\.dice)), meanDice3D: mean(volumes.map(\.dice3D)),
             supportSize: options.supportSize, effectiveSupportSize: sets[0].count, supportPool: loaded.pool.count,
             ensemble: options.ensemble, seed: options.seed,
-            seconds: Double(seconds.components.seconds) + Double(seconds.components.attoseconds) * 1e-18,
+            seconds: seconds.seconds,
             baselineMeanDice2D: options.baseline ? mean(slices.compactMap(\.baselineDice)) : nil,
             baselineMeanDice3D: options.baseline ? mean(volumes.compactMap(\.baselineDice3D)) : nil,
             supportSets: sets.map { set in set.map { loaded.supportSlice($0) } })
@@ -73,7 +78,8 @@ public enum Evaluator {
     /// `evaluate` with support size S, ensemble 1 and the same seed (member 0 is shared); identical support sets
     /// (sizes at or beyond the pool) are computed once.
     public static func sweep(_ task: EvaluationTask, model: UniverSegModel, sizes: [Int] = [1, 2, 4, 8, 16, 32, 64],
-                             ensemble: Int = 5, seed: UInt64 = 0, threads: Int = 1, baseline: Bool = false) throws -> SweepReport {
+                             ensemble: Int = 5, seed: UInt64 = 0, threads: Int = 1, baseline: Bool = false,
+                             progress: (@Sendable (String) -> Void)? = nil) throws -> SweepReport {
         let start = ContinuousClock.now
         let loaded = try LoadedTask(task)
         let targets = loaded.foregroundQuerySlices
@@ -82,8 +88,10 @@ public enum Evaluator {
         var rows: [SweepReport.Row] = []
         for size in sizes {
             let sets = (0..<ensemble).map { loaded.draw(size: size, member: $0, seed: seed) }
-            let single = try meanProbabilities(loaded, model: model, sets: [sets[0]], slices: targets, threads: threads, cache: &cache)
-            let several = try meanProbabilities(loaded, model: model, sets: sets, slices: targets, threads: threads, cache: &cache)
+            let single = try meanProbabilities(loaded, model: model, sets: [sets[0]], slices: targets, threads: threads,
+                                               cache: &cache, progress: progress)
+            let several = try meanProbabilities(loaded, model: model, sets: sets, slices: targets, threads: threads,
+                                                cache: &cache, progress: progress)
             rows.append(.init(supportSize: size, effectiveSupportSize: sets[0].count,
                               meanDice2D: mean(zip(single, masks).map { Dice.score(probabilities: $0, mask: $1) }),
                               meanDice2DEnsemble: mean(zip(several, masks).map { Dice.score(probabilities: $0, mask: $1) })))
@@ -96,24 +104,27 @@ public enum Evaluator {
         let seconds = start.duration(to: .now)
         return SweepReport(task: task.name, ensemble: ensemble, seed: seed, supportPool: loaded.pool.count,
                            querySlices: targets.count, rows: rows,
-                           seconds: Double(seconds.components.seconds) + Double(seconds.components.attoseconds) * 1e-18,
-                           baselineMeanDice2D: baselineDice)
+                           seconds: seconds.seconds, baselineMeanDice2D: baselineDice)
     }
 
     /// Mean over `sets` of the foreground probabilities of each slice in `slices`. `cache` maps a support set to
     /// its probabilities for exactly these `slices`, so a set seen before (another member, size or call) is free.
     static func meanProbabilities(_ task: LoadedTask, model: UniverSegModel, sets: [[Int]], slices: [LoadedTask.SliceRef],
-                                  threads: Int, cache: inout [[Int]: [[Float]]]) throws -> [[Float]] {
+                                  threads: Int, cache: inout [[Int]: [[Float]]],
+                                  progress: (@Sendable (String) -> Void)? = nil) throws -> [[Float]] {
         let pixels = EvaluationTaskConfig.sliceSize * EvaluationTaskConfig.sliceSize
         var sum = [[Float]](repeating: [Float](repeating: 0, count: pixels), count: slices.count)
-        for set in sets {
+        for (n, set) in sets.enumerated() {
             if cache[set] == nil {
+                let start = ContinuousClock.now
                 let (images, labels) = task.supportArrays(set)
                 let support = try model.prepareSupport(images: images, labels: labels, size: (EvaluationTaskConfig.sliceSize, EvaluationTaskConfig.sliceSize), threads: threads)
                 cache[set] = try slices.map { ref in
                     try model.predictLogits(query: task.query[ref.volume].slices.slices[ref.slice], support: support, threads: threads)
                         .map(UniverSegModel.sigmoid)
                 }
+                progress?("support set \(n + 1)/\(sets.count) (S=\(set.count)): \(slices.count) query slices in "
+                    + String(format: "%.1f s", start.duration(to: .now).seconds))
             }
             let probabilities = cache[set]!
             for i in slices.indices { for p in 0..<pixels { sum[i][p] += probabilities[i][p] } }
@@ -148,6 +159,11 @@ public enum Evaluator {
     }
 
     static func mean(_ values: [Double]) -> Double { values.isEmpty ? .nan : values.reduce(0, +) / Double(values.count) }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    fileprivate var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }
 
 extension LoadedTask {
