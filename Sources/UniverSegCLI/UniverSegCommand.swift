@@ -5,6 +5,7 @@ struct UniverSegCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "universeg",
         abstract: "In-context medical image segmentation (UniverSeg) for NIfTI and DICOM studies.",
-        subcommands: [RunCommand.self, SegmentCommand.self, WatchCommand.self, ValidateCommand.self, InspectCommand.self]
+        subcommands: [RunCommand.self, SegmentCommand.self, WatchCommand.self, ValidateCommand.self, InspectCommand.self,
+                      InferCommand.self, EvaluateCommand.self]
     )
 }

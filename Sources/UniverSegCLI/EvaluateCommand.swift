@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import SegPipeline
+import VolumeIO
+
+/// `universeg evaluate`: Dice of the model (and of a trivial baseline) on a labelled task folder.
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Score the model on a task folder of labelled support and query volumes (Dice 2D and 3D).",
+        discussion: """
+            TASK_DIR holds support/ and query/, each with NAME_image.nii.gz + NAME_label.nii.gz pairs (2D or 3D), \
+            and optionally task.yaml: `labels: [v, ...]` (foreground values; default every value > 0), `axis: 0|1|2` \
+            (NIfTI voxel axis to slice support and query along; default each volume's acquisition axis) and \
+            `normalize: percentile | minmax | {window: [center, width]}`.
+            Support sets are drawn (seeded) from the support slices that show foreground; when there are no more \
+            than --support-size of them, all are used (no repeats) and every ensemble member gets that set.
+            2D Dice: every query slice with foreground, on the 128 x 128 model grid (the paper's protocol). \
+            3D Dice: every query volume segmented whole, mapped back to its native grid (threshold 0.5).
+            --ensemble K: K support draws, probabilities averaged.
+            --sweep: the paper's table, mean 2D Dice for S = 1, 2, 4, 8, 16, 32, 64 with one support set and with \
+            an ensemble of --ensemble sets (default 5).
+            --baseline: also score a trivial baseline, the label of the foreground support slice whose normalised \
+            model image is nearest (L2) to each query slice.
+            Exit status: 0 scored, 1 an input error (one line on stderr naming the file or folder).
+            """)
+
+    @Argument(help: "The task folder.")
+    var task: String
+
+    @Option(help: "Support slices per set (default 16; not with --sweep).")
+    var supportSize: Int?
+
+    @Option(help: "Support sets averaged (default 1; with --sweep, the ensemble column's size, default 5).")
+    var ensemble: Int?
+
+    @Option(help: "Seed for the support draws.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Write the results as JSON to this file ('-' for stdout instead of the text summary).")
+    var json: String?
+
+    @Flag(help: "Print mean 2D Dice for support sizes 1 to 64, with and without ensembling.")
+    var sweep = false
+
+    @Flag(help: "Also score the nearest-support-slice baseline.")
+    var baseline = false
+
+    @OptionGroup var engine: EngineOptions
+
+    func validate() throws {
+        if let supportSize {
+            guard !sweep else { throw ValidationError("--support-size does not apply to --sweep (it runs S = 1, 2, 4, ..., 64)") }
+            guard (1...1024).contains(supportSize) else { throw ValidationError("--support-size must be from 1 to 1024") }
+        }
+        if let ensemble, !(1...64).contains(ensemble) { throw ValidationError("--ensemble must be from 1 to 64") }
+    }
+
+    func run() throws {
+        do {
+            let model = try engine.loadModelOrBundled()
+            let definition = try EvaluationTask.load(URL(fileURLWithPath: task))
+            let threads = engine.threads ?? ProcessInfo.processInfo.activeProcessorCount
+            // Progress lines only on a terminal, so logs and captured output stay the results alone.
+            var progress: (@Sendable (String) -> Void)?
+            if isatty(2) == 1 {
+                progress = { line in FileHandle.standardError.write(Data("  \(line)\n".utf8)) }
+            }
+            let text: String, data: Data
+            if sweep {
+                let report = try Evaluator.sweep(definition, model: model, ensemble: ensemble ?? 5, seed: seed,
+                                                 threads: threads, baseline: baseline, progress: progress)
+                (text, data) = (report.table(), try report.json())
+            } else {
+                let options = Evaluator.Options(supportSize: supportSize ?? 16, ensemble: ensemble ?? 1, seed: seed,
+                                                threads: threads, baseline: baseline, progress: progress)
+                let report = try Evaluator.evaluate(definition, model: model, options: options)
+                (text, data) = (report.text(), try report.json())
+            }
+            if json == "-" {
+                FileHandle.standardOutput.write(data + Data("\n".utf8))
+            } else {
+                if let json { try AtomicFile.write(data + Data("\n".utf8), to: URL(fileURLWithPath: json)) }
+                FileHandle.standardOutput.write(Data(text.utf8))
+            }
+        } catch {
+            FileHandle.standardError.write(Data("\(InferCommand.errorLine(error))\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import SegPipeline
+import UniverSeg
+import VolumeIO
+
+/// `universeg infer`: raw engine access on NIfTI arrays, no preprocessing.
+struct InferCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "infer",
+        abstract: "Run the model on one 2D query and a support stack exactly as given (no preprocessing).",
+        discussion: """
+            The query is a 2D image (NIfTI W x H or W x H x 1) with values already in [0, 1]; support images and \
+            labels are stacks W x H x S (or W x H x 1 x S), values in [0, 1]. NIfTI axis 0 is the model's width \
+            axis (the fastest index) and axis 1 its height; sides must be multiples of 8 for the official model. \
+            Nothing is reoriented, resampled or normalised.
+            --logits receives the float32 logit map (before the sigmoid) on the query's grid and header geometry.
+            With --ensemble K > 1, support element s joins set s mod K (round robin); the K sets run separately and \
+            the output is logit(mean of the K sigmoid probabilities).
+            Exit status: 0 written, 1 an input or output error (one line on stderr naming the file).
+            """)
+
+    @Option(help: "The 2D query image (.nii or .nii.gz), values in [0, 1].")
+    var query: String
+
+    @Option(help: "Support images: a W x H x S stack, values in [0, 1].")
+    var supportImages: String
+
+    @Option(help: "Support labels: a W x H x S stack, values in [0, 1] (binary masks or soft labels).")
+    var supportLabels: String
+
+    @Option(help: "Where the logit map is written (.nii or .nii.gz).")
+    var logits: String
+
+    @Option(help: "Ensemble members: the support stack is split round robin into this many sets.")
+    var ensemble = 1
+
+    @OptionGroup var engine: EngineOptions
+
+    func validate() throws {
+        guard logits.hasSuffix(".nii.gz") || logits.hasSuffix(".nii") else { throw ValidationError("--logits must end in .nii.gz or .nii") }
+        guard (1...64).contains(ensemble) else { throw ValidationError("--ensemble must be from 1 to 64") }
+    }
+
+    func run() throws {
+        do {
+            let model = try engine.loadModelOrBundled()
+            let queryURL = URL(fileURLWithPath: query)
+            let queryImage = try RawInference.readQuery(queryURL)
+            let images = try RawInference.readStack(URL(fileURLWithPath: supportImages))
+            let labels = try RawInference.readStack(URL(fileURLWithPath: supportLabels))
+            let (output, warnings) = try RawInference.logits(model: model, query: queryImage, images: images, labels: labels,
+                                                 ensemble: ensemble, threads: engine.threads ?? ProcessInfo.processInfo.activeProcessorCount,
+                                                 files: (query, supportImages, supportLabels))
+            for warning in warnings { FileHandle.standardError.write(Data("\(warning)\n".utf8)) }
+            try NiftiWriter.write(output, to: URL(fileURLWithPath: logits), description: "universeg logits")
+        } catch {
+            FileHandle.standardError.write(Data("\(Self.errorLine(error))\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+}
+
+extension EngineOptions {
+    /// The model of --weights, else the bundled one.
+    func loadModelOrBundled() throws -> UniverSegModel {
+        if let weights { return try UniverSegModel(contentsOf: URL(fileURLWithPath: weights)) }
+        return try UniverSegModel.bundledDefault()
+    }
+}
+
+extension InferCommand {
+    /// One line for stderr: our errors already read `path: error: reason`; anything else gets "error: ".
+    static func errorLine(_ error: Error) -> String {
+        let text = "\(error)"
+        return text.contains("error: ") ? text : "error: \(text)"
+    }
+}
