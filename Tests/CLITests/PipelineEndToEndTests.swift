@@ -16,6 +16,13 @@ import VolumeIO
         return url
     }
 
+    /// `universeg ARGUMENTS` run off the cooperative pool (these runs take seconds; a blocked pool on 2 cores
+    /// stalls other suites' async tests).
+    func execute(_ arguments: [String], in folder: URL = PipelineCommandTests.repo) async throws -> (status: Int32, out: String, err: String) {
+        let result = try await EngineCLIFixtures.blocking { try PipelineCommandTests().execute(arguments, in: folder) }
+        return (result.status, result.out, result.err)
+    }
+
     static var bundledModelPresent: Bool {
         let resources = PipelineCommandTests.binary.deletingLastPathComponent().appendingPathComponent("universeg_UniverSeg.resources")
         return ["default.safetensors", "Resources/default.safetensors"].contains {
@@ -23,11 +30,11 @@ import VolumeIO
         }
     }
 
-    @Test func segmentWritesTheLabelMapAndReportBesideOutOnTheSourceGrid() throws {
+    @Test func segmentWritesTheLabelMapAndReportBesideOutOnTheSourceGrid() async throws {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let out = folder.appendingPathComponent("seg.nii.gz")
-        let result = try PipelineCommandTests().execute([
+        let result = try await execute([
             "segment", "--image", Self.brain2.path, "--support", "SampleData/support/from-brain1", "--label", "1",
             "--out", out.path, "--weights", Self.randomWeights.path, "--support-size", "2", "--quiet"])
         #expect(result.status == 0, "\(result.err)")
@@ -42,8 +49,8 @@ import VolumeIO
     }
 
     @Test(.enabled(if: !bundledModelPresent, "this build bundles a default model"))
-    func weightsDefaultWithoutABundledModelIsAClearErrorBeforeAnyWork() throws {
-        let result = try PipelineCommandTests().execute(["run", "Pipelines/brain-lesion-nifti.yaml"])
+    func weightsDefaultWithoutABundledModelIsAClearErrorBeforeAnyWork() async throws {
+        let result = try await execute(["run", "Pipelines/brain-lesion-nifti.yaml"])
         #expect(result.status == 3)
         #expect(result.err.hasPrefix("error: model.weights is 'default', but this build has no bundled model"), "\(result.err)")
         #expect(result.err.contains("--weights FILE"))
@@ -89,14 +96,14 @@ import VolumeIO
         }
         #expect(process.isRunning, "the run ended before it could be killed")
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        while process.isRunning { try await Task.sleep(nanoseconds: 10_000_000) }
         #expect(process.terminationReason == .uncaughtSignal)
         let written = names.filter {
             FileManager.default.fileExists(atPath: folder.appendingPathComponent("out/\($0)/\($0)_seg.nii.gz").path)
         }
         #expect(written.count < names.count, "killed mid-run")
 
-        let rerun = try PipelineCommandTests().execute(["run", "pipeline.yaml", "--quiet"], in: folder)
+        let rerun = try await execute(["run", "pipeline.yaml", "--quiet"], in: folder)
         #expect(rerun.status == 0, "\(rerun.err)")
         let skipped = try #require(rerun.out.split(separator: ",").first { $0.hasSuffix(" skipped") })
         #expect(Int(skipped.split(separator: " ")[0]) ?? 0 >= 1, "\(rerun.out)")
@@ -109,7 +116,7 @@ import VolumeIO
         let leftovers = (FileManager.default.enumerator(atPath: folder.path)?.allObjects as? [String] ?? [])
             .filter { ($0 as NSString).lastPathComponent.hasPrefix(".tmp-") }
         #expect(leftovers == [])
-        let again = try PipelineCommandTests().execute(["run", "pipeline.yaml", "--quiet"], in: folder)
+        let again = try await execute(["run", "pipeline.yaml", "--quiet"], in: folder)
         #expect(again.out.hasPrefix("0 done, 4 skipped, 0 failed"), "\(again.out)")
     }
 }

@@ -137,6 +137,12 @@ import VolumeIO
         #expect(Self.temporaries(in: out) == [])
     }
 
+    /// `weights: default` (nil) is the bundled model; reports name it with a hash of its weights.
+    @Test func theBundledModelLoadsAndIsNamedInReports() async throws {
+        let segmenter = try await blocking { try UniverSegSegmenter.load(weights: nil, threads: 1) }
+        #expect(segmenter.modelDescription.contains("bundled default.safetensors (fnv1a "))
+    }
+
     // MARK: Geometry with a copying engine
 
     /// Answers each query slice with the mask of the first example of its first support set.

@@ -92,3 +92,11 @@ func fakeSpec(root: URL, writers: [WriterKind] = [.nifti, .report, .qc], queueDe
                          failedFolder: root.appendingPathComponent("inputs/failed")),
         fingerprint: fingerprint)
 }
+
+/// Runs `body` on a Dispatch thread, not on the cooperative pool: engine work blocks for seconds, and a blocked
+/// pool on a 2-core machine stalls other suites' async tests (the watcher's timers among them).
+func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+    }
+}

@@ -10,11 +10,12 @@ import Testing
         var count: Int { outcomes.count }
     }
 
-    /// Runs a watcher until `count` studies finished (or 20 s passed), doing `arrive` meanwhile.
+    /// Runs a watcher until `count` studies finished (or 60 s passed: a generous cap for a loaded machine), doing
+    /// `arrive` meanwhile.
     func watch(_ spec: PipelineSpec, segmenter: FakeSegmenter = FakeSegmenter(), until count: Int,
                arrive: @escaping @Sendable () async throws -> Void = {}) async throws -> [StudyOutcome] {
         let seen = Seen()
-        let deadline = Date().addingTimeInterval(20)
+        let deadline = Date().addingTimeInterval(60)
         let watcher = Watcher(graph: JobGraph(spec: spec, segmenter: segmenter))
         async let watching: Void = watcher.run(until: { await seen.count >= count || Date() > deadline },
                                                onOutcome: { await seen.add($0) })
