@@ -43,12 +43,11 @@ struct InspectReport: Codable, Equatable {
     /// Reads every volume's voxels (for the intensity range), one at a time.
     static func make(_ url: URL) -> InspectReport {
         var report = InspectReport(path: url.path, volumes: [], skipped: [])
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+        guard FileManager.default.fileExists(atPath: url.path) else {
             report.skipped.append(Skipped(path: url.path, reason: "no such file or folder"))
             return report
         }
-        let files = isDirectory.boolValue ? listFiles(url) : [url.path]
+        let files = FileListing.regularFiles(under: url)
         let nifti = inspectNifti(files.filter { isNifti($0) || isPairData($0) })
         report.volumes += nifti.volumes
         report.skipped += nifti.skipped
@@ -92,17 +91,6 @@ struct InspectReport: Codable, Equatable {
                            intensityMin: low <= high ? Double(low) : nil, intensityMax: low <= high ? Double(high) : nil,
                            warnings: warnings,
                            modality: modality, seriesInstanceUID: seriesUID)
-    }
-
-    private static func listFiles(_ url: URL) -> [String] {
-        guard let enumerator = FileManager.default.enumerator(
-            at: url, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles]) else { return [] }
-        var files: [String] = []
-        for case let file as URL in enumerator
-        where (try? file.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
-            files.append(file.path)
-        }
-        return files.sorted()
     }
 
     // MARK: - Rendering

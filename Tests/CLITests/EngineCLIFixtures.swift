@@ -3,20 +3,12 @@ import VolumeIO
 
 /// Shared by the infer and evaluate tests: the built binary, the engine's golden fixtures, NIfTI scratch files.
 enum EngineCLIFixtures {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
+    static let repository = UniverSegBinary.repository
     /// Tools/reference/make_fixtures.py's random-init models, inputs and float64 reference logits.
     static let engineFixtures = repository.appendingPathComponent("Tests/UniverSegTests/Fixtures")
     static let smallModel = engineFixtures.appendingPathComponent("w16.safetensors")
 
-    /// The `universeg` executable beside the test bundle.
-    static var binary: URL {
-        var folder = Bundle.main.bundleURL
-        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-            folder = bundle.bundleURL.deletingLastPathComponent()
-        }
-        return folder.appendingPathComponent("universeg")
-    }
+    static var binary: URL { UniverSegBinary.url }
 
     /// Runs `body` on a Dispatch thread, not on Swift Testing's cooperative pool: these tests block for seconds
     /// (engine work, child processes), and on a 2-core machine a blocked pool stalls other suites' async tests.
@@ -28,23 +20,9 @@ enum EngineCLIFixtures {
 
     /// Runs the binary with `arguments` (off the cooperative pool); returns exit status, stdout and stderr.
     static func run(_ arguments: [String]) async throws -> (status: Int32, out: String, err: String) {
-        let result = try await blocking { try runNow(arguments) }
-        return (result.0, result.1, result.2)
+        try await blocking { try UniverSegBinary.run(arguments) }
     }
 
-    private static func runNow(_ arguments: [String]) throws -> (Int32, String, String) {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
-    }
 
     /// Little-endian float32 values of a fixture file.
     static func floats(_ name: String) throws -> [Float] {

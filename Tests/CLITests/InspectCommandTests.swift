@@ -44,23 +44,8 @@ final class InspectCommandTests: XCTestCase {
         XCTAssertTrue(report.volumes.contains { $0.description.hasPrefix("CT series 3") && $0.dims == [512, 512, 2] })
     }
 
-    /// Runs the built `universeg` binary (it sits beside the test bundle) for exit codes and stderr.
     static func runBinary(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("universeg")
-        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-            throw XCTSkip("the universeg binary is not built beside the tests (\(binary.path)); run `swift build` first")
-        }
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let o = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, o, e)
+        try UniverSegBinary.run(arguments)
     }
 
     func testExitCodes() throws {

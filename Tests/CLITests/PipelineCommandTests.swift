@@ -3,30 +3,11 @@ import Testing
 
 /// Runs the built `universeg` binary, as a user would, and checks output and exit status.
 @Suite struct PipelineCommandTests {
-    static var binary: URL {
-        // The test bundle sits in the products folder next to the executable.
-        var folder = Bundle.main.bundleURL
-        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-            folder = bundle.bundleURL.deletingLastPathComponent()
-        }
-        return folder.appendingPathComponent("universeg")
-    }
-
-    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardizedFileURL
+    static var binary: URL { UniverSegBinary.url }
+    static let repo = UniverSegBinary.repository
 
     func execute(_ arguments: [String], in folder: URL = repo) throws -> (status: Int32, out: String, err: String) {
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = arguments
-        process.currentDirectoryURL = folder
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+        try UniverSegBinary.run(arguments, in: folder)
     }
 
     @Test func validateAcceptsTheShippedNiftiPipeline() throws {

@@ -10,7 +10,7 @@ public enum DicomReader {
     /// Files that are not decodable images are listed in `skipped` with the reason; none of them stops the scan.
     /// Reads headers only.
     public static func scan(_ url: URL) -> DicomScan {
-        scan(files: listFiles(url))
+        scan(files: FileListing.regularFiles(under: url))
     }
 
     /// Like `scan(_:)` for an explicit list of files.
@@ -73,18 +73,4 @@ public enum DicomReader {
         }
     }
 
-    /// Regular files under `url` (or `url` itself), sorted, skipping hidden names.
-    static func listFiles(_ url: URL) -> [String] {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else { return [url.path] }
-        guard isDirectory.boolValue else { return [url.path] }
-        guard let enumerator = FileManager.default.enumerator(
-            at: url, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles]) else { return [] }
-        var files: [String] = []
-        for case let file as URL in enumerator
-        where (try? file.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
-            files.append(file.path)
-        }
-        return files.sorted()
-    }
 }
