@@ -136,6 +136,13 @@ import VolumeIO
         #expect(differs[0].supportSets.map { $0.map(\.slice) } != plan[0].supportSets.map { $0.map(\.slice) })
     }
 
+    @Test func randomSupportUsesEveryLabelledSliceWhenThereAreFewerThanTheSize() throws {
+        let pool = (0..<20).map { Self.example("p", $0, position: Double($0) / 19, foreground: $0 < 3 ? 10 : 0) }
+        let request = SupportSelector.Request(strategy: .random, size: 16, ensemble: 2, groups: 1, seed: 1, streamName: [])
+        let plan = try SupportSelector.plan(queries: [.zero], positions: [0.5], pool: pool, request, target: "t")
+        #expect(plan[0].supportSets.map { $0.map(\.slice).sorted() } == [[0, 1, 2], [0, 1, 2]])
+    }
+
     @Test func positionSupportTakesTheNearestSlicesPerBin() throws {
         let pool = (0..<11).map { Self.example("p", $0, position: Double($0) / 10, foreground: 1) }
         let request = SupportSelector.Request(strategy: .position, size: 3, ensemble: 1, groups: 2, seed: 0, streamName: [])

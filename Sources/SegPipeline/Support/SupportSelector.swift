@@ -1,7 +1,8 @@
 /// Chooses the support examples each query slice is segmented with.
 ///
 /// Query slices are split into groups that share support sets, so the engine prepares each set once per group:
-/// - `random`: one group; each ensemble member draws `size` slices containing the target (seeded).
+/// - `random`: one group; each ensemble member draws `size` slices containing the target (seeded; all of them
+///   when fewer exist).
 /// - `position`: `groups` bins along the slicing axis; each bin takes the examples nearest its centre in relative
 ///   position (both volumes measured from their inferior/posterior/left end), empty masks included, so slices
 ///   beyond the structure learn "nothing here".
@@ -36,8 +37,11 @@ public enum SupportSelector {
         var rng = SeededGenerator(seed: request.seed, request.streamName)
         switch request.strategy {
         case .random:
+            // Only slices that show the target, all of them when fewer exist: topping up with empty slices pulls
+            // predictions toward "nothing here", which erases small structures (the same rule as `evaluate`).
             let positives = pool.filter { $0.foreground > 0 }
-            let sets = (0..<request.ensemble).map { _ in draw(request.size, from: positives, filler: pool, using: &rng) }
+            let count = min(request.size, positives.count)
+            let sets = (0..<request.ensemble).map { _ in draw(count, from: positives, filler: [], using: &rng) }
             return [Group(queries: Array(queries.indices), supportSets: sets)]
         case .position, .similarity:
             let binCount = max(1, min(request.groups, queries.count))
