@@ -45,11 +45,6 @@ public struct JobGraph: Sendable {
         var warnings: [String] = []
     }
 
-    struct StageFailure: Error {
-        var stage: PipelineStage
-        var underlying: any Error
-    }
-
     /// Processes studies from `source` until it is finished and drained; `onOutcome` sees each study as it ends
     /// (done or failed), in completion order. Returns the most studies that were in flight at once.
     @discardableResult

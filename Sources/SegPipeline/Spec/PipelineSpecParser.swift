@@ -317,8 +317,6 @@ public enum PipelineSpecParser {
         return spec
     }
 
-    static let namingPlaceholders = ["study", "series", "pipeline"]
-
     static func readOutputs(_ node: Node, _ r: inout NodeReader, inputs: InputSpec?) -> OutputSpec? {
         guard let f = r.fields(node, in: "outputs", allowed: ["folder", "naming", "writers", "summary"],
                                required: ["folder"]) else { return nil }

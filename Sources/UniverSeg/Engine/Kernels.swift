@@ -7,7 +7,6 @@ struct Geometry {
     var pixels: Int { height * width }
     var rows: Int { count * height * width }
     var halved: Geometry { Geometry(count: count, height: height / 2, width: width / 2) }
-    var doubled: Geometry { Geometry(count: count, height: height * 2, width: width * 2) }
     func with(count: Int) -> Geometry { Geometry(count: count, height: height, width: width) }
 }
 

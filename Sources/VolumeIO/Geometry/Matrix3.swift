@@ -1,9 +1,5 @@
 /// Small 3x3 helpers (row-major `[Double]` of 9) for the geometry code. Internal: the public face is `Affine`.
 enum Matrix3 {
-    static func multiply(_ a: [Double], _ b: [Double]) -> [Double] {
-        (0..<9).map { e in let r = e / 3, c = e % 3; return (0..<3).reduce(0) { $0 + a[r * 3 + $1] * b[$1 * 3 + c] } }
-    }
-
     static func transpose(_ m: [Double]) -> [Double] { (0..<9).map { m[($0 % 3) * 3 + $0 / 3] } }
 
     static func determinant(_ m: [Double]) -> Double {
