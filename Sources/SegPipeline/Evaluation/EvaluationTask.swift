@@ -119,8 +119,8 @@ public struct EvaluationTask: Sendable {
         }
         var images: [String: URL] = [:], labels: [String: URL] = [:]
         for file in names.sorted() where !file.hasPrefix(".") {
-            guard let ext = [".nii.gz", ".nii"].first(where: { file.hasSuffix($0) }) else { continue }
-            let stem = file.dropLast(ext.count)
+            guard NiftiFileName.extension(of: file) != nil else { continue }
+            let stem = NiftiFileName.stem(file)
             let url = folder.appendingPathComponent(file)
             if stem.hasSuffix("_image") {
                 let name = String(stem.dropLast(6))

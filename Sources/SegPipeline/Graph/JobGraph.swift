@@ -255,8 +255,7 @@ public struct JobGraph: Sendable {
         let folder = spec.outputs.folder
         var stem = NamingPattern.expand(spec.outputs.naming, study: job.input.name, series: series.id, pipeline: spec.name)
         if let file = spec.outputs.labelMapFile {
-            let name = file.lastPathComponent
-            stem = [".nii.gz", ".nii"].first { name.hasSuffix($0) }.map { String(name.dropLast($0.count)) } ?? name
+            stem = NiftiFileName.stem(file.lastPathComponent)
         }
         var outputs: [String] = []
         /// Runs `body`, which writes atomically (temporary name, then rename) to the URL it is given.

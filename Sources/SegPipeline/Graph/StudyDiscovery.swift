@@ -2,8 +2,6 @@ import Foundation
 
 /// Finds the studies in an input folder: each sub-folder, or each NIfTI file at the top, whose name matches.
 public enum StudyDiscovery {
-    static let niftiExtensions = [".nii.gz", ".nii"]
-
     /// Studies in `inputs.folder`, sorted by name. Hidden entries and the folders in `excluding` (done/, failed/,
     /// an output folder) are never studies.
     public static func studies(_ inputs: InputSpec, excluding: [URL] = []) throws -> [StudyInput] {
@@ -24,8 +22,8 @@ public enum StudyDiscovery {
             guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else { continue }
             if isFolder.boolValue {
                 studies.append(stamp(url, name: name, isFolder: true))
-            } else if let ext = niftiExtensions.first(where: { name.hasSuffix($0) }) {
-                studies.append(stamp(url, name: String(name.dropLast(ext.count)), isFolder: false))
+            } else if NiftiFileName.extension(of: name) != nil {
+                studies.append(stamp(url, name: NiftiFileName.stem(name), isFolder: false))
             }
         }
         return studies
@@ -60,9 +58,9 @@ public enum StudyDiscovery {
     public static func niftiImages(of study: StudyInput, pattern: String) -> [URL] {
         guard study.isFolder else { return [study.location] }
         return study.files.map(\.path).filter { path in
-            !path.contains("/") && niftiExtensions.contains { path.hasSuffix($0) }
+            !path.contains("/") && NiftiFileName.extension(of: path) != nil
                 && fnmatch(pattern, path, 0) == 0
-                && !niftiExtensions.contains { path.hasSuffix("_label" + $0) }
+                && !NiftiFileName.stem(path).hasSuffix("_label")
         }.map { study.location.appendingPathComponent($0) }
     }
 }

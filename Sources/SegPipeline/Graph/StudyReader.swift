@@ -8,7 +8,7 @@ enum StudyReader {
     static func niftiSeries(_ file: URL) throws -> SeriesCandidate {
         let header = try NiftiReader.readHeader(file)
         let name = file.lastPathComponent
-        let stem = [".nii.gz", ".nii"].first { name.hasSuffix($0) }.map { String(name.dropLast($0.count)) } ?? name
+        let stem = NiftiFileName.stem(name)
         var candidate = SeriesCandidate(id: stem, format: .nifti, modality: nil, description: name,
                                         shape: header.shape, affine: header.affine, files: [file])
         if header.volumeCount > 1 {

@@ -5,8 +5,7 @@ public enum SingleStudyRun {
     public static func run(_ graph: JobGraph, study location: URL) async -> StudyOutcome {
         var isFolder: ObjCBool = false
         _ = FileManager.default.fileExists(atPath: location.path, isDirectory: &isFolder)
-        let name = [".nii.gz", ".nii"].first { location.lastPathComponent.hasSuffix($0) }
-            .map { String(location.lastPathComponent.dropLast($0.count)) } ?? location.lastPathComponent
+        let name = NiftiFileName.stem(location.lastPathComponent)
         let study = StudyDiscovery.stamp(location, name: name, isFolder: isFolder.boolValue)
         let source = BoundedChannel<StudyInput>(capacity: 1)
         let log = OutcomeLog()

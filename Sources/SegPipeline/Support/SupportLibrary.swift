@@ -9,8 +9,6 @@ public struct SupportPair: Sendable, Equatable {
 
 /// A folder of labelled examples. Volumes (3D) and single slices (one voxel thick) are both accepted.
 public enum SupportLibrary {
-    static let extensions = [".nii.gz", ".nii"]
-
     /// The pairs in `folder`, sorted by name. Files that are not part of a complete pair are ignored.
     /// Throws when the folder cannot be listed.
     public static func scan(_ folder: URL) throws -> [SupportPair] {
@@ -22,8 +20,8 @@ public enum SupportLibrary {
         }
         var images: [String: URL] = [:], labels: [String: URL] = [:]
         for file in names where !file.hasPrefix(".") {
-            guard let ext = extensions.first(where: { file.hasSuffix($0) }) else { continue }
-            let stem = String(file.dropLast(ext.count))
+            guard NiftiFileName.extension(of: file) != nil else { continue }
+            let stem = NiftiFileName.stem(file)
             if stem.hasSuffix("_image") {
                 images[String(stem.dropLast(6))] = folder.appendingPathComponent(file)
             } else if stem.hasSuffix("_label") {
