@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SegPipeline
+import UniverSeg
 
 /// Options shared by every command that runs the engine.
 struct EngineOptions: ParsableArguments {
@@ -29,6 +30,12 @@ struct EngineOptions: ParsableArguments {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw PipelineExit.cannotStart
         }
+    }
+
+    /// The model of --weights, else the bundled one (infer and evaluate, which run the model without a pipeline).
+    func loadModelOrBundled() throws -> UniverSegModel {
+        if let weights { return try UniverSegModel(contentsOf: URL(fileURLWithPath: weights)) }
+        return try UniverSegModel.bundledDefault()
     }
 }
 

@@ -61,14 +61,6 @@ struct InferCommand: ParsableCommand {
     }
 }
 
-extension EngineOptions {
-    /// The model of --weights, else the bundled one.
-    func loadModelOrBundled() throws -> UniverSegModel {
-        if let weights { return try UniverSegModel(contentsOf: URL(fileURLWithPath: weights)) }
-        return try UniverSegModel.bundledDefault()
-    }
-}
-
 extension InferCommand {
     /// One line for stderr: our errors already read `path: error: reason`; anything else gets "error: ".
     static func errorLine(_ error: Error) -> String {
