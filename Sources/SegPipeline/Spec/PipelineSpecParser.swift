@@ -153,7 +153,7 @@ public enum PipelineSpecParser {
         let methods = ["percentile", "window", "minmax"]
         if node.scalar != nil, let method = r.string(node, "normalization") {
             switch method {
-            case "percentile": return .percentile(lower: 0.5, upper: 99.5)
+            case "percentile": return .robust
             case "minmax": return .minMax
             case "window":
                 r.error(node, "a 'window' normalization needs a center and a width",

@@ -8,7 +8,8 @@
 ///   beyond the structure learn "nothing here".
 /// - `similarity`: the same bins, ranked instead by normalized cross-correlation between the bin's mean query image
 ///   and each example (at 32 x 32).
-/// With an ensemble (K > 1), each member draws `size` examples from the best 2 x `size`, so members differ.
+/// For `position` and `similarity` with an ensemble (K > 1), each member draws `size` examples from the best
+/// 2 x `size`, so members differ.
 public enum SupportSelector {
     public struct Group: Sendable {
         /// Indices of the query slices this group covers.
