@@ -16,6 +16,12 @@ import Testing
         #expect(result.out == "Pipelines/brain-lesion-nifti.yaml: ok: pipeline 'brain-lesion-nifti', 1 target (lesion), writers nifti, probabilities, report, qc\n")
     }
 
+    @Test func validateAcceptsTheShippedTissueDicomPipeline() throws {
+        let result = try execute(["validate", "Pipelines/tissue-dicom.yaml"])
+        #expect(result.status == 0)
+        #expect(result.out == "Pipelines/tissue-dicom.yaml: ok: pipeline 'tissue-dicom', 2 targets (tissue-class-6, tissue-class-5), writers nifti, dicom-seg, probabilities, report, qc\n")
+    }
+
     @Test func validatePrintsEveryErrorCompilerStyleAndExits2() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("clitest-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("in"), withIntermediateDirectories: true)

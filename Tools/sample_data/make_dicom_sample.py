@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""Builds SampleData/dicom-study/brain1-mr/: a real-image DICOM MR series (one file per slice) from the pyradiomics
-brain1 NIfTI (BSD-3-Clause), with ImageOrientationPatient / ImagePositionPatient / PixelSpacing derived from the NIfTI
-affine (RAS -> LPS), so that the DICOM voxels sit exactly where the NIfTI voxels are.
+"""Builds a real-image DICOM MR series (one file per slice) from a 3D NIfTI, with ImageOrientationPatient /
+ImagePositionPatient / PixelSpacing derived from the NIfTI affine (RAS -> LPS), so that the DICOM voxels sit exactly
+where the NIfTI voxels are. With no arguments it builds SampleData/dicom-study/brain1-mr/ from the pyradiomics brain1
+NIfTI (BSD-3-Clause); SampleData/dicom-tissue-study/t1part2-mr/ is built from the ITK T1 study part (Apache-2.0) with
 
-    . /work/venv/bin/activate && python Tools/sample_data/make_dicom_sample.py [path/to/brain1_image.nii.gz]
+    . /work/venv/bin/activate && python Tools/sample_data/make_dicom_sample.py \
+        SampleData/tissue-study/t1part2/t1part2_image.nii.gz SampleData/dicom-tissue-study/t1part2-mr \
+        --description "t1part2 MR (ITK k-means T1, Apache-2.0)" --seed t1part2 --manufacturer "ITK example data (converted)"
 
 Mapping: NIfTI voxel (i, j, k) = DICOM file k+1, row j, column i. With A_LPS = diag(-1, -1, 1, 1) @ A_RAS:
 row direction cosines = A_LPS[:3, 0] / |.|, PixelSpacing[1] (between columns) = |A_LPS[:3, 0]|;
@@ -12,8 +15,8 @@ ImagePositionPatient of slice k = A_LPS @ (0, 0, k, 1). UIDs and dates are fixed
 Note: a DICOM reader stacks slices along +(row x column); for a left-handed NIfTI affine (LAS, det < 0) the read
 volume therefore has its slice axis reversed: same voxels in the same world places, affine = A_RAS @ flip(k).
 """
+import argparse
 import os
-import sys
 
 import nibabel as nib
 import numpy as np
@@ -21,12 +24,22 @@ import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
 
-SOURCE = sys.argv[1] if len(sys.argv) > 1 else "/work/shared/data/dev-eval/pyradiomics/brain1_image.nii.gz"
-OUT = "SampleData/dicom-study/brain1-mr"
 
 
-def uid(*parts):
-    return generate_uid(entropy_srcs=["universeg-sample-brain1", *map(str, parts)])
+def arguments():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("source", nargs="?", default="/work/shared/data/dev-eval/pyradiomics/brain1_image.nii.gz",
+                        help="a 3D NIfTI with non-negative integer voxels below 65536")
+    parser.add_argument("out", nargs="?", default="SampleData/dicom-study/brain1-mr", help="output folder")
+    parser.add_argument("--description", default="brain1 MR (pyradiomics, BSD-3)", help="SeriesDescription")
+    parser.add_argument("--seed", default="brain1",
+                        help="seeds the UIDs and names the patient (Sample^Seed, SAMPLE-SEED): reruns give identical files")
+    parser.add_argument("--manufacturer", default="pyradiomics test data (converted)", help="where the image is from")
+    return parser.parse_args()
+
+
+def uid(seed, *parts):
+    return generate_uid(entropy_srcs=[f"universeg-sample-{seed}", *map(str, parts)])
 
 
 def ds_string(x):
@@ -39,7 +52,8 @@ def ds_string(x):
 
 
 def main():
-    image = nib.load(SOURCE)
+    args = arguments()
+    image = nib.load(args.source)
     data = np.asanyarray(image.dataobj)
     assert data.ndim == 3 and data.min() >= 0 and data.max() < 2 ** 16
     ras = image.affine
@@ -48,11 +62,11 @@ def main():
     row_cos, col_cos = col0 / np.linalg.norm(col0), col1 / np.linalg.norm(col1)
     pixel_spacing = [float(np.linalg.norm(col1)), float(np.linalg.norm(col0))]
     nx, ny, nz = data.shape
-    study, series, frame_of_reference = uid("study"), uid("series"), uid("for")
-    os.makedirs(OUT, exist_ok=True)
+    study, series, frame_of_reference = (uid(args.seed, part) for part in ("study", "series", "for"))
+    os.makedirs(args.out, exist_ok=True)
     for k in range(nz):
         position = lps @ np.array([0.0, 0.0, k, 1.0])
-        sop = uid("instance", k)
+        sop = uid(args.seed, "instance", k)
         meta = FileMetaDataset()
         meta.MediaStorageSOPClassUID = MRImageStorage
         meta.MediaStorageSOPInstanceUID = sop
@@ -67,12 +81,12 @@ def main():
         ds.StudyTime = ds.SeriesTime = ds.ContentTime = "120000"
         ds.AccessionNumber = ""
         ds.Modality = "MR"
-        ds.Manufacturer = "pyradiomics test data (converted)"
+        ds.Manufacturer = args.manufacturer
         ds.ReferringPhysicianName = ""
         ds.StudyDescription = "UniverSeg sample study"
-        ds.SeriesDescription = "brain1 MR (pyradiomics, BSD-3)"
-        ds.PatientName = "Sample^Brain1"
-        ds.PatientID = "SAMPLE-BRAIN1"
+        ds.SeriesDescription = args.description
+        ds.PatientName = f"Sample^{args.seed.capitalize()}"
+        ds.PatientID = f"SAMPLE-{args.seed.upper()}"
         ds.PatientBirthDate = ""
         ds.PatientSex = "O"
         ds.ScanningSequence = "RM"
@@ -105,8 +119,8 @@ def main():
         ds.PixelRepresentation = 0
         # Row j, column i = NIfTI voxel (i, j, k): the frame is data[:, :, k] transposed to (rows, columns).
         ds.PixelData = np.ascontiguousarray(data[:, :, k].T.astype("<u2")).tobytes()
-        ds.save_as(os.path.join(OUT, f"IM{k + 1:04d}.dcm"), enforce_file_format=True)
-    print(f"wrote {nz} files to {OUT}; NIfTI affine:\n{ras}")
+        ds.save_as(os.path.join(args.out, f"IM{k + 1:04d}.dcm"), enforce_file_format=True)
+    print(f"wrote {nz} files to {args.out}; NIfTI affine:\n{ras}")
 
 
 if __name__ == "__main__":
