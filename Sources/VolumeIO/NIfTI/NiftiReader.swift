@@ -37,25 +37,29 @@ public enum NiftiReader {
     /// - Parameter volumeIndex: which volume of a 4D file (0-based); may be nil when the file holds one volume.
     /// NaN and infinite voxels of float files are kept as they are (the slicer maps them to 0).
     public static func readImage(_ url: URL, volumeIndex: Int? = nil) throws -> Volume<Float> {
-        let file = try openValidated(url)
-        let index = try file.volume(volumeIndex)
-        let voxels = try withNiftiImage(file.path) { image in
-            try file.check(image)
-            return try image.readFloats(volume: index, voxels: file.voxelCount, datatype: file.datatype,
-                                        slope: file.scaling.slope, intercept: file.scaling.intercept)
+        try readVolume(url, volumeIndex: volumeIndex) { image, file, index in
+            try image.readFloats(volume: index, voxels: file.voxelCount, datatype: file.datatype,
+                                 slope: file.scaling.slope, intercept: file.scaling.intercept)
         }
-        return Volume(shape: file.spatial.spatialShape, affine: file.affine, voxels: voxels, source: .nifti(file.spatial))
     }
 
     /// Reads one 3D volume as integer labels. Integer datatypes convert exactly (values outside Int32 fail);
     /// float or scaled values must be within 1e-4 of an integer, else the file is not a label map.
     public static func readLabels(_ url: URL, volumeIndex: Int? = nil) throws -> Volume<Int32> {
+        try readVolume(url, volumeIndex: volumeIndex) { image, file, index in
+            try image.readLabels(volume: index, voxels: file.voxelCount, datatype: file.datatype,
+                                 slope: file.scaling.slope, intercept: file.scaling.intercept)
+        }
+    }
+
+    /// Validates the header, picks the volume, then decodes its voxels with `decode` on the validated image.
+    private static func readVolume<Voxel>(_ url: URL, volumeIndex: Int?,
+                                          decode: (NiftiImageHandle, ValidatedFile, Int) throws -> [Voxel]) throws -> Volume<Voxel> {
         let file = try openValidated(url)
         let index = try file.volume(volumeIndex)
         let voxels = try withNiftiImage(file.path) { image in
             try file.check(image)
-            return try image.readLabels(volume: index, voxels: file.voxelCount, datatype: file.datatype,
-                                        slope: file.scaling.slope, intercept: file.scaling.intercept)
+            return try decode(image, file, index)
         }
         return Volume(shape: file.spatial.spatialShape, affine: file.affine, voxels: voxels, source: .nifti(file.spatial))
     }
