@@ -74,9 +74,11 @@ struct SegmentCommand: AsyncParsableCommand {
         guard FileManager.default.fileExists(atPath: image) else { throw ValidationError("--image: no such file or folder: \(image)") }
         guard !support.isEmpty else { throw ValidationError("give at least one --support folder") }
         for folder in support {
-            guard (try? SupportLibrary.scan(URL(fileURLWithPath: folder)))?.isEmpty == false else {
-                throw ValidationError("--support \(folder): no NAME_image.nii.gz + NAME_label.nii.gz pairs there")
+            let pairs: [LabelledPair]
+            do { pairs = try LabelledPair.scan(URL(fileURLWithPath: folder)) } catch {
+                throw ValidationError("--support \(error)")
             }
+            guard !pairs.isEmpty else { throw ValidationError("--support \(folder): no NAME_image.nii.gz + NAME_label.nii.gz pairs there") }
         }
         guard !label.isEmpty else { throw ValidationError("give at least one --label") }
         _ = try targets()

@@ -104,8 +104,8 @@ import VolumeIO
         }
         let target = TargetSpec(name: "t", value: 1, supportLabels: [1])
         let pool = SupportPool(targets: [target], normalization: .minMax)
-        let a = try pool.examples(SupportLibrary.scan(root.appendingPathComponent("lib-a")), target: target, plane: .axial)
-        let b = try pool.examples(SupportLibrary.scan(root.appendingPathComponent("lib-b")), target: target, plane: .axial)
+        let a = try pool.examples(LabelledPair.scan(root.appendingPathComponent("lib-a")), target: target, plane: .axial)
+        let b = try pool.examples(LabelledPair.scan(root.appendingPathComponent("lib-b")), target: target, plane: .axial)
         #expect(a.count == 6 && b.count == 6)
         #expect(a.map(\.position) == [1, 3, 5, 7, 9, 11].map { Double($0) / 12 })
         #expect(a.map(\.position) == b.map(\.position))
@@ -114,7 +114,7 @@ import VolumeIO
         #expect(a.allSatisfy { Set($0.mask.pixels).isSubset(of: [0, 1]) })                // binary masks
         #expect(a.map(\.foreground).filter { $0 > 0 }.count == 4)                          // the cube's 4 slices
         // Asked for the query's sagittal plane, the same pair gives one example per voxel along R.
-        #expect(try pool.examples(SupportLibrary.scan(root.appendingPathComponent("lib-a")), target: target, plane: .sagittal).count == 12)
+        #expect(try pool.examples(LabelledPair.scan(root.appendingPathComponent("lib-a")), target: target, plane: .sagittal).count == 12)
     }
 
     static func example(_ source: String, _ slice: Int, position: Double, foreground: Int) -> SupportExample {
@@ -167,15 +167,32 @@ import VolumeIO
         let library = root.appendingPathComponent("lib"), own = root.appendingPathComponent("study/support")
         try writeFakeSupport(library, name: "a")
         try writeFakeSupport(library, name: "b")
-        try writeFakeVolume(library.appendingPathComponent("orphan_image.nii.gz"))
+        _ = FileManager.default.createFile(atPath: library.appendingPathComponent("README.txt").path, contents: Data())
         try writeFakeSupport(own, name: "b")
         try writeFakeSupport(own, name: "c")
-        #expect(try SupportLibrary.scan(library).map(\.name) == ["a", "b"])
+        #expect(try LabelledPair.scan(library).map(\.name) == ["a", "b"])
         let added = try SupportLibrary.pairs(libraries: [library], studyFolder: own, mode: .add)
         #expect(added.map(\.name) == ["a", "b", "c"])
         #expect(added[1].image.path.hasPrefix(own.path))  // the study's own 'b' wins
         #expect(try SupportLibrary.pairs(libraries: [library], studyFolder: own, mode: .replace).map(\.name) == ["b", "c"])
         #expect(try SupportLibrary.pairs(libraries: [library], studyFolder: root.appendingPathComponent("none"), mode: .replace).map(\.name) == ["a", "b"])
+    }
+
+    /// A support file left out silently (or picked by listing order) would change every segmentation made with
+    /// the library, so an incomplete or ambiguous pair stops the scan with the file's name.
+    @Test(arguments: [("orphan_image.nii.gz", "orphan_image.nii.gz has no orphan_label.nii.gz"),
+                      ("orphan_label.nii", "orphan_label.nii has no orphan_image.nii.gz"),
+                      ("a_image.nii", "two images named a (.nii and .nii.gz)"),
+                      ("notes.nii.gz", "notes.nii.gz is neither NAME_image nor NAME_label")])
+    func incompleteOrAmbiguousPairsAreErrorsNamingTheFile(extra: String, reason: String) throws {
+        let library = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: library) }
+        try writeFakeSupport(library, name: "a")
+        try writeFakeVolume(library.appendingPathComponent(extra))
+        #expect(throws: PairFolderError(folder: library.path, reason: reason)) { try LabelledPair.scan(library) }
+        #expect(throws: PairFolderError.self) {
+            try SupportLibrary.pairs(libraries: [library], studyFolder: nil, mode: .add)
+        }
     }
 
     @Test func namingPatterns() {

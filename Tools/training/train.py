@@ -121,7 +121,8 @@ class Trainer:
             f"model enc {self.cfg['encoder']} dec {self.cfg['decoder']}, {n_params / 1e6:.2f}M parameters, "
             f"step {self.step}, preset {args.preset}")
         t = time.time()
-        self.val_sets = validate.make_sets(self.cfg["val_tasks"], self.cfg["size"], self.device, self.bank)
+        self.val_sets = validate.make_sets(self.cfg["val_tasks"], self.cfg["size"], self.device,
+                                           args.bundle if self.bank is not None else None)
         log(f"validation sets {', '.join(f'{k}: {v[0].shape[0]} tasks' for k, v in self.val_sets.items())} "
             f"({time.time() - t:.1f}s)")
         self.val_seconds = 0.0
@@ -302,7 +303,8 @@ class Trainer:
                         f"S {n_support}, {rate:.2f} steps/s, {window_images / max(now - window_start, 1e-6):.0f} "
                         f"images/s{mem}")
                     last_log, window_start, window_steps, window_images = now, now, 0, 0
-                if now - last_val >= cfg["val_every_s"]:
+                # validation keeps to about a tenth of the time, however slow the device
+                if now - last_val >= max(cfg["val_every_s"], 10 * self.val_seconds):
                     self.validate()
                     last_val = window_start = time.time()
                     window_steps = window_images = 0

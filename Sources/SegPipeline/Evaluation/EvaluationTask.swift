@@ -74,19 +74,12 @@ public struct EvaluationTaskConfig: Sendable, Equatable {
     private static func number(_ value: Any) -> Double? { (value as? Double) ?? (value as? Int).map(Double.init) }
 }
 
-/// One labelled volume of a task: `NAME_image.nii.gz` + `NAME_label.nii.gz` (or `.nii`).
-public struct EvaluationPair: Sendable, Equatable {
-    public var name: String
-    public var image: URL
-    public var label: URL
-}
-
 /// A task folder: `support/` and `query/` of image/label pairs (2D or 3D) and an optional `task.yaml`.
 public struct EvaluationTask: Sendable {
     public var folder: URL
     public var config: EvaluationTaskConfig
-    public var support: [EvaluationPair]
-    public var query: [EvaluationPair]
+    public var support: [LabelledPair]
+    public var query: [LabelledPair]
 
     public var name: String { folder.lastPathComponent }
 
@@ -107,40 +100,15 @@ public struct EvaluationTask: Sendable {
                               query: try pairs(in: folder.appendingPathComponent("query")))
     }
 
-    /// The pairs of one subfolder, sorted by name. A NIfTI file that is not half of a pair is an error: a
-    /// volume silently left out would change the score.
-    static func pairs(in folder: URL) throws -> [EvaluationPair] {
+    /// The pairs of one subfolder, sorted by name; strict, since a volume silently left out would change the score.
+    static func pairs(in folder: URL) throws -> [LabelledPair] {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder), isFolder.boolValue else {
             throw EvaluationError(folder.path, "missing: a task folder needs support/ and query/ folders of NAME_image.nii.gz + NAME_label.nii.gz pairs")
         }
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else {
-            throw EvaluationError(folder.path, "cannot list the folder")
-        }
-        var images: [String: URL] = [:], labels: [String: URL] = [:]
-        for file in names.sorted() where !file.hasPrefix(".") {
-            guard NiftiFileName.extension(of: file) != nil else { continue }
-            let stem = NiftiFileName.stem(file)
-            let url = folder.appendingPathComponent(file)
-            if stem.hasSuffix("_image") {
-                let name = String(stem.dropLast(6))
-                guard images[name] == nil else { throw EvaluationError(folder.path, "two images named \(name) (.nii and .nii.gz)") }
-                images[name] = url
-            } else if stem.hasSuffix("_label") {
-                let name = String(stem.dropLast(6))
-                guard labels[name] == nil else { throw EvaluationError(folder.path, "two labels named \(name) (.nii and .nii.gz)") }
-                labels[name] = url
-            } else {
-                throw EvaluationError(folder.path, "\(file) is neither NAME_image nor NAME_label")
-            }
-        }
-        for name in images.keys.sorted() where labels[name] == nil {
-            throw EvaluationError(folder.path, "\(images[name]!.lastPathComponent) has no \(name)_label.nii.gz")
-        }
-        for name in labels.keys.sorted() where images[name] == nil {
-            throw EvaluationError(folder.path, "\(labels[name]!.lastPathComponent) has no \(name)_image.nii.gz")
-        }
-        guard !images.isEmpty else { throw EvaluationError(folder.path, "no NAME_image.nii.gz + NAME_label.nii.gz pairs") }
-        return images.keys.sorted().map { EvaluationPair(name: $0, image: images[$0]!, label: labels[$0]!) }
+        let pairs: [LabelledPair]
+        do { pairs = try LabelledPair.scan(folder) } catch { throw EvaluationError(error.folder, error.reason) }
+        guard !pairs.isEmpty else { throw EvaluationError(folder.path, "no NAME_image.nii.gz + NAME_label.nii.gz pairs") }
+        return pairs
     }
 }

@@ -27,7 +27,7 @@ public struct SlicedVolume: Sendable {
     }
 
     /// Reads and slices one pair. `values` nil means foreground = label > 0.
-    public static func load(_ pair: EvaluationPair, config: EvaluationTaskConfig) throws -> SlicedVolume {
+    public static func load(_ pair: LabelledPair, config: EvaluationTaskConfig) throws -> SlicedVolume {
         let image = try NiftiReader.readImage(pair.image)
         let labels = try NiftiReader.readLabels(pair.label)
         let values = config.labels ?? Set(labels.voxels.filter { $0 > 0 })

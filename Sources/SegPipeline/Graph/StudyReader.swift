@@ -48,7 +48,7 @@ enum StudyReader {
     }
 
     /// One support example: the image and its label map, which must lie on the same grid.
-    static func readSupport(_ pair: SupportPair) throws -> (image: Volume<Float>, label: Volume<Int32>) {
+    static func readSupport(_ pair: LabelledPair) throws -> (image: Volume<Float>, label: Volume<Int32>) {
         (try NiftiReader.readImage(pair.image, volumeIndex: 0), try NiftiReader.readLabels(pair.label, volumeIndex: 0))
     }
 }

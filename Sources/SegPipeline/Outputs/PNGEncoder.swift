@@ -1,7 +1,6 @@
 import Foundation
 
-/// A minimal PNG writer for 8-bit RGB images: zlib stream of stored (uncompressed) deflate blocks, so no zlib is
-/// needed. QC images are small, so the size cost is acceptable.
+/// A minimal PNG writer for 8-bit RGB images: filtered scanlines compressed with zlib.
 public enum PNGEncoder {
     /// PNG bytes for an RGB image, `rgb` row-major with 3 bytes per pixel, top row first.
     public static func encode(width: Int, height: Int, rgb: [UInt8]) -> Data {
@@ -12,48 +11,45 @@ public enum PNGEncoder {
         header.appendBigEndian(UInt32(height))
         header.append(contentsOf: [8, 2, 0, 0, 0])  // bit depth 8, colour type 2 (RGB), deflate, filter 0, no interlace
         appendChunk("IHDR", header, to: &png)
-
-        // Each scanline starts with filter type 0 (none).
-        let stride = width * 3
-        var raw = [UInt8]()
-        raw.reserveCapacity((stride + 1) * height)
-        for y in 0..<height {
-            raw.append(0)
-            raw.append(contentsOf: rgb[(y * stride)..<((y + 1) * stride)])
-        }
-        appendChunk("IDAT", zlibStored(raw), to: &png)
+        appendChunk("IDAT", Zlib.compressed(filteredScanlines(width: width, height: height, rgb: rgb)), to: &png)
         appendChunk("IEND", Data(), to: &png)
         return png
     }
 
-    /// A zlib stream (RFC 1950) holding `bytes` in stored deflate blocks (RFC 1951, BTYPE 00).
-    static func zlibStored(_ bytes: [UInt8]) -> Data {
-        var out = Data([0x78, 0x01])  // deflate, 32K window, no preset dictionary, check bits valid (0x7801 % 31 == 0)
-        var offset = 0
-        repeat {
-            let length = min(65_535, bytes.count - offset)
-            let final: UInt8 = offset + length == bytes.count ? 1 : 0
-            out.append(final)
-            out.append(UInt8(length & 0xFF)); out.append(UInt8(length >> 8))
-            out.append(UInt8(~length & 0xFF)); out.append(UInt8((~length >> 8) & 0xFF))
-            out.append(contentsOf: bytes[offset..<(offset + length)])
-            offset += length
-        } while offset < bytes.count
-        out.appendBigEndian(adler32(bytes))
+    /// Each scanline as its filter-type byte and filtered bytes (PNG spec, section 9). A row takes the filter whose
+    /// output has the smallest sum of absolute signed bytes (libpng's heuristic): small residuals repeat, so deflate
+    /// shrinks them several times more than raw pixels.
+    static func filteredScanlines(width: Int, height: Int, rgb: [UInt8]) -> [UInt8] {
+        let stride = width * 3, pixelBytes = 3
+        var out = [UInt8]()
+        out.reserveCapacity((stride + 1) * height)
+        var candidates = [[UInt8]](repeating: [UInt8](repeating: 0, count: stride), count: 5)
+        for y in 0..<height {
+            let row = y * stride, above = row - stride
+            for i in 0..<stride {
+                let x = rgb[row + i]
+                let a = i >= pixelBytes ? rgb[row + i - pixelBytes] : 0
+                let b = y > 0 ? rgb[above + i] : 0
+                let c = y > 0 && i >= pixelBytes ? rgb[above + i - pixelBytes] : 0
+                candidates[0][i] = x
+                candidates[1][i] = x &- a
+                candidates[2][i] = x &- b
+                candidates[3][i] = x &- UInt8((UInt16(a) + UInt16(b)) / 2)
+                candidates[4][i] = x &- paeth(a, b, c)
+            }
+            let cost = candidates.map { $0.reduce(0) { $0 + Int(Int8(bitPattern: $1).magnitude) } }
+            let best = cost.indices.min { cost[$0] < cost[$1] }!
+            out.append(UInt8(best))
+            out.append(contentsOf: candidates[best])
+        }
         return out
     }
 
-    static func adler32(_ bytes: [UInt8]) -> UInt32 {
-        var a: UInt32 = 1, b: UInt32 = 0
-        var index = 0
-        while index < bytes.count {
-            // 5552 bytes keep the sums below 2^32 before the modulo (zlib's NMAX).
-            let end = min(index + 5552, bytes.count)
-            for i in index..<end { a += UInt32(bytes[i]); b += a }
-            a %= 65_521; b %= 65_521
-            index = end
-        }
-        return (b << 16) | a
+    /// The Paeth predictor: whichever of left, above and upper-left is closest to left + above - upper-left.
+    static func paeth(_ a: UInt8, _ b: UInt8, _ c: UInt8) -> UInt8 {
+        let p = Int(a) + Int(b) - Int(c)
+        let pa = abs(p - Int(a)), pb = abs(p - Int(b)), pc = abs(p - Int(c))
+        return pa <= pb && pa <= pc ? a : (pb <= pc ? b : c)
     }
 
     static let crcTable: [UInt32] = (0..<256).map { n -> UInt32 in

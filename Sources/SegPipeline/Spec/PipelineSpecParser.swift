@@ -210,13 +210,14 @@ public enum PipelineSpecParser {
         for item in r.list(node, what) {
             guard let url = r.path(item, "support library", mustExist: .folder) else { ok = false; continue }
             do {
-                if try SupportLibrary.scan(url).isEmpty {
+                if try LabelledPair.scan(url).isEmpty {
                     r.error(item, "support library '\(url.path)' holds no NAME_image.nii.gz + NAME_label.nii.gz pairs",
                             hint: "each example is an image file and a label file sharing a name before _image/_label")
                     ok = false
                 }
             } catch {
-                r.error(item, "\(error)")
+                r.error(item, "support library '\(error.folder)': \(error.reason)",
+                        hint: "every NIfTI file there must be NAME_image or NAME_label with its partner beside it")
                 ok = false
             }
             urls.append(url)

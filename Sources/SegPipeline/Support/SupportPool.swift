@@ -19,11 +19,11 @@ public final class SupportPool: Sendable {
     }
 
     /// The examples of `pairs` for `target`, sliced in `plane`. Blocking: reads and slices files on first use.
-    public func examples(_ pairs: [SupportPair], target: TargetSpec, plane: AnatomicalPlane) throws -> [SupportExample] {
+    public func examples(_ pairs: [LabelledPair], target: TargetSpec, plane: AnatomicalPlane) throws -> [SupportExample] {
         try pairs.flatMap { try prepared($0, plane: plane)[target.name] ?? [] }
     }
 
-    private func prepared(_ pair: SupportPair, plane: AnatomicalPlane) throws -> [String: [SupportExample]] {
+    private func prepared(_ pair: LabelledPair, plane: AnatomicalPlane) throws -> [String: [SupportExample]] {
         let key = "\(pair.image.path)#\(plane.rawValue)"
         if let hit = cache.withLock({ $0[key] }) { return hit }
         let (image, label) = try StudyReader.readSupport(pair)
