@@ -16,19 +16,29 @@ import VolumeIO
     }
 
     @Test func taskYaml() throws {
-        let config = try EvaluationTaskConfig.parse("labels: [4, 5]\naxis: 1\nnormalize: {window: [40, 400]}\n", file: "t.yaml")
+        let config = try EvaluationTaskConfig.parse("labels: [4, 5]\naxis: 1\nnormalize: {method: window, center: 40, width: 400}\n", file: "t.yaml")
         #expect(config == EvaluationTaskConfig(labels: [4, 5], axis: 1, normalization: .window(center: 40, width: 400)))
         #expect(config.slicing == SlicingOptions(axis: .voxel(1), size: 128, normalization: .window(center: 40, width: 400)))
         #expect(try EvaluationTaskConfig.parse("", file: "t.yaml") == EvaluationTaskConfig())
         #expect(try EvaluationTaskConfig.parse("normalize: minmax", file: "t.yaml").normalization == .minMax)
+        #expect(try EvaluationTaskConfig.parse("normalize: {method: percentile, lower: 1, upper: 99}", file: "t.yaml")
+            .normalization == .percentile(lower: 1, upper: 99))
         #expect(try EvaluationTaskConfig.parse("labels: 3", file: "t.yaml").labels == [3])
+    }
+
+    /// task.yaml is read by the pipeline definition's reader: every error at once, each with its line and column.
+    @Test func taskYamlErrorsAreLocatedLikePipelineErrors() {
         func failure(_ text: String) -> String? {
             do { _ = try EvaluationTaskConfig.parse(text, file: "t.yaml"); return nil } catch { return "\(error)" }
         }
-        #expect(failure("axis: 3") == "t.yaml: error: axis: expected the NIfTI voxel axis 0, 1 or 2")
-        #expect(failure("labels: [a]") == "t.yaml: error: labels: expected a list of integer label values, e.g. [1, 2]")
-        #expect(failure("normalize: {window: [40, 0]}") == "t.yaml: error: normalize: expected percentile, minmax or {window: [center, width]} with width > 0")
-        #expect(failure("- 1") == "t.yaml: error: expected a mapping with labels, axis and normalize")
+        #expect(failure("axis: 3") == "t.yaml:1:7: error: 'axis' must be from 0 to 2, got 3\n    axis: 3\n          ^")
+        #expect(failure("labels: [a]")?.hasPrefix("t.yaml:1:10: error: 'labels' must be a whole number") == true)
+        #expect(failure("normalize: {method: window, center: 40, width: 0}")?
+            .hasPrefix("t.yaml:1:48: error: 'width' must be strictly between 0.0 and 1000000000.0, got 0.0") == true)
+        #expect(failure("- 1")?.hasPrefix("t.yaml:1:1: error: 'task.yaml' must be a mapping of keys to values") == true)
+        let both = failure("label: [1]\naxis: 7\n") ?? ""
+        #expect(both.contains("t.yaml:1:1: error: unknown key 'label' in 'task.yaml' (did you mean 'labels'?)"))
+        #expect(both.contains("t.yaml:2:7: error: 'axis' must be from 0 to 2, got 7"))
     }
 
     @Test func roundRobinSplit() {

@@ -6,7 +6,8 @@ import Yams
 ///
 ///     labels: [1, 2]        # foreground = voxels with any of these values (default: every value > 0)
 ///     axis: 2               # NIfTI voxel axis 0, 1 or 2 to slice along (default: each volume's acquisition axis)
-///     normalize: percentile # percentile (0.5-99.5) | minmax | {window: [center, width]}
+///     normalize: percentile # as a pipeline's preprocessing.normalization: percentile | minmax |
+///                           # {method: percentile, lower: 1, upper: 99} | {method: window, center: 40, width: 400}
 public struct EvaluationTaskConfig: Sendable, Equatable {
     public var labels: Set<Int32>?
     public var axis: Int?
@@ -27,51 +28,32 @@ public struct EvaluationTaskConfig: Sendable, Equatable {
         SlicingOptions(axis: axis.map { .voxel($0) } ?? .acquisition, size: Self.sliceSize, normalization: normalization)
     }
 
-    /// Parses task.yaml text; `file` names it in errors. Unknown keys are errors, so a typo is not silently ignored.
+    /// Parses task.yaml text with the pipeline definition's reader, so errors come compiler-style (line, column,
+    /// hint) and unknown keys are errors; throws `PipelineSpecError` listing them. `file` names it in errors.
     public static func parse(_ text: String, file: String) throws -> EvaluationTaskConfig {
-        let root: Any?
-        do { root = try Yams.load(yaml: text) } catch { throw EvaluationError(file, "not valid YAML: \(error)") }
-        guard let root else { return EvaluationTaskConfig() }
-        guard let map = root as? [String: Any] else { throw EvaluationError(file, "expected a mapping with labels, axis and normalize") }
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw PipelineSpecError(diagnostics: [PipelineSpecParser.yamlDiagnostic(error, file: file)], source: text)
+        }
         var config = EvaluationTaskConfig()
-        for (key, value) in map {
-            switch key {
-            case "labels":
-                let list = (value as? [Any]) ?? [value]
-                let values = list.compactMap { ($0 as? Int).flatMap { Int32(exactly: $0) } }
-                guard !values.isEmpty, values.count == list.count else {
-                    throw EvaluationError(file, "labels: expected a list of integer label values, e.g. [1, 2]")
-                }
-                config.labels = Set(values)
-            case "axis":
-                guard let axis = value as? Int, (0...2).contains(axis) else {
-                    throw EvaluationError(file, "axis: expected the NIfTI voxel axis 0, 1 or 2")
-                }
-                config.axis = axis
-            case "normalize":
-                config.normalization = try parseNormalization(value, file: file)
-            default:
-                throw EvaluationError(file, "unknown key '\(key)' (expected labels, axis, normalize)")
+        guard let root else { return config }
+        var r = NodeReader(file: file, baseFolder: URL(fileURLWithPath: file).deletingLastPathComponent())
+        if let f = r.fields(root, in: "task.yaml", allowed: ["labels", "axis", "normalize"]) {
+            if let node = f["labels"] {
+                let values = r.list(node, "labels").compactMap { r.int($0, "labels", in: Int(Int32.min)...Int(Int32.max)) }
+                if !values.isEmpty { config.labels = Set(values.map { Int32($0) }) }
+            }
+            if let node = f["axis"] { config.axis = r.int(node, "axis", in: 0...2) }
+            if let node = f["normalize"], let normalization = PipelineSpecParser.readNormalization(node, &r, key: "normalize") {
+                config.normalization = normalization
             }
         }
+        let errors = r.diagnostics.filter { $0.severity == .error }
+        guard errors.isEmpty else { throw PipelineSpecError(diagnostics: errors, source: text) }
         return config
     }
-
-    private static func parseNormalization(_ value: Any, file: String) throws -> IntensityNormalization {
-        if let name = value as? String {
-            switch name {
-            case "percentile": return .robust
-            case "minmax": return .minMax
-            default: break
-            }
-        } else if let map = value as? [String: Any], map.count == 1, let pair = map["window"] as? [Any], pair.count == 2,
-                  let center = number(pair[0]), let width = number(pair[1]), width > 0 {
-            return .window(center: center, width: width)
-        }
-        throw EvaluationError(file, "normalize: expected percentile, minmax or {window: [center, width]} with width > 0")
-    }
-
-    private static func number(_ value: Any) -> Double? { (value as? Double) ?? (value as? Int).map(Double.init) }
 }
 
 /// A task folder: `support/` and `query/` of image/label pairs (2D or 3D) and an optional `task.yaml`.

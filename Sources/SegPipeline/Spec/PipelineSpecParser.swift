@@ -149,15 +149,16 @@ public enum PipelineSpecParser {
         return spec
     }
 
-    static func readNormalization(_ node: Node, _ r: inout NodeReader) -> IntensityNormalization? {
+    /// `key`: the name the value has in its file (pipelines say normalization, task.yaml says normalize).
+    static func readNormalization(_ node: Node, _ r: inout NodeReader, key: String = "normalization") -> IntensityNormalization? {
         let methods = ["percentile", "window", "minmax"]
-        if node.scalar != nil, let method = r.string(node, "normalization") {
+        if node.scalar != nil, let method = r.string(node, key) {
             switch method {
             case "percentile": return .robust
             case "minmax": return .minMax
             case "window":
                 r.error(node, "a 'window' normalization needs a center and a width",
-                        hint: "write normalization: {method: window, center: 40, width: 400}")
+                        hint: "write \(key): {method: window, center: 40, width: 400}")
                 return nil
             default:
                 r.error(node, "unknown normalization '\(method)'\(Suggestion.didYouMean(method, in: methods))",
@@ -165,7 +166,7 @@ public enum PipelineSpecParser {
                 return nil
             }
         }
-        guard let f = r.fields(node, in: "normalization", allowed: ["method", "lower", "upper", "center", "width"],
+        guard let f = r.fields(node, in: key, allowed: ["method", "lower", "upper", "center", "width"],
                                required: ["method"]),
               let m = f["method"], let method = r.string(m, "method") else { return nil }
         switch method {
