@@ -182,7 +182,7 @@ import VolumeIO
     /// the library, so an incomplete or ambiguous pair stops the scan with the file's name.
     @Test(arguments: [("orphan_image.nii.gz", "orphan_image.nii.gz has no orphan_label.nii.gz"),
                       ("orphan_label.nii", "orphan_label.nii has no orphan_image.nii.gz"),
-                      ("a_image.nii", "two images named a (.nii and .nii.gz)"),
+                      ("a_image.nii", "two images named a: a_image.nii and a_image.nii.gz"),
                       ("notes.nii.gz", "notes.nii.gz is neither NAME_image nor NAME_label")])
     func incompleteOrAmbiguousPairsAreErrorsNamingTheFile(extra: String, reason: String) throws {
         let library = try temporaryFolder()
@@ -193,6 +193,19 @@ import VolumeIO
         #expect(throws: PairFolderError.self) {
             try SupportLibrary.pairs(libraries: [library], studyFolder: nil, mode: .add)
         }
+    }
+
+    @Test func pairExtensionsMatchInAnyCase() throws {
+        let library = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: library) }
+        try writeFakeVolume(library.appendingPathComponent("a_image.nii.gz"))
+        try FileManager.default.moveItem(at: library.appendingPathComponent("a_image.nii.gz"),
+                                         to: library.appendingPathComponent("a_image.NII.GZ"))
+        try writeFakeVolume(library.appendingPathComponent("a_label.nii"))
+        let pairs = try LabelledPair.scan(library)
+        #expect(pairs.map(\.name) == ["a"])
+        #expect(pairs.first?.image.lastPathComponent == "a_image.NII.GZ")
+        #expect(NiftiFileName.stem("CT.Nii.Gz") == "CT" && NiftiFileName.extension(of: "x.nii.gzip") == nil)
     }
 
     @Test func namingPatterns() {

@@ -143,6 +143,23 @@ final class NiftiReaderTests: XCTestCase {
         expectError("SOURCES.md") { if case .unsupportedExtension = $0 { return true }; return false }
     }
 
+    /// Exports from Windows tools often name files T1.NII.GZ; libnifti reads those, and so do we (the gzip test
+    /// too: an upper-case .GZ read as raw bytes would fail the size check or decode garbage).
+    func testUpperCaseExtensionsReadLikeLowerCase() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("upper-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for (source, copy) in [("phantom_lia.nii.gz", "PHANTOM.NII.GZ"), ("dtype_int16.nii", "INT16.NII")] {
+            let upper = folder.appendingPathComponent(copy)
+            try FileManager.default.copyItem(at: Fixtures.url(source), to: upper)
+            let expected = try NiftiReader.readImage(Fixtures.url(source))
+            let read = try NiftiReader.readImage(upper)
+            XCTAssertEqual(read.shape, expected.shape, copy)
+            XCTAssertEqual(read.affine, expected.affine, copy)
+            XCTAssertEqual(read.voxels, expected.voxels, copy)
+        }
+    }
+
     func testLabelsThatAreNotIntegersFail() throws {
         for name in ["label_too_big_uint32.nii", "label_fraction_float32.nii"] {
             XCTAssertThrowsError(try NiftiReader.readLabels(Fixtures.url(name)), name) { error in

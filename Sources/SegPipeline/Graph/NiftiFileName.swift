@@ -1,10 +1,12 @@
-/// NIfTI file names as the pipeline sees them: `NAME.nii.gz` or `NAME.nii` (".nii.gz" is tested first).
+/// NIfTI file names as the pipeline sees them: `NAME.nii.gz` or `NAME.nii`, the extension in any case (as the
+/// reader accepts it; exports from Windows tools often say `.NII.GZ`).
 enum NiftiFileName {
     static let extensions = [".nii.gz", ".nii"]
 
-    /// The NIfTI extension `name` ends with, or nil when it is not a NIfTI file name.
+    /// The NIfTI extension `name` ends with, as written there, or nil when it is not a NIfTI file name.
     static func `extension`(of name: String) -> String? {
-        extensions.first { name.hasSuffix($0) }
+        let lower = name.lowercased()
+        return extensions.first { lower.hasSuffix($0) }.map { String(name.suffix($0.count)) }
     }
 
     /// `name` without its NIfTI extension; `name` itself when it has none.

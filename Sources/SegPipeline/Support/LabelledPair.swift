@@ -22,13 +22,12 @@ public struct LabelledPair: Sendable, Equatable {
         for file in names.sorted() where !file.hasPrefix(".") && NiftiFileName.extension(of: file) != nil {
             let stem = NiftiFileName.stem(file), url = folder.appendingPathComponent(file)
             let name = String(stem.dropLast(6))
-            if stem.hasSuffix("_image") {
-                guard images.updateValue(url, forKey: name) == nil else {
-                    throw PairFolderError(folder: folder.path, reason: "two images named \(name) (.nii and .nii.gz)")
-                }
-            } else if stem.hasSuffix("_label") {
-                guard labels.updateValue(url, forKey: name) == nil else {
-                    throw PairFolderError(folder: folder.path, reason: "two labels named \(name) (.nii and .nii.gz)")
+            if stem.hasSuffix("_image") || stem.hasSuffix("_label") {
+                let isImage = stem.hasSuffix("_image")
+                let previous = isImage ? images.updateValue(url, forKey: name) : labels.updateValue(url, forKey: name)
+                if let other = previous {
+                    throw PairFolderError(folder: folder.path, reason: "two \(isImage ? "images" : "labels") named \(name): "
+                                          + "\(other.lastPathComponent) and \(file)")
                 }
             } else {
                 throw PairFolderError(folder: folder.path, reason: "\(file) is neither NAME_image nor NAME_label")

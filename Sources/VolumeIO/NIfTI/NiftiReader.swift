@@ -119,7 +119,7 @@ public enum NiftiReader {
             guard let size else {
                 throw VolumeIOError.truncatedData(path: path, expectedBytes: Int(needed), reason: "data file \(name) is missing")
             }
-            if dataFile.hasSuffix(".gz") {
+            if dataFile.lowercased().hasSuffix(".gz") {
                 // Deflate cannot expand more than 1032:1, so a small .gz cannot hold a huge volume: refuse before
                 // allocating (the exact size is only known after decompressing everything).
                 guard needed <= Double(size) * 1032 + 4096 else {
@@ -137,7 +137,9 @@ public enum NiftiReader {
     private static func openValidated(_ url: URL) throws -> ValidatedFile {
         let path = url.path
         try checkRegularFile(path)
-        guard path.hasSuffix(".nii") || path.hasSuffix(".nii.gz") || path.hasSuffix(".hdr") || path.hasSuffix(".hdr.gz") else {
+        // Upper-case names (T1.NII.GZ, common in exports from Windows tools) are read as libnifti reads them.
+        let lower = path.lowercased()
+        guard lower.hasSuffix(".nii") || lower.hasSuffix(".nii.gz") || lower.hasSuffix(".hdr") || lower.hasSuffix(".hdr.gz") else {
             throw VolumeIOError.unsupportedExtension(path: path, expected: ".nii, .nii.gz or .hdr")
         }
         let raw = try readRawNiftiHeader(path: path)
