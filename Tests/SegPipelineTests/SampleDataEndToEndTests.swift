@@ -151,7 +151,7 @@ import VolumeIO
         func probabilities(queries: [ModelSlice], supportSets: [[SupportExample]],
                            progress: (Int) -> Void) throws -> [ModelSlice] {
             progress(queries.count)
-            return queries.map { _ in supportSets[0][0].mask }
+            return queries.map { _ in ModelSlice(pixels: supportSets[0][0].mask.pixels) }
         }
     }
 

@@ -80,10 +80,28 @@ public struct ModelSlice: Sendable, Equatable {
     public static var zero: ModelSlice { ModelSlice(pixels: [Float](repeating: 0, count: side * side)) }
 }
 
+/// A binary mask on the model grid, a byte per pixel: a support pool holds one per slice and target for a whole
+/// library, and bytes take a quarter of the memory of the floats the engine reads.
+public struct ModelMask: Sendable, Equatable {
+    private var bytes: [UInt8]
+
+    /// `pixels`: 128 x 128 values, foreground where >= 0.5 (support masks are binary, as UniverSeg was trained).
+    public init(pixels: [Float]) {
+        precondition(pixels.count == ModelSlice.side * ModelSlice.side, "a model mask has 128 x 128 pixels")
+        bytes = pixels.map { $0 >= 0.5 ? 1 : 0 }
+    }
+
+    /// The mask as the engine takes it: 0 or 1 per pixel.
+    public var pixels: [Float] { bytes.map(Float.init) }
+    public var foreground: Int { bytes.reduce(0) { $0 + Int($1) } }
+
+    public static var zero: ModelMask { ModelMask(pixels: ModelSlice.zero.pixels) }
+}
+
 /// One support example on the model grid: an image slice and its binary mask for one target.
 public struct SupportExample: Sendable, Equatable {
     public var image: ModelSlice
-    public var mask: ModelSlice
+    public var mask: ModelMask
     /// The pair it came from and its slice index there, for the report.
     public var source: String
     public var slice: Int

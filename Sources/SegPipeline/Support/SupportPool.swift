@@ -37,6 +37,8 @@ public final class SupportPool: Sendable {
         let nativeSlice = { (k: Int) in
             mapping.frame.orientation.positive[nativeAxis] ? k : mapping.sliceCount - 1 - k
         }
+        // One image buffer per slice, shared by every target's examples.
+        let images = slices.slices.map { ModelSlice(pixels: $0) }
         var byTarget: [String: [SupportExample]] = [:]
         for target in targets {
             let masks: [[Float]]
@@ -45,10 +47,10 @@ public final class SupportPool: Sendable {
             } catch let error as SlicingError {
                 throw PipelineError.invalidVolume(pair.label.path, reason: "\(error)".replacingOccurrences(of: "error: ", with: ""))
             }
-            byTarget[target.name] = slices.slices.indices.map { k in
-                SupportExample(image: ModelSlice(pixels: slices.slices[k]), mask: ModelSlice(pixels: masks[k]),
-                               source: pair.name, slice: nativeSlice(k), position: positions[k],
-                               foreground: masks[k].reduce(0) { $0 + ($1 >= 0.5 ? 1 : 0) })
+            byTarget[target.name] = images.indices.map { k in
+                let mask = ModelMask(pixels: masks[k])
+                return SupportExample(image: images[k], mask: mask, source: pair.name, slice: nativeSlice(k),
+                                      position: positions[k], foreground: mask.foreground)
             }
         }
         cache.withLock { $0[key] = byTarget }
