@@ -234,6 +234,9 @@ cdcm_status cdcm_get_frame_info(const cdcm_file *file, long frame, cdcm_frame_in
         if (derivation->findAndGetSequenceItem(DCM_SourceImageSequence, source, 0).good() && source &&
             source->findAndGetOFString(DCM_ReferencedSOPInstanceUID, uid).good()) {
             std::strncpy(out->source_sop_instance_uid, trimmed(uid).c_str(), 64);
+            Sint32 frameNumber = 0;
+            if (source->findAndGetSint32(DCM_ReferencedFrameNumber, frameNumber, 0).good() && frameNumber > 0)
+                out->source_frame_number = frameNumber;
         }
     }
     return CDCM_OK;

@@ -56,7 +56,8 @@ cdcm_status validate(const cdcm_seg_request *r, char **error) {
     for (size_t f = 0; f < r->frame_count; ++f) {
         const cdcm_seg_frame &frame = r->frames[f];
         if (frame.segment_number < 1 || frame.segment_number > r->segment_count || !frame.pixels ||
-            frame.position_index < 1 || !frame.source_sop_class_uid || !frame.source_sop_instance_uid)
+            frame.position_index < 1 || !frame.source_sop_class_uid || !frame.source_sop_instance_uid ||
+            frame.source_frame_number > 65535)
             return fail(error, CDCM_ERROR_INVALID_ARGUMENT, "frame " + std::to_string(f + 1) + " is incomplete");
     }
     if (!r->series_instance_uid || !r->sop_instance_uid || !r->dimension_organization_uid || !r->content_date ||
@@ -167,6 +168,10 @@ cdcm_status cdcm_write_seg(const cdcm_seg_request *r, const char *path, char **e
             ImageSOPInstanceReferenceMacro reference;
             if (!step.check(reference.setReferencedSOPClassUID(in.source_sop_class_uid), "ReferencedSOPClassUID") ||
                 !step.check(reference.setReferencedSOPInstanceUID(in.source_sop_instance_uid), "ReferencedSOPInstanceUID"))
+                return CDCM_ERROR_WRITE;
+            if (in.source_frame_number > 0 &&
+                !step.check(reference.addReferencedFrameNumber(static_cast<Uint16>(in.source_frame_number)),
+                            "ReferencedFrameNumber"))
                 return CDCM_ERROR_WRITE;
             OFVector<ImageSOPInstanceReferenceMacro> references;
             references.push_back(reference);

@@ -107,6 +107,9 @@ typedef struct cdcm_frame_info {
     /// ReferencedSOPInstanceUID of the first SourceImageSequence item in DerivationImageSequence (0008,9124);
     /// empty when absent. Truncated to 64 characters plus NUL, the longest UID.
     char source_sop_instance_uid[65];
+    /// The first ReferencedFrameNumber (IS) of that SourceImageSequence item: the 1-based frame of a multi-frame
+    /// source; 0 when absent.
+    long source_frame_number;
 } cdcm_frame_info;
 
 /// Fills `*out` for `frame` (0-based). Returns CDCM_OK, or CDCM_ERROR_INVALID_ARGUMENT when the object has no
@@ -155,6 +158,9 @@ typedef struct cdcm_seg_frame {
     /// ReferencedSOPClassUID and ReferencedSOPInstanceUID (UI, 1, 1).
     const char *source_sop_class_uid;
     const char *source_sop_instance_uid;
+    /// ReferencedFrameNumber (IS, 1, 1C) of that item: the 1-based frame of a multi-frame source (1...65535), whose
+    /// other frames other SEG frames reference; 0 for a single-frame source (the attribute is then left out).
+    uint32_t source_frame_number;
     /// Rows * Columns bytes, row by row; non-zero means "in the segment". Borrowed.
     const uint8_t *pixels;
 } cdcm_seg_frame;

@@ -14,12 +14,14 @@ struct DicomFrameGeometry: Sendable, Equatable {
     var rescale: (slope: Double, intercept: Double)?
     var segmentNumber: Int?
     var sourceSOPInstanceUID: String?
+    /// 1-based frame of a multi-frame source that the frame was derived from.
+    var sourceFrameNumber: Int?
 
     static func == (a: Self, b: Self) -> Bool {
         a.position == b.position && a.orientation == b.orientation && a.pixelSpacing == b.pixelSpacing
             && a.sliceThickness == b.sliceThickness && a.rescale?.slope == b.rescale?.slope
             && a.rescale?.intercept == b.rescale?.intercept && a.segmentNumber == b.segmentNumber
-            && a.sourceSOPInstanceUID == b.sourceSOPInstanceUID
+            && a.sourceSOPInstanceUID == b.sourceSOPInstanceUID && a.sourceFrameNumber == b.sourceFrameNumber
     }
 }
 
@@ -94,6 +96,7 @@ final class DicomFile {
             String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
         }
         if !uid.isEmpty { geometry.sourceSOPInstanceUID = uid }
+        if info.source_frame_number > 0 { geometry.sourceFrameNumber = Int(info.source_frame_number) }
         return geometry
     }
 
@@ -194,6 +197,7 @@ final class DicomFile {
                 f.position = (frame.position[0], frame.position[1], frame.position[2])
                 f.source_sop_class_uid = arena.add(frame.sourceSOPClassUID)
                 f.source_sop_instance_uid = arena.add(frame.sourceSOPInstanceUID)
+                f.source_frame_number = UInt32(frame.sourceFrameNumber ?? 0)
                 f.pixels = allPixels.baseAddress! + index * frameSize
                 frames.append(f)
             }

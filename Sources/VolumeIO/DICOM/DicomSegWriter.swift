@@ -89,18 +89,26 @@ public enum DicomSegWriter {
         var frames: [DicomSegShimRequest.Frame] = []
         var pixels: [UInt8] = []
         let frameSize = nx * ny
+        // Slices sharing an instance are frames of a multi-frame image: their references must name the frame.
+        let slicesPerInstance = Dictionary(reference.sopInstanceUIDs.map { ($0, 1) }, uniquingKeysWith: +)
+        let frame = { (segment: Int, k: Int) -> DicomSegShimRequest.Frame in
+            let uid = reference.sopInstanceUIDs[k]
+            return .init(segmentNumber: segment, positionIndex: k + 1, position: reference.imagePositions[k],
+                         sourceSOPClassUID: reference.sopClassUIDs[k], sourceSOPInstanceUID: uid,
+                         sourceFrameNumber: slicesPerInstance[uid, default: 1] > 1 ? reference.frames[k] + 1 : nil)
+        }
         for (s, segment) in segments.enumerated() {
             var wroteAny = false
             for k in 0..<nz {
                 let slice = labels.voxels[k * frameSize ..< (k + 1) * frameSize]
                 guard slice.contains(segment.value) else { continue }
                 pixels += slice.map { $0 == segment.value ? 1 : 0 }
-                frames.append(frame(segment: s + 1, slice: k, reference))
+                frames.append(frame(s + 1, k))
                 wroteAny = true
             }
             if !wroteAny {
                 pixels += [UInt8](repeating: 0, count: frameSize)
-                frames.append(frame(segment: s + 1, slice: 0, reference))
+                frames.append(frame(s + 1, 0))
             }
         }
         let formatter = DateFormatter()
@@ -124,11 +132,6 @@ public enum DicomSegWriter {
             manufacturer: options.manufacturer, modelName: options.modelName, deviceSerialNumber: "0",
             softwareVersions: options.softwareVersions, algorithmName: options.algorithmName)
     }
-
-    private static func frame(segment: Int, slice k: Int, _ reference: DicomSeriesReference) -> DicomSegShimRequest.Frame {
-        .init(segmentNumber: segment, positionIndex: k + 1, position: reference.imagePositions[k],
-              sourceSOPClassUID: reference.sopClassUIDs[k], sourceSOPInstanceUID: reference.sopInstanceUIDs[k])
-    }
 }
 
 /// The SEG writer's input to the shim, in Swift types (see `cdcm_seg_request` for each field's DICOM attribute).
@@ -145,6 +148,8 @@ struct DicomSegShimRequest: Sendable {
         var position: [Double]
         var sourceSOPClassUID: String
         var sourceSOPInstanceUID: String
+        /// 1-based frame within a multi-frame source instance; nil for a single-frame source.
+        var sourceFrameNumber: Int?
     }
 
     var sourceFile: String

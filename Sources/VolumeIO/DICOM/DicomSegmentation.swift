@@ -16,6 +16,8 @@ public struct DicomSegmentation: Sendable {
         public var position: [Double]
         /// ReferencedSOPInstanceUID of the frame's source image, when stated.
         public var sourceSOPInstanceUID: String?
+        /// ReferencedFrameNumber of that source, when it is a multi-frame image (1-based).
+        public var sourceFrameNumber: Int?
         /// rows * columns values, row by row; 1 = in the segment.
         public var mask: [UInt8]
     }
@@ -57,6 +59,7 @@ public struct DicomSegmentation: Sendable {
             try file.decodeFrame(index, into: &buffer, offset: 0, count: buffer.count)
             frames.append(Frame(segmentNumber: segment, position: position,
                                 sourceSOPInstanceUID: geometry.sourceSOPInstanceUID,
+                                sourceFrameNumber: geometry.sourceFrameNumber,
                                 mask: buffer.map { $0 != 0 ? 1 : 0 }))
         }
         return DicomSegmentation(path: url.path, seriesInstanceUID: file.string(DicomTag.seriesInstanceUID) ?? "",
