@@ -6,10 +6,8 @@ public enum AtomicFile {
     /// Calls `write` with a temporary path in the destination's folder, then renames it to `destination`.
     /// The temporary file is removed if `write` throws.
     public static func write(to destination: URL, _ write: (URL) throws -> Void) throws {
-        let folder = destination.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        // Keep the extension last so libraries that infer the format from it (".nii.gz") still do.
-        let temporary = folder.appendingPathComponent(".tmp-\(UUID().uuidString.prefix(8))-\(destination.lastPathComponent)")
+        try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let temporary = temporaryURL(for: destination)
         do {
             try write(temporary)
             if rename(temporary.path, destination.path) != 0 {
@@ -20,6 +18,13 @@ public enum AtomicFile {
             try? FileManager.default.removeItem(at: temporary)
             throw error
         }
+    }
+
+    /// A hidden, unique name beside `destination`, ending in its name so libraries that infer the format from the
+    /// extension (".nii.gz") still do.
+    static func temporaryURL(for destination: URL) -> URL {
+        destination.deletingLastPathComponent()
+            .appendingPathComponent(".tmp-\(UUID().uuidString.prefix(8))-\(destination.lastPathComponent)")
     }
 
     /// Writes `data` atomically to `destination`.

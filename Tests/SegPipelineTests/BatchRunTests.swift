@@ -110,6 +110,26 @@ import Testing
         #expect(plan.filter { $0.skipReason == nil }.map(\.study.name) == ["a2"])
     }
 
+    /// An output that cannot be put in place fails the study with its path, and none of the study's other outputs
+    /// appear (they are staged and renamed together); the other studies are written.
+    @Test func aStudyWhoseOutputCannotBeWrittenLeavesNoneOfItsOutputs() async throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try makeStudies(root, names: ["w1", "w2"])
+        let spec = fakeSpec(root: root)
+        let blocker = spec.outputs.folder.appendingPathComponent("w1/w1_report.json")
+        try FileManager.default.createDirectory(at: blocker, withIntermediateDirectories: true)
+        let result = try await BatchRun(graph: JobGraph(spec: spec, segmenter: FakeSegmenter())).run()
+
+        #expect(result.done == 1 && result.failed == 1)
+        let failure = try #require(result.outcomes.first { $0.status == .failed })
+        #expect(failure.study.name == "w1" && failure.stage == .write)
+        #expect(failure.reason?.contains("w1_report.json is a folder") == true)
+        let left = try FileManager.default.contentsOfDirectory(atPath: blocker.deletingLastPathComponent().path)
+        #expect(left == ["w1_report.json"])   // the blocking folder only: no label map, QC image or temporary
+        #expect(FileManager.default.fileExists(atPath: spec.outputs.folder.appendingPathComponent("w2/w2_seg.nii.gz").path))
+    }
+
     @Test func studiesInFlightStayBoundedHoweverManyAreQueued() async throws {
         let root = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: root) }

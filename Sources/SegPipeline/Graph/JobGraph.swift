@@ -127,6 +127,14 @@ public struct JobGraph: Sendable {
         await output.finish()
     }
 
+    /// The reason alone, for errors whose message would name a file the caller names already.
+    static func reason(_ error: any Error) -> String {
+        if case .writeFailed(_, let reason)? = error as? VolumeIOError { return reason }
+        if let error = error as? VolumeIOError { return error.reason }
+        if let error = error as? DicomError { return error.reason }
+        return describe(error)
+    }
+
     static func describe(_ error: any Error) -> String {
         if let error = error as? PipelineError { return error.description }
         if error is CocoaError { return error.localizedDescription }
@@ -258,7 +266,11 @@ public struct JobGraph: Sendable {
             stem = NiftiFileName.stem(file.lastPathComponent)
         }
         var outputs: [String] = []
-        /// Runs `body`, which writes atomically (temporary name, then rename) to the URL it is given.
+        // Every output is staged and all are renamed into place at the end: a failed write (disk full) leaves
+        // none of this attempt's files, and a previous run's outputs whole.
+        var files = StagedFiles()
+        defer { files.discard() }
+        /// Runs `body`, which writes the output to the (temporary) URL it is given.
         func output(_ suffix: String, _ body: (URL) throws -> Void) throws {
             var relative = stem + suffix
             // `segment --out seg.nii.gz`: the label map goes exactly there, its SEG beside it as seg.dcm.
@@ -266,12 +278,9 @@ public struct JobGraph: Sendable {
             if spec.outputs.labelMapFile != nil, suffix == "_seg.dcm" { relative = stem + ".dcm" }
             let url = folder.appendingPathComponent(relative)
             do {
-                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-                try body(url)
-            } catch let error as PipelineError {
-                throw error
+                try files.stage(url, body)
             } catch {
-                throw PipelineError.writeFailed(url.path, reason: Self.describe(error))
+                throw PipelineError.writeFailed(url.path, reason: Self.reason(error))
             }
             outputs.append(relative)
         }
@@ -299,7 +308,7 @@ public struct JobGraph: Sendable {
         if writers.contains(.qc) {
             let picture = QCImage.render(image: image, labels: labels, plane: mapping.plane, values: spec.targets.map(\.value))
             let png = PNGEncoder.encode(width: picture.width, height: picture.height, rgb: picture.rgb)
-            try output("_qc.png") { try AtomicFile.write(png, to: $0) }
+            try output("_qc.png") { try png.write(to: $0) }
         }
         job.timings.writeSeconds = Date().timeIntervalSince(start)
         job.timings.totalSeconds = Date().timeIntervalSince(job.started)
@@ -307,7 +316,12 @@ public struct JobGraph: Sendable {
                                 outputs: outputs + (writers.contains(.report) ? [stem + "_report.json"] : []))
         if writers.contains(.report) {
             let data = try report.encoded()
-            try output("_report.json") { try AtomicFile.write(data, to: $0) }
+            try output("_report.json") { try data.write(to: $0) }
+        }
+        do {
+            try files.commit()
+        } catch {
+            throw PipelineError.writeFailed(folder.path, reason: Self.reason(error))
         }
         if spec.outputs.ledger { try Ledger(outputFolder: folder).append(LedgerEntry(
             study: job.input.name, status: .done, inputFingerprint: job.input.fingerprint,

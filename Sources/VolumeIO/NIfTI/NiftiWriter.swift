@@ -57,6 +57,7 @@ public enum NiftiWriter {
             }
         } catch let error as VolumeIOError {
             // Name the destination, not the temporary file the user never sees.
+            if case .writeFailed(_, let reason) = error { throw VolumeIOError.writeFailed(path: path, reason: reason) }
             throw VolumeIOError.writeFailed(path: path, reason: error.reason)
         } catch {
             throw VolumeIOError.writeFailed(path: path, reason: "\(error.localizedDescription)")
