@@ -10,6 +10,13 @@ import Testing
         try UniverSegBinary.run(arguments, in: folder)
     }
 
+    /// For audit trails: the same version string every report records.
+    @Test func versionIsPrinted() throws {
+        let result = try execute(["--version"])
+        #expect(result.status == 0)
+        #expect(result.out.hasPrefix("universeg ") && result.out.hasSuffix("\n") && result.out.split(separator: "\n").count == 1)
+    }
+
     @Test func validateAcceptsTheShippedNiftiPipeline() throws {
         let result = try execute(["validate", "Pipelines/brain-lesion-nifti.yaml"])
         #expect(result.status == 0)
