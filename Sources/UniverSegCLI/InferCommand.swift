@@ -38,7 +38,7 @@ struct InferCommand: ParsableCommand {
     @OptionGroup var engine: EngineOptions
 
     func validate() throws {
-        guard logits.hasSuffix(".nii.gz") || logits.hasSuffix(".nii") else { throw ValidationError("--logits must end in .nii.gz or .nii") }
+        guard NiftiFileName.extension(of: logits) != nil else { throw ValidationError("--logits must end in .nii.gz or .nii") }
         guard (1...64).contains(ensemble) else { throw ValidationError("--ensemble must be from 1 to 64") }
     }
 

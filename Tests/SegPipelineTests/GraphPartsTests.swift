@@ -202,10 +202,20 @@ import VolumeIO
         try FileManager.default.moveItem(at: library.appendingPathComponent("a_image.nii.gz"),
                                          to: library.appendingPathComponent("a_image.NII.GZ"))
         try writeFakeVolume(library.appendingPathComponent("a_label.nii"))
+        try writeFakeVolume(library.appendingPathComponent("B_IMAGE.NII"))
+        try writeFakeVolume(library.appendingPathComponent("B_LABEL.NII"))
         let pairs = try LabelledPair.scan(library)
-        #expect(pairs.map(\.name) == ["a"])
-        #expect(pairs.first?.image.lastPathComponent == "a_image.NII.GZ")
+        #expect(pairs.map(\.name) == ["B", "a"])
+        #expect(pairs.last?.image.lastPathComponent == "a_image.NII.GZ")
         #expect(NiftiFileName.stem("CT.Nii.Gz") == "CT" && NiftiFileName.extension(of: "x.nii.gzip") == nil)
+
+        // A study folder exported by a Windows tool: the image is found by the usual pattern, the label is not.
+        let study = library.appendingPathComponent("study")
+        try writeFakeVolume(study.appendingPathComponent("T1.nii.gz"))
+        try FileManager.default.moveItem(at: study.appendingPathComponent("T1.nii.gz"), to: study.appendingPathComponent("T1.NII.GZ"))
+        try writeFakeVolume(study.appendingPathComponent("T1_LABEL.NII"))
+        let input = StudyDiscovery.stamp(study, name: "study", isFolder: true)
+        #expect(StudyDiscovery.niftiImages(of: input, pattern: "*.nii*").map(\.lastPathComponent) == ["T1.NII.GZ"])
     }
 
     @Test func namingPatterns() {

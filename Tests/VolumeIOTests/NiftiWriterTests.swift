@@ -23,6 +23,18 @@ final class NiftiWriterTests: XCTestCase {
         }
     }
 
+    /// `--out SEG.NII.GZ` is gzip-compressed like `.nii.gz`, and `.NII` is not.
+    func testUpperCaseExtensionsAreWrittenLikeLowerCase() throws {
+        let folder = try Fixtures.temporaryFolder(self)
+        let labels = try NiftiReader.readLabels(Fixtures.url("breast1_label.nii.gz"))
+        for (name, gzip) in [("SEG.NII.GZ", true), ("SEG.NII", false)] {
+            let out = folder.appendingPathComponent(name)
+            try NiftiWriter.write(labels, to: out)
+            XCTAssertEqual(try Data(contentsOf: out).prefix(2) == Data([0x1F, 0x8B]), gzip, name)
+            XCTAssertEqual(try NiftiReader.readLabels(out).voxels, labels.voxels, name)
+        }
+    }
+
     func testLabelWriterReproducesSourceGeometryExactly() throws {
         let folder = try Fixtures.temporaryFolder(self)
         let source = Fixtures.url("breast1_label.nii.gz")

@@ -1,4 +1,5 @@
 import Foundation
+import VolumeIO
 
 /// Finds the studies in an input folder: each sub-folder, or each NIfTI file at the top, whose name matches.
 public enum StudyDiscovery {
@@ -53,14 +54,15 @@ public enum StudyDiscovery {
         return StudyInput(name: name, location: url, isFolder: isFolder, files: files.sorted { $0.path < $1.path })
     }
 
-    /// The NIfTI image files of a study: the file itself, or the top-level files of its folder matching `pattern`,
-    /// minus label files (`*_label.nii*`).
+    /// The NIfTI image files of a study: the file itself, or the top-level files of its folder matching `pattern`
+    /// in any letter case (so `*.nii.gz` finds `T1.NII.GZ`, as the reader opens it), minus label files.
     public static func niftiImages(of study: StudyInput, pattern: String) -> [URL] {
         guard study.isFolder else { return [study.location] }
+        let pattern = pattern.lowercased()
         return study.files.map(\.path).filter { path in
             !path.contains("/") && NiftiFileName.extension(of: path) != nil
-                && fnmatch(pattern, path, 0) == 0
-                && !NiftiFileName.stem(path).hasSuffix("_label")
+                && fnmatch(pattern, path.lowercased(), 0) == 0
+                && !NiftiFileName.stem(path).lowercased().hasSuffix("_label")
         }.map { study.location.appendingPathComponent($0) }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import VolumeIO
 
 /// One study without a pipeline file (`universeg segment`): an image file or a DICOM folder, straight through the graph.
 public enum SingleStudyRun {

@@ -1,4 +1,5 @@
 import Foundation
+import VolumeIO
 
 /// One labelled example: `NAME_image.nii.gz` and `NAME_label.nii.gz` (or `.nii`), a volume or a single slice.
 /// Support libraries, per-study support folders and evaluation task folders all hold these.
@@ -22,8 +23,9 @@ public struct LabelledPair: Sendable, Equatable {
         for file in names.sorted() where !file.hasPrefix(".") && NiftiFileName.extension(of: file) != nil {
             let stem = NiftiFileName.stem(file), url = folder.appendingPathComponent(file)
             let name = String(stem.dropLast(6))
-            if stem.hasSuffix("_image") || stem.hasSuffix("_label") {
-                let isImage = stem.hasSuffix("_image")
+            let role = stem.suffix(6).lowercased()   // _image or _label, in any case like the extension
+            if role == "_image" || role == "_label" {
+                let isImage = role == "_image"
                 let previous = isImage ? images.updateValue(url, forKey: name) : labels.updateValue(url, forKey: name)
                 if let other = previous {
                     throw PairFolderError(folder: folder.path, reason: "two \(isImage ? "images" : "labels") named \(name): "

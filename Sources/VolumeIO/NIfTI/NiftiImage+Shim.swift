@@ -267,7 +267,7 @@ func writeNiftiFile(path: String, header: NiftiSpatialHeader, datatype: NiftiDat
         floats.withUnsafeBufferPointer { data.copyMemory(from: $0.baseAddress!, byteCount: byteCount) }
     }
 
-    var file: znzFile? = znzopen(path, "wb", path.hasSuffix(".gz") ? 1 : 0)
+    var file: znzFile? = znzopen(path, "wb", path.lowercased().hasSuffix(".gz") ? 1 : 0)
     guard let opened = file else {
         throw VolumeIOError.writeFailed(path: path, reason: String(cString: strerror(errno)))
     }

@@ -42,7 +42,7 @@ public enum NiftiWriter {
     private static func write(_ shape: [Int], _ affine: Affine, _ source: SourceGeometry?, to url: URL,
                               datatype: NiftiDatatype, description: String, payload: NiftiVoxelPayload) throws {
         let path = url.path
-        guard path.hasSuffix(".nii") || path.hasSuffix(".nii.gz") else {
+        guard NiftiFileName.extension(of: path) != nil else {
             throw VolumeIOError.unsupportedExtension(path: path, expected: ".nii or .nii.gz")
         }
         guard shape.count == 3, shape.allSatisfy({ $0 > 0 }), affine.inverse != nil else {

@@ -1,16 +1,16 @@
-/// NIfTI file names as the pipeline sees them: `NAME.nii.gz` or `NAME.nii`, the extension in any case (as the
-/// reader accepts it; exports from Windows tools often say `.NII.GZ`).
-enum NiftiFileName {
+/// Single-file NIfTI names: `NAME.nii.gz` or `NAME.nii`, the extension in any case (libnifti opens both, and
+/// exports from Windows tools often say `.NII.GZ`).
+public enum NiftiFileName {
     static let extensions = [".nii.gz", ".nii"]
 
     /// The NIfTI extension `name` ends with, as written there, or nil when it is not a NIfTI file name.
-    static func `extension`(of name: String) -> String? {
+    public static func `extension`(of name: String) -> String? {
         let lower = name.lowercased()
         return extensions.first { lower.hasSuffix($0) }.map { String(name.suffix($0.count)) }
     }
 
     /// `name` without its NIfTI extension; `name` itself when it has none.
-    static func stem(_ name: String) -> String {
+    public static func stem(_ name: String) -> String {
         `extension`(of: name).map { String(name.dropLast($0.count)) } ?? name
     }
 }
