@@ -167,6 +167,25 @@ import Testing
         }
     }
 
+    @Test func aSupportLibraryWithHalfAPairIsAnErrorAtItsLine() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("inputs"), withIntermediateDirectories: true)
+        let library = root.appendingPathComponent("lib")
+        try writeFakeSupport(library, name: "a")
+        try writeFakeVolume(library.appendingPathComponent("b_image.nii.gz"))
+        let yaml = """
+            inputs: {folder: inputs}
+            support: {library: lib}
+            targets: [{name: t, value: 1, labels: 1}]
+            outputs: {folder: out}
+            """
+        let (spec, diagnostics) = PipelineSpecParser.check(yaml, file: "p.yaml", baseFolder: root)
+        #expect(spec == nil)
+        #expect(diagnostics.map(\.description) == [
+            "p.yaml:2:20: error: support library '\(library.standardizedFileURL.path)': b_image.nii.gz has no b_label.nii.gz"])
+    }
+
     @Test func renderedDiagnosticsShowTheLineACaretAndTheHint() {
         let d = SpecDiagnostic(file: "p.yaml", location: SourceLocation(line: 2, column: 3), message: "unknown key 'x'",
                                hint: "the keys are a, b")
