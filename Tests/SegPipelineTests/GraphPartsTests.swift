@@ -117,6 +117,20 @@ import VolumeIO
         #expect(try pool.examples(LabelledPair.scan(root.appendingPathComponent("lib-a")), target: target, plane: .sagittal).count == 12)
     }
 
+    /// `watch` runs for days with one pool: an example replaced in the library is read again, not served stale.
+    @Test func aReplacedSupportFileIsReadAgain() throws {
+        let library = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: library) }
+        try writeFakeSupport(library, name: "a")
+        let target = TargetSpec(name: "t", value: 1, supportLabels: [1])
+        let pool = SupportPool(targets: [target], normalization: .minMax)
+        let before = try pool.examples(LabelledPair.scan(library), target: target, plane: .axial)
+        #expect(before.count == 6)
+        try writeFakeSupport(library, name: "a", shape: [12, 10, 8])
+        let after = try pool.examples(LabelledPair.scan(library), target: target, plane: .axial)
+        #expect(after.count == 8)
+    }
+
     static func example(_ source: String, _ slice: Int, position: Double, foreground: Int) -> SupportExample {
         SupportExample(image: .zero, mask: .zero, source: source, slice: slice, position: position, foreground: foreground)
     }

@@ -10,7 +10,8 @@ import VolumeIO
 public final class SupportPool: Sendable {
     private let targets: [TargetSpec]
     private let normalization: IntensityNormalization
-    /// Key: pair image path + plane; value: examples per target name.
+    /// Key: pair paths, sizes and modification times + plane (a long `watch` sees an example replaced in place);
+    /// value: examples per target name.
     private let cache = Mutex<[String: [String: [SupportExample]]]>([:])
 
     public init(targets: [TargetSpec], normalization: IntensityNormalization) {
@@ -23,8 +24,15 @@ public final class SupportPool: Sendable {
         try pairs.flatMap { try prepared($0, plane: plane)[target.name] ?? [] }
     }
 
+    private static func stamp(_ file: URL) -> String {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: file.resolvingSymlinksInPath().path)
+        let size = (attributes?[.size] as? NSNumber)?.int64Value ?? -1
+        let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        return "\(file.path):\(size):\(modified)"
+    }
+
     private func prepared(_ pair: LabelledPair, plane: AnatomicalPlane) throws -> [String: [SupportExample]] {
-        let key = "\(pair.image.path)#\(plane.rawValue)"
+        let key = [pair.image, pair.label].map(Self.stamp).joined(separator: "|") + "#\(plane.rawValue)"
         if let hit = cache.withLock({ $0[key] }) { return hit }
         let (image, label) = try StudyReader.readSupport(pair)
         // A single slice (one voxel thick) is used as it is, along its thin axis, whatever its orientation.
