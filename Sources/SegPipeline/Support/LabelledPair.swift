@@ -9,7 +9,7 @@ public struct LabelledPair: Sendable, Equatable {
     public var label: URL
 
     /// The pairs in `folder`, sorted by name. Hidden files and files that are not NIfTI are ignored; any NIfTI file
-    /// that is not half of a complete pair is an error, as is a name given twice (.nii and .nii.gz): an example
+    /// that is not half of a complete pair is an error, as is a name given twice (e.g. .nii and .nii.gz): an example
     /// silently left out, or picked by listing order, would change every result made with the folder.
     public static func scan(_ folder: URL) throws(PairFolderError) -> [LabelledPair] {
         var isFolder: ObjCBool = false
