@@ -1,30 +1,15 @@
 import Foundation
 
 /// Writes outputs so that a crash never leaves a half-written file: write to a temporary name beside the
-/// destination, then rename over it (rename is atomic within one filesystem).
+/// destination, then rename over it (rename is atomic within one filesystem). A batch of one `StagedFiles`.
 public enum AtomicFile {
     /// Calls `write` with a temporary path in the destination's folder, then renames it to `destination`.
-    /// The temporary file is removed if `write` throws.
+    /// The temporary file is removed if `write` or the rename fails.
     public static func write(to destination: URL, _ write: (URL) throws -> Void) throws {
-        try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let temporary = temporaryURL(for: destination)
-        do {
-            try write(temporary)
-            if rename(temporary.path, destination.path) != 0 {
-                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: destination.path,
-                                                               NSLocalizedDescriptionKey: String(cString: strerror(errno))])
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
-        }
-    }
-
-    /// A hidden, unique name beside `destination`, ending in its name so libraries that infer the format from the
-    /// extension (".nii.gz") still do.
-    static func temporaryURL(for destination: URL) -> URL {
-        destination.deletingLastPathComponent()
-            .appendingPathComponent(".tmp-\(UUID().uuidString.prefix(8))-\(destination.lastPathComponent)")
+        var files = StagedFiles()
+        defer { files.discard() }
+        try files.stage(destination, write)
+        try files.commit()
     }
 
     /// Writes `data` atomically to `destination`.

@@ -14,7 +14,7 @@ public struct StagedFiles {
     public mutating func stage(_ destination: URL, _ write: (URL) throws -> Void) throws {
         let folder = destination.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let temporary = AtomicFile.temporaryURL(for: destination)
+        let temporary = Self.temporaryURL(for: destination)
         do {
             try write(temporary)
         } catch {
@@ -42,6 +42,13 @@ public struct StagedFiles {
             }
             staged.removeFirst()
         }
+    }
+
+    /// A hidden, unique name beside `destination`, ending in its name so libraries that infer the format from the
+    /// extension (".nii.gz") still do. BatchRun removes leftovers of killed runs by the `.tmp-` prefix.
+    static func temporaryURL(for destination: URL) -> URL {
+        destination.deletingLastPathComponent()
+            .appendingPathComponent(".tmp-\(UUID().uuidString.prefix(8))-\(destination.lastPathComponent)")
     }
 
     /// Removes the temporaries not yet committed.

@@ -103,7 +103,7 @@ actor OutcomeLog {
 }
 
 enum OutputHygiene {
-    /// Removes `.tmp-*` files that a killed run left behind (AtomicFile's temporary names); nothing else is touched.
+    /// Removes `.tmp-*` files that a killed run left behind (the temporary names of StagedFiles and AtomicFile); nothing else is touched.
     static func removeStaleTemporaries(in folder: URL) {
         guard let walker = FileManager.default.enumerator(atPath: folder.path) else { return }
         while let relative = walker.nextObject() as? String {
