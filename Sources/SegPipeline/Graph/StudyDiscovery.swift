@@ -35,11 +35,7 @@ public enum StudyDiscovery {
     public static func stamp(_ url: URL, name: String, isFolder: Bool) -> StudyInput {
         var files: [FileStamp] = []
         func add(_ file: URL, relative: String) {
-            guard let attributes = try? FileManager.default.attributesOfItem(atPath: file.resolvingSymlinksInPath().path),
-                  (attributes[.type] as? FileAttributeType) == .typeRegular else { return }
-            let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
-            let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-            files.append(FileStamp(path: relative, size: size, modified: modified))
+            if let stamp = FileStamp.of(file, as: relative) { files.append(stamp) }
         }
         if isFolder {
             if let walker = FileManager.default.enumerator(atPath: url.path) {

@@ -29,6 +29,14 @@ public struct FileStamp: Sendable, Equatable {
     public var size: Int64
     /// Seconds since 1970, as the file system reports.
     public var modified: Double
+
+    /// `file`'s size and time, recorded under `path`; a symbolic link counts as its target. Nil unless a regular file.
+    public static func of(_ file: URL, as path: String) -> FileStamp? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: file.resolvingSymlinksInPath().path),
+              (attributes[.type] as? FileAttributeType) == .typeRegular else { return nil }
+        return FileStamp(path: path, size: (attributes[.size] as? NSNumber)?.int64Value ?? 0,
+                         modified: (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)
+    }
 }
 
 public enum SeriesFormat: String, Sendable, Codable {

@@ -24,15 +24,9 @@ public final class SupportPool: Sendable {
         try pairs.flatMap { try prepared($0, plane: plane)[target.name] ?? [] }
     }
 
-    private static func stamp(_ file: URL) -> String {
-        let attributes = try? FileManager.default.attributesOfItem(atPath: file.resolvingSymlinksInPath().path)
-        let size = (attributes?[.size] as? NSNumber)?.int64Value ?? -1
-        let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-        return "\(file.path):\(size):\(modified)"
-    }
-
     private func prepared(_ pair: LabelledPair, plane: AnatomicalPlane) throws -> [String: [SupportExample]] {
-        let key = [pair.image, pair.label].map(Self.stamp).joined(separator: "|") + "#\(plane.rawValue)"
+        let stamps = [pair.image, pair.label].map { FileStamp.of($0, as: $0.path).map(String.init(describing:)) ?? $0.path }
+        let key = stamps.joined(separator: "|") + "#\(plane.rawValue)"
         if let hit = cache.withLock({ $0[key] }) { return hit }
         let (image, label) = try StudyReader.readSupport(pair)
         // A single slice (one voxel thick) is used as it is, along its thin axis, whatever its orientation.
