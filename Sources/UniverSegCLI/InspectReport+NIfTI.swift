@@ -3,12 +3,6 @@ import VolumeIO
 
 /// NIfTI files in `inspect`: .nii, .nii.gz, and .hdr/.img pairs, read through `NiftiReader`.
 extension InspectReport {
-    /// True for the names `NiftiReader` opens (.nii, .nii.gz, .hdr, .hdr.gz), any case.
-    static func isNifti(_ path: String) -> Bool {
-        let lower = path.lowercased()
-        return [".nii", ".nii.gz", ".hdr", ".hdr.gz"].contains { lower.hasSuffix($0) }
-    }
-
     /// True for the data half of a .hdr/.img pair (.img, .img.gz).
     static func isPairData(_ path: String) -> Bool {
         let lower = path.lowercased()
@@ -28,7 +22,7 @@ extension InspectReport {
         let listed = Set(files)
         var headers: [String] = []
         for path in files {
-            if isNifti(path) { headers.append(path); continue }
+            if NiftiFileName.isReadable(path) { headers.append(path); continue }
             guard let header = pairHeader(ofData: path) else {
                 skipped.append(Skipped(path: path, reason: "image data of an Analyze/NIfTI pair, but no .hdr beside it"))
                 continue

@@ -48,10 +48,10 @@ struct InspectReport: Codable, Equatable {
             return report
         }
         let files = FileListing.regularFiles(under: url)
-        let nifti = inspectNifti(files.filter { isNifti($0) || isPairData($0) })
+        let nifti = inspectNifti(files.filter { NiftiFileName.isReadable($0) || isPairData($0) })
         report.volumes += nifti.volumes
         report.skipped += nifti.skipped
-        let scan = DicomReader.scan(files: files.filter { !isNifti($0) && !isPairData($0) })
+        let scan = DicomReader.scan(files: files.filter { !NiftiFileName.isReadable($0) && !isPairData($0) })
         for series in scan.series {
             do throws(DicomError) {
                 let volume = try DicomReader.readVolume(series)

@@ -137,9 +137,7 @@ public enum NiftiReader {
     private static func openValidated(_ url: URL) throws -> ValidatedFile {
         let path = url.path
         try checkRegularFile(path)
-        // Upper-case names (T1.NII.GZ, common in exports from Windows tools) are read as libnifti reads them.
-        let lower = path.lowercased()
-        guard lower.hasSuffix(".nii") || lower.hasSuffix(".nii.gz") || lower.hasSuffix(".hdr") || lower.hasSuffix(".hdr.gz") else {
+        guard NiftiFileName.isReadable(path) else {
             throw VolumeIOError.unsupportedExtension(path: path, expected: ".nii, .nii.gz or .hdr")
         }
         let raw = try readRawNiftiHeader(path: path)
