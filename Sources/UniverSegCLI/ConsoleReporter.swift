@@ -63,6 +63,9 @@ final class ConsoleReporter: Sendable {
                     let volumes = outcome.report?.targets.map { "\($0.name) \(String(format: "%.2f", $0.volumeML)) mL" }
                         .joined(separator: ", ") ?? ""
                     message = "\(outcome.study.name): done in \(String(format: "%.1f", outcome.seconds)) s (\(volumes))"
+                    for warning in outcome.report?.warnings ?? [] {
+                        message! += "\n\(outcome.study.name): warning: \(warning)"
+                    }
                 }
             }
             return (message, Self.statusLine(s))
@@ -91,7 +94,8 @@ final class ConsoleReporter: Sendable {
 
     private func line(_ message: String) {
         let prefix = mode == .terminal ? "\r\u{1B}[2K" : "\(ISO8601DateFormatter().string(from: Date())) "
-        FileHandle.standardError.write(Data((prefix + message + "\n").utf8))
+        let lines = message.split(separator: "\n", omittingEmptySubsequences: false).map { prefix + $0 + "\n" }
+        FileHandle.standardError.write(Data(lines.joined().utf8))
     }
 
     /// Ends the status line so later output starts on a fresh line.
@@ -115,6 +119,7 @@ final class ConsoleReporter: Sendable {
             if let targets = outcome.report?.targets {
                 object["targets"] = targets.map { ["name": $0.name, "voxels": $0.voxels, "volumeML": $0.volumeML] as [String: Any] }
             }
+            if let warnings = outcome.report?.warnings, !warnings.isEmpty { object["warnings"] = warnings }
         }
         if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
             FileHandle.standardOutput.write(data + Data("\n".utf8))

@@ -48,6 +48,23 @@ import VolumeIO
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("ledger.jsonl").path))
     }
 
+    /// A study's warnings are printed under its line, not only written to its report.
+    @Test func segmentPrintsTheStudysWarnings() async throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var image = try NiftiReader.readImage(Self.brain2)
+        for j in 0..<image.shape[1] { for i in 0..<image.shape[0] { image[i, j, 0] = 0 } }
+        let padded = folder.appendingPathComponent("padded.nii.gz")
+        try NiftiWriter.write(image, to: padded)
+        let result = try await execute([
+            "segment", "--image", padded.path, "--support", "SampleData/support/from-brain1", "--label", "1",
+            "--out", folder.appendingPathComponent("seg.nii.gz").path, "--weights", Self.randomWeights.path,
+            "--support-size", "2"])
+        #expect(result.status == 0, "\(result.err)")
+        #expect(result.err.contains("padded: warning: 1 of 23 slices are blank (one intensity throughout) and were left unsegmented"),
+                "\(result.err)")
+    }
+
     @Test(.enabled(if: !bundledModelPresent, "this build bundles a default model"))
     func weightsDefaultWithoutABundledModelIsAClearErrorBeforeAnyWork() async throws {
         let result = try await execute(["run", "Pipelines/brain-lesion-nifti.yaml"])

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VolumeIO
 @testable import SegPipeline
 
 @Suite struct BatchRunTests {
@@ -108,6 +109,27 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: spec.outputs.folder.appendingPathComponent("a2").path))
         let plan = try BatchRun(graph: JobGraph(spec: spec, segmenter: FakeSegmenter())).plan()
         #expect(plan.filter { $0.skipReason == nil }.map(\.study.name) == ["a2"])
+    }
+
+    /// Slices with one intensity throughout (here the first and last: value 10 everywhere, outside the cube) never
+    /// reach the engine, which would draw shapes on them; NaN voxels are reported. Both show in the report.
+    @Test func blankSlicesAreLeftUnsegmentedAndNonFiniteVoxelsAreReported() async throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try makeStudies(root, names: ["b1"])
+        var image = TestStudy.image(shape: [12, 10, 6])
+        image.voxels[0] = .nan
+        image.voxels[1] = .infinity
+        try NiftiWriter.write(image, to: root.appendingPathComponent("inputs/b1/b1_image.nii.gz"))
+        let segmenter = FakeSegmenter()
+        let result = try await BatchRun(graph: JobGraph(spec: fakeSpec(root: root), segmenter: segmenter)).run()
+
+        let report = try #require(result.outcomes.first?.report)
+        #expect(report.slicesProcessed == 6)
+        #expect(segmenter.queriesSeen.withLock { $0 } == 4)
+        #expect(report.warnings.contains("2 of 6 slices are blank (one intensity throughout) and were left unsegmented"))
+        #expect(report.warnings.contains("2 voxels are NaN or infinite; they were read as the darkest intensity"))
+        #expect(report.targets.map(\.voxels) == [6 * 5 * 4])
     }
 
     /// An output that cannot be put in place fails the study with its path, and none of the study's other outputs

@@ -53,6 +53,8 @@ func writeFakeSupport(_ folder: URL, name: String, shape: [Int] = [12, 10, 6]) t
 final class FakeSegmenter: Segmenter {
     let delay: Double
     let calls = Mutex(0)
+    /// Query slices received, over all calls.
+    let queriesSeen = Mutex(0)
     let supportSizes = Mutex<[Int]>([])
 
     init(delay: Double = 0) { self.delay = delay }
@@ -62,6 +64,7 @@ final class FakeSegmenter: Segmenter {
     func probabilities(queries: [ModelSlice], supportSets: [[SupportExample]],
                        progress: (Int) -> Void) throws -> [ModelSlice] {
         calls.withLock { $0 += 1 }
+        queriesSeen.withLock { $0 += queries.count }
         supportSizes.withLock { $0.append(contentsOf: supportSets.map(\.count)) }
         if delay > 0 { Thread.sleep(forTimeInterval: delay) }
         progress(queries.count)

@@ -106,6 +106,18 @@ final class SlicingTests: XCTestCase {
 
     // MARK: - Normalisation
 
+    func testBlankSlicesAreFlaggedInCanonicalOrder() throws {
+        // 8 x 6 x 5 LAS volume (i runs right to left): a gradient, except slice k = 0 (zero padding) and k = 3 (one
+        // constant, not zero). Sagittal slices run along i, so canonical order reverses it: i = 0 is the last.
+        var image = Volume<Float>(shape: [8, 6, 5], affine: Affine(rows: [[-1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 2, 0], [0, 0, 0, 1]]),
+                                  voxels: (0..<240).map { Float($0) })
+        for j in 0..<6 { for i in 0..<8 { image[i, j, 0] = 0; image[i, j, 3] = 7 } }
+        XCTAssertEqual(modelSlices(of: image).blank, [true, false, false, true, false])
+        for j in 0..<6 { for k in 0..<5 { image[0, j, k] = 0 } }
+        let sagittal = modelSlices(of: image, options: SlicingOptions(axis: .plane(.sagittal)))
+        XCTAssertEqual(sagittal.blank, [false, false, false, false, false, false, false, true])
+    }
+
     func testPercentileWindowMatchesNumpy() throws {
         for name in ["breast1_image.nii.gz", "phantom_ras.nii.gz", "anatomical_be_int16.nii", "reoriented_anat_be_float32.nii",
                      "nifti2_double.nii.gz", "dtype_float64.nii"] {

@@ -120,7 +120,10 @@ public enum Evaluator {
                 let (images, labels) = task.supportArrays(set)
                 let support = try model.prepareSupport(images: images, labels: labels, size: (EvaluationTaskConfig.sliceSize, EvaluationTaskConfig.sliceSize), threads: threads)
                 cache[set] = try slices.map { ref in
-                    try model.predictLogits(query: task.query[ref.volume].slices.slices[ref.slice], support: support, threads: threads)
+                    let query = task.query[ref.volume].slices
+                    // As in the pipeline: a blank slice is left unsegmented.
+                    if query.blank[ref.slice] { return [Float](repeating: 0, count: pixels) }
+                    return try model.predictLogits(query: query.slices[ref.slice], support: support, threads: threads)
                         .map(UniverSegModel.sigmoid)
                 }
                 progress?("support set \(n + 1)/\(sets.count) (S=\(set.count)): \(slices.count) query slices in "

@@ -35,6 +35,8 @@ public struct JobGraph: Sendable {
         /// How the image maps to model slices (slicing plane, canonical order) and back.
         var mapping: SliceMapping?
         var queries: [ModelSlice] = []
+        /// Query slices with one intensity throughout; they stay unsegmented (probability 0).
+        var blank: [Bool] = []
         var positions: [Double] = []
         var pools: [String: [SupportExample]] = [:]
         var probabilities: [String: [ModelSlice]] = [:]
@@ -168,6 +170,10 @@ public struct JobGraph: Sendable {
         }
         job.series = series
         job.warnings += series.warnings
+        let nonFinite = image.voxels.reduce(0) { $1.isFinite ? $0 : $0 + 1 }
+        if nonFinite > 0 {
+            job.warnings.append("\(nonFinite) voxels are NaN or infinite; they were read as the darkest intensity")
+        }
         let mapping = SliceMapping(shape: image.shape, affine: image.affine, source: image.source,
                                    options: spec.preprocessing.slicingOptions)
         job.mapping = mapping
@@ -190,7 +196,13 @@ public struct JobGraph: Sendable {
         guard let image = job.image else { preconditionFailure("prepare needs a read image") }
         let slices = modelSlices(of: image, options: spec.preprocessing.slicingOptions)
         job.queries = slices.slices.map { ModelSlice(pixels: $0) }
+        job.blank = slices.blank
         job.positions = slices.relativePositions
+        let blankCount = slices.blank.filter { $0 }.count
+        if blankCount > 0 {
+            job.warnings.append("\(blankCount) of \(slices.blank.count) slices are blank (one intensity throughout) "
+                + "and were left unsegmented")
+        }
         job.mapping = slices.mapping
         job.timings.prepareSeconds = Date().timeIntervalSince(start)
         return job
@@ -199,7 +211,7 @@ public struct JobGraph: Sendable {
     func infer(_ job: Job) throws -> Job {
         var job = job
         let start = Date()
-        let total = job.queries.count * spec.targets.count
+        let total = job.blank.filter { !$0 }.count * spec.targets.count
         var done = 0
         for target in spec.targets {
             let request = SupportSelector.Request(strategy: spec.support.strategy, size: spec.model.supportSize,
@@ -209,7 +221,9 @@ public struct JobGraph: Sendable {
                                                   pool: job.pools[target.name] ?? [], request, target: target.name)
             var probabilities = [ModelSlice](repeating: .zero, count: job.queries.count)
             var used: [String] = []
-            for group in groups {
+            for var group in groups {
+                group.queries.removeAll { job.blank[$0] }
+                guard !group.queries.isEmpty else { continue }
                 let engineStart = Date()
                 let before = done
                 let result = try segmenter.probabilities(queries: group.queries.map { job.queries[$0] },
@@ -232,6 +246,7 @@ public struct JobGraph: Sendable {
         }
         job.pools = [:]
         job.queries = []
+        job.blank = []
         job.timings.inferSeconds = Date().timeIntervalSince(start)
         return job
     }

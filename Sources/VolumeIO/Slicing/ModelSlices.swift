@@ -5,6 +5,9 @@ public struct ModelSlices: Sendable {
     public var mapping: SliceMapping
     /// The intensities mapped to 0 and 1.
     public var window: IntensityWindow
+    /// Slices whose voxels all normalise to one value (zero padding, a slab outside the field of view): nothing
+    /// there can be segmented, and the network, given a blank image, still draws shapes.
+    public var blank: [Bool]
 
     /// Relative position (0...1) of each slice's centre along the slicing axis.
     public var relativePositions: [Double] { mapping.relativePositions }
@@ -29,9 +32,9 @@ public enum SlicingError: Error, CustomStringConvertible, Equatable, Sendable {
 public func modelSlices(of image: Volume<Float>, options: SlicingOptions = SlicingOptions()) -> ModelSlices {
     let mapping = SliceMapping(shape: image.shape, affine: image.affine, source: image.source, options: options)
     let window = options.normalization.window(for: image.voxels)
-    let slices = cutSlices(image.voxels, mapping: mapping, columns: mapping.imageTaps(axis: mapping.columnAxis),
-                           rows: mapping.imageTaps(axis: mapping.rowAxis)) { window.normalize($0) }
-    return ModelSlices(slices: slices, mapping: mapping, window: window)
+    let (slices, blank) = cutSlices(image.voxels, mapping: mapping, columns: mapping.imageTaps(axis: mapping.columnAxis),
+                                    rows: mapping.imageTaps(axis: mapping.rowAxis)) { window.normalize($0) }
+    return ModelSlices(slices: slices, mapping: mapping, window: window, blank: blank)
 }
 
 /// How label masks are resampled onto the model grid. Both start from the exact fraction of each model pixel's
@@ -60,7 +63,7 @@ public func modelMasks(of labels: Volume<Int32>, values: Set<Int32>, mapping: Sl
     }
     let sorted = values.sorted()
     let mask = labels.voxels.map { sorted.contains($0) ? Float(1) : 0 }
-    let fractions = cutSlices(mask, mapping: mapping, columns: mapping.maskTaps(axis: mapping.columnAxis),
+    let (fractions, _) = cutSlices(mask, mapping: mapping, columns: mapping.maskTaps(axis: mapping.columnAxis),
                               rows: mapping.maskTaps(axis: mapping.rowAxis)) { $0 }
     switch resampling {
     case .areaFraction: return fractions.map { slice in slice.map { min(1, max(0, $0)) } }
@@ -111,22 +114,30 @@ extension Volume where Voxel == Float {
     }
 }
 
-/// Extracts each canonical slice of `voxels` (mapped through `transform`) and resamples it with the given taps.
+/// Extracts each canonical slice of `voxels` (mapped through `transform`) and resamples it with the given taps;
+/// `constant[k]` tells whether slice k held one value throughout (checked before resampling, which adds padding).
 private func cutSlices(_ voxels: [Float], mapping: SliceMapping, columns: ResamplingTaps, rows: ResamplingTaps,
-                       transform: (Float) -> Float) -> [[Float]] {
+                       transform: (Float) -> Float) -> (slices: [[Float]], constant: [Bool]) {
     let frame = mapping.frame
     let (nu, nv) = (mapping.columnCount, mapping.rowCount)
     let (su, sv, sk) = (frame.strides[mapping.columnAxis], frame.strides[mapping.rowAxis], frame.strides[mapping.sliceAxis])
     var plane = [Float](repeating: 0, count: nu * nv), scratch = [Float]()
-    var slices = [[Float]]()
+    var slices = [[Float]](), constant = [Bool]()
     slices.reserveCapacity(mapping.sliceCount)
     voxels.withUnsafeBufferPointer { src in
         for k in 0..<mapping.sliceCount {
             let base = frame.origin + k * sk
+            var low = Float.infinity, high = -Float.infinity
             plane.withUnsafeMutableBufferPointer { p in
                 for v in 0..<nv {
                     var n = base + v * sv
-                    for u in 0..<nu { p[v * nu + u] = transform(src[n]); n += su }
+                    for u in 0..<nu {
+                        let x = transform(src[n])
+                        p[v * nu + u] = x
+                        low = min(low, x)
+                        high = max(high, x)
+                        n += su
+                    }
                 }
             }
             var slice = [Float]()
@@ -134,7 +145,8 @@ private func cutSlices(_ voxels: [Float], mapping: SliceMapping, columns: Resamp
                 resample(p, width: nu, height: nv, columns: columns, rows: rows, scratch: &scratch, into: &slice)
             }
             slices.append(slice)
+            constant.append(low == high)
         }
     }
-    return slices
+    return (slices, constant)
 }
