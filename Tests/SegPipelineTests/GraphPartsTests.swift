@@ -129,6 +129,7 @@ import VolumeIO
         try writeFakeSupport(library, name: "a", shape: [12, 10, 8])
         let after = try pool.examples(LabelledPair.scan(library), target: target, plane: .axial)
         #expect(after.count == 8)
+        #expect(pool.cachedCount == 1)   // the new reading replaced the old one
     }
 
     static func example(_ source: String, _ slice: Int, position: Double, foreground: Int) -> SupportExample {

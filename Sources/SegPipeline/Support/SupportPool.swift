@@ -10,9 +10,13 @@ import VolumeIO
 public final class SupportPool: Sendable {
     private let targets: [TargetSpec]
     private let normalization: IntensityNormalization
-    /// Key: pair paths, sizes and modification times + plane (a long `watch` sees an example replaced in place);
-    /// value: examples per target name.
-    private let cache = Mutex<[String: [String: [SupportExample]]]>([:])
+    /// Key: pair paths + plane; value: the files' sizes and modification times when read, and the examples per
+    /// target name. A long `watch` re-reads an example replaced in place, and the new entry takes the old one's
+    /// place, so memory follows the library, not its history.
+    private let cache = Mutex<[String: (stamp: String, byTarget: [String: [SupportExample]])]>([:])
+
+    /// Pairs and planes held (for tests).
+    var cachedCount: Int { cache.withLock { $0.count } }
 
     public init(targets: [TargetSpec], normalization: IntensityNormalization) {
         self.targets = targets
@@ -25,9 +29,10 @@ public final class SupportPool: Sendable {
     }
 
     private func prepared(_ pair: LabelledPair, plane: AnatomicalPlane) throws -> [String: [SupportExample]] {
-        let stamps = [pair.image, pair.label].map { FileStamp.of($0, as: $0.path).map(String.init(describing:)) ?? $0.path }
-        let key = stamps.joined(separator: "|") + "#\(plane.rawValue)"
-        if let hit = cache.withLock({ $0[key] }) { return hit }
+        let key = "\(pair.image.path)|\(pair.label.path)#\(plane.rawValue)"
+        let stamp = [pair.image, pair.label].map { FileStamp.of($0, as: $0.path).map(String.init(describing:)) ?? "?" }
+            .joined(separator: "|")
+        if let hit = cache.withLock({ $0[key] }), hit.stamp == stamp { return hit.byTarget }
         let (image, label) = try StudyReader.readSupport(pair)
         // A single slice (one voxel thick) is used as it is, along its thin axis, whatever its orientation.
         let axis: SliceAxis = image.shape.firstIndex(of: 1).map { .voxel($0) } ?? .plane(plane)
@@ -55,7 +60,7 @@ public final class SupportPool: Sendable {
                                       position: positions[k], foreground: mask.foreground)
             }
         }
-        cache.withLock { $0[key] = byTarget }
+        cache.withLock { $0[key] = (stamp, byTarget) }
         return byTarget
     }
 }
