@@ -105,6 +105,7 @@ class Trainer:
         self.model = UniverSeg(self.cfg["encoder"], self.cfg["decoder"]).to(self.device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=self.cfg["lr"])
         self.step, self.train_seconds, self.history, self.val_history, self.last_val = 0, 0.0, [], [], {}
+        self.resumed_optimizer = False
         self.gen = torch.Generator(device=self.device).manual_seed(args.seed)
         self.rng = np.random.default_rng(args.seed)
         if resumed:
@@ -129,7 +130,8 @@ class Trainer:
 
     def _restore(self, state):
         self.model.load_state_dict(state["model"])
-        if "optimizer" in state:
+        self.resumed_optimizer = "optimizer" in state
+        if self.resumed_optimizer:
             self.opt.load_state_dict(state["optimizer"])
         else:
             log("checkpoint has no optimizer state: Adam starts fresh")
@@ -231,7 +233,11 @@ class Trainer:
         deadline = self.started + args.minutes * 60
         supports = np.array(cfg["supports"])
         weights = np.array(cfg["support_weights"], float) / sum(cfg["support_weights"])
-        warmup = cfg["warmup_steps"] if self.step == 0 else min(50, cfg["warmup_steps"])
+        # a resumed run keeps Adam's moments when the checkpoint has them (then a short ramp suffices) and is past
+        # the low-resolution phase, which only helps a model that starts from scratch
+        resumed = self.step > 0
+        warmup = min(5 if self.resumed_optimizer else 50, cfg["warmup_steps"]) if resumed else cfg["warmup_steps"]
+        low_res = cfg["low_res"] if not resumed else None
         images_per_step = cfg["images_per_step"]
         run_start = time.time()
         seconds_before = self.train_seconds
@@ -251,7 +257,7 @@ class Trainer:
             if now + reserve >= deadline or (args.max_steps and run_step >= args.max_steps):
                 break
             progress = (now - run_start) / train_budget
-            res = cfg["low_res"] if cfg["low_res"] and progress < cfg["low_res_frac"] else cfg["size"]
+            res = low_res if low_res and progress < cfg["low_res_frac"] else cfg["size"]
             n_support = int(self.rng.choice(supports, p=weights))
             lr = self.lr_at(run_step, progress, warmup, lr_scale)
             for group in self.opt.param_groups:
