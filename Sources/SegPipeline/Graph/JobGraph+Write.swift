@@ -1,0 +1,116 @@
+import Foundation
+import VolumeIO
+
+/// The last stage: a study's outputs, staged and committed together, its report and its ledger entry.
+extension JobGraph {
+    func write(_ job: Job) throws -> StudyOutcome {
+        var job = job
+        let start = Date()
+        guard let image = job.image, let labels = job.labels, let series = job.series, let mapping = job.mapping else {
+            preconditionFailure("write needs the image, labels, series and mapping")
+        }
+        let folder = spec.outputs.folder
+        var stem = NamingPattern.expand(spec.outputs.naming, study: job.input.name, series: series.id, pipeline: spec.name)
+        if let file = spec.outputs.labelMapFile {
+            stem = NiftiFileName.stem(file.lastPathComponent)
+        }
+        var outputs: [String] = []
+        // Every output is staged and all are renamed into place at the end: a failed write (disk full) leaves
+        // none of this attempt's files, and a previous run's outputs whole.
+        var files = StagedFiles()
+        defer { files.discard() }
+        /// Runs `body`, which writes the output to the (temporary) URL it is given.
+        func output(_ suffix: String, _ body: (URL) throws -> Void) throws {
+            var relative = stem + suffix
+            // `segment --out seg.nii.gz`: the label map goes exactly there, its SEG beside it as seg.dcm.
+            if let file = spec.outputs.labelMapFile, suffix == "_seg.nii.gz" { relative = file.lastPathComponent }
+            if spec.outputs.labelMapFile != nil, suffix == "_seg.dcm" { relative = stem + ".dcm" }
+            let url = folder.appendingPathComponent(relative)
+            do {
+                try files.stage(url, body)
+            } catch {
+                throw PipelineError.writeFailed(url.path, reason: Self.reason(error))
+            }
+            outputs.append(relative)
+        }
+        let writers = spec.outputs.writers
+        if writers.contains(.nifti) {
+            try output("_seg.nii.gz") { try NiftiWriter.write(labels, to: $0) }
+        }
+        if writers.contains(.dicomSeg) {
+            if series.format == .dicom {
+                var options = DicomSegOptions()
+                options.seriesDescription = "UniverSeg \(spec.name)"
+                options.softwareVersions = ToolInfo.version
+                let segments = spec.targets.map { (value: $0.value, name: $0.name) }
+                try output("_seg.dcm") { try DicomSegWriter.write(labels, segments: segments, to: $0, options: options) }
+            } else {
+                job.warnings.append("dicom-seg not written: the study is NIfTI, not DICOM")
+            }
+        }
+        if writers.contains(.probabilities) {
+            for target in spec.targets {
+                guard let map = job.native[target.name] else { continue }
+                try output("_prob-\(target.name).nii.gz") { try NiftiWriter.write(map, to: $0) }
+            }
+        }
+        if writers.contains(.qc) {
+            let picture = QCImage.render(image: image, labels: labels, plane: mapping.plane, values: spec.targets.map(\.value))
+            let png = PNGEncoder.encode(width: picture.width, height: picture.height, rgb: picture.rgb)
+            try output("_qc.png") { try png.write(to: $0) }
+        }
+        job.timings.writeSeconds = Date().timeIntervalSince(start)
+        job.timings.totalSeconds = Date().timeIntervalSince(job.started)
+        let report = makeReport(job, image: image, labels: labels, series: series, mapping: mapping,
+                                outputs: outputs + (writers.contains(.report) ? [stem + "_report.json"] : []))
+        if writers.contains(.report) {
+            let data = try report.encoded()
+            try output("_report.json") { try data.write(to: $0) }
+        }
+        do {
+            try files.commit()
+        } catch {
+            throw PipelineError.writeFailed(folder.path, reason: Self.reason(error))
+        }
+        if spec.outputs.ledger { try Ledger(outputFolder: folder).append(LedgerEntry(
+            study: job.input.name, status: .done, inputFingerprint: job.input.fingerprint,
+            pipelineFingerprint: spec.fingerprint, outputs: outputs, reason: nil, finishedAt: report.finishedAt,
+            model: segmenter.modelDescription)) }
+        return StudyOutcome(study: job.input, status: .done, report: report, outputs: outputs,
+                            seconds: Date().timeIntervalSince(job.started))
+    }
+
+    func makeReport(_ job: Job, image: Volume<Float>, labels: Volume<Int32>, series: SeriesCandidate,
+                    mapping: SliceMapping, outputs: [String]) -> StudyReport {
+        let axis = mapping.nativeSliceAxis
+        let voxelML = image.spacing.reduce(1, *) / 1000
+        var counts: [Int32: Int] = [:]
+        var slicesWith: [Int32: Set<Int>] = [:]
+        for k in 0..<labels.shape[2] { for j in 0..<labels.shape[1] { for i in 0..<labels.shape[0] {
+            let value = labels[i, j, k]
+            guard value != 0 else { continue }
+            counts[value, default: 0] += 1
+            slicesWith[value, default: []].insert([i, j, k][axis])
+        } } }
+        let targets = spec.targets.map { target in
+            StudyReport.Target(name: target.name, value: target.value, supportLabels: target.supportLabels,
+                               voxels: counts[target.value] ?? 0, volumeML: Double(counts[target.value] ?? 0) * voxelML,
+                               slicesWithMask: slicesWith[target.value]?.count ?? 0,
+                               supportUsed: job.supportUsed[target.name] ?? [])
+        }
+        var warnings = job.warnings
+        for target in targets where target.voxels == 0 {
+            warnings.append("target '\(target.name)' is empty: no voxel reached the threshold \(spec.model.threshold)")
+        }
+        return StudyReport(
+            study: job.input.name, series: series.id, seriesDescription: series.description, format: series.format,
+            inputs: series.files.map(\.path), pipeline: spec.name, pipelineFingerprint: spec.fingerprint,
+            tool: ToolInfo.version, model: segmenter.modelDescription,
+            geometry: .init(shape: image.shape, spacingMM: image.spacing, orientation: image.orientation,
+                            affine: image.affine.values),
+            sliceAxis: axis, slicePlane: mapping.plane.rawValue, slicesProcessed: mapping.sliceCount, supportStrategy: spec.support.strategy.rawValue,
+            supportSize: spec.model.supportSize, ensemble: spec.model.ensemble, threshold: spec.model.threshold,
+            seed: spec.model.seed, targets: targets, timings: job.timings, warnings: warnings, outputs: outputs,
+            finishedAt: Clock.timestamp())
+    }
+}
