@@ -240,13 +240,47 @@ import VolumeIO
         #expect(NamingPattern.expand("{pipeline}/{study}_{series}", study: "a b", series: "1.2/3", pipeline: "p") == "p/a_b_1.2_3")
     }
 
+    /// The same anatomy stored RAS, LAS (i flipped) and with i and k swapped gives the same picture.
+    @Test func qcPictureDoesNotDependOnStorageOrder() {
+        let shape = [9, 7, 5]
+        let ras = Affine(rows: [[1.5, 0, 0, -6], [0, 2, 0, -7], [0, 0, 3, 2], [0, 0, 0, 1]])
+        var image = Volume<Float>(shape: shape, affine: ras, voxels: (0..<315).map { Float(($0 * 37) % 101) })
+        var labels = image.withVoxels([Int32](repeating: 0, count: 315))
+        for (i, j, k) in [(2, 3, 1), (2, 4, 1), (2, 5, 2), (3, 3, 1), (6, 1, 2), (1, 1, 3), (4, 4, 4)] { labels[i, j, k] = 1 }
+        labels[5, 2, 2] = 2
+        image[0, 0, 0] = 500
+        // LAS: native i runs toward L, so native (i, j, k) holds RAS voxel (8 - i, j, k).
+        let las = Affine(rows: [[-1.5, 0, 0, 6], [0, 2, 0, -7], [0, 0, 3, 2], [0, 0, 0, 1]])
+        // SAR: native axes (k, j, i) of the RAS grid.
+        let sar = Affine(rows: [[0, 0, 1.5, -6], [0, 2, 0, -7], [3, 0, 0, 2], [0, 0, 0, 1]])
+        func stored<V>(_ v: Volume<V>, shape: [Int], affine: Affine, _ from: (Int, Int, Int) -> (Int, Int, Int)) -> Volume<V> {
+            var out = [V]()
+            for k in 0..<shape[2] { for j in 0..<shape[1] { for i in 0..<shape[0] { let r = from(i, j, k); out.append(v[r.0, r.1, r.2]) } } }
+            return Volume(shape: shape, affine: affine, voxels: out)
+        }
+        for plane in AnatomicalPlane.allCases {
+            let reference = QCImage.render(image: image, labels: labels, plane: plane, values: [1, 2], panels: 3, panelSide: 40)
+            let flipped = QCImage.render(image: stored(image, shape: shape, affine: las) { (8 - $0, $1, $2) },
+                                         labels: stored(labels, shape: shape, affine: las) { (8 - $0, $1, $2) },
+                                         plane: plane, values: [1, 2], panels: 3, panelSide: 40)
+            let swapped = QCImage.render(image: stored(image, shape: [5, 7, 9], affine: sar) { ($2, $1, $0) },
+                                         labels: stored(labels, shape: [5, 7, 9], affine: sar) { ($2, $1, $0) },
+                                         plane: plane, values: [1, 2], panels: 3, panelSide: 40)
+            #expect(reference.rgb.contains(255) && reference.slices.count == 3, "\(plane)")
+            for other in [flipped, swapped] {
+                #expect(other.width == reference.width && other.height == reference.height, "\(plane)")
+                #expect(other.rgb == reference.rgb && other.slices == reference.slices, "\(plane)")
+            }
+        }
+    }
+
     @Test func qcShowsTheFullestSliceAndSpreadsTheRest() {
         var labels = Volume<Int32>(shape: [4, 4, 10], affine: .identity, voxels: [Int32](repeating: 0, count: 160))
         for k in 2...7 { labels[1, 1, k] = 1 }
         for i in 0..<4 { for j in 0..<4 { labels[i, j, 6] = 1 } }
-        let slices = QCImage.chooseSlices(labels: labels, axis: 2, count: 3)
+        let slices = QCImage.chooseSlices(labels: labels, frame: CanonicalFrame(shape: labels.shape, affine: .identity), axis: 2, count: 3)
         #expect(slices.contains(6) && slices.count == 3 && slices.allSatisfy { (2...7).contains($0) })
         let empty = Volume<Int32>(shape: [4, 4, 10], affine: .identity, voxels: [Int32](repeating: 0, count: 160))
-        #expect(QCImage.chooseSlices(labels: empty, axis: 2, count: 4) == [1, 3, 6, 8])
+        #expect(QCImage.chooseSlices(labels: empty, frame: CanonicalFrame(shape: empty.shape, affine: .identity), axis: 2, count: 4) == [1, 3, 6, 8])
     }
 }

@@ -20,16 +20,17 @@ public enum QCImage {
     /// - Parameters:
     ///   - values: output label values in target order (their colours follow `palette`).
     ///   - panelSide: the longer side of each panel in pixels.
+    /// - Complexity: one pass over the labels and the image's intensity window; no copy of either volume (a CT's
+    ///   worth of voxels is hundreds of MB).
     public static func render(image: Volume<Float>, labels: Volume<Int32>, plane: AnatomicalPlane, values: [Int32],
                               panels: Int = 4, panelSide: Int = 256) -> Picture {
         precondition(image.shape == labels.shape, "image and labels must share a grid")
         let frame = CanonicalFrame(shape: image.shape, affine: image.affine)
-        let image = frame.reoriented(image), labels = frame.reoriented(labels)
         let axis = plane.normalAxis
-        let slices = chooseSlices(labels: labels, axis: axis, count: panels)
+        let slices = chooseSlices(labels: labels, frame: frame, axis: axis, count: panels)
         let window = IntensityNormalization.percentile(lower: 1, upper: 99).window(for: image.voxels)
-        let rendered = slices.map { renderPanel(image: image, labels: labels, axis: axis, slice: $0, values: values,
-                                                window: window, side: panelSide) }
+        let rendered = slices.map { renderPanel(image: image, labels: labels, frame: frame, axis: axis, slice: $0,
+                                                values: values, window: window, side: panelSide) }
         let gap = 4
         let height = rendered.map(\.height).max() ?? 1
         let width = rendered.reduce(0) { $0 + $1.width } + gap * max(0, rendered.count - 1)
@@ -45,14 +46,19 @@ public enum QCImage {
         return Picture(width: max(width, 1), height: height, rgb: rgb, slices: slices)
     }
 
-    /// Up to `count` slice indices: evenly spread over the slices holding any label (always including the fullest),
-    /// or over the whole axis when nothing was found.
-    static func chooseSlices(labels: Volume<Int32>, axis: Int, count: Int) -> [Int] {
-        let n = labels.shape[axis]
+    /// Up to `count` slice indices along canonical `axis`: evenly spread over the slices holding any label (always
+    /// including the fullest), or over the whole axis when nothing was found.
+    static func chooseSlices(labels: Volume<Int32>, frame: CanonicalFrame, axis: Int, count: Int) -> [Int] {
+        let n = frame.canonicalShape[axis]
+        let nativeAxis = frame.nativeAxis(ofCanonicalAxis: axis), flipped = !frame.orientation.positive[nativeAxis]
+        let stride = labels.shape[..<nativeAxis].reduce(1, *)
         var area = [Int](repeating: 0, count: n)
-        for k in 0..<labels.shape[2] { for j in 0..<labels.shape[1] { for i in 0..<labels.shape[0] where labels[i, j, k] != 0 {
-            area[[i, j, k][axis]] += 1
-        } } }
+        labels.voxels.withUnsafeBufferPointer { voxels in
+            for index in voxels.indices where voxels[index] != 0 {
+                let s = index / stride % n
+                area[flipped ? n - 1 - s : s] += 1
+            }
+        }
         let labelled = (0..<n).filter { area[$0] > 0 }
         let pool = labelled.isEmpty ? Array(0..<n) : labelled
         let picks = count >= pool.count ? pool : (0..<count).map { pool[($0 * 2 + 1) * pool.count / (2 * count)] }
@@ -66,37 +72,39 @@ public enum QCImage {
 
     struct Panel { var width: Int; var height: Int; var rgb: [UInt8] }
 
-    /// One slice of canonical (RAS-ordered) volumes: columns run along the lower in-plane axis, rows along the higher.
-    static func renderPanel(image: Volume<Float>, labels: Volume<Int32>, axis: Int, slice: Int, values: [Int32],
-                            window: IntensityWindow, side: Int) -> Panel {
+    /// One slice along canonical `axis` (indices grow toward R, A, S): columns run along the lower canonical
+    /// in-plane axis, rows along the higher.
+    static func renderPanel(image: Volume<Float>, labels: Volume<Int32>, frame: CanonicalFrame, axis: Int, slice: Int,
+                            values: [Int32], window: IntensityWindow, side: Int) -> Panel {
         let (u, v) = inPlaneAxes(axis)
-        let nu = image.shape[u], nv = image.shape[v]
+        let nu = frame.canonicalShape[u], nv = frame.canonicalShape[v]
         let spacing = image.spacing
-        let mmU = Double(nu) * spacing[u], mmV = Double(nv) * spacing[v]
+        let mmU = Double(nu) * spacing[frame.nativeAxis(ofCanonicalAxis: u)]
+        let mmV = Double(nv) * spacing[frame.nativeAxis(ofCanonicalAxis: v)]
         let scale = Double(side) / max(mmU, mmV)
         let width = max(1, Int((mmU * scale).rounded())), height = max(1, Int((mmV * scale).rounded()))
-        // Canonical indices grow toward R, A, S: screen rows grow downward, so A/S-up flips rows; radiological
-        // display puts the patient's left (decreasing R) on the right, so an R-L column axis flips too.
+        // Screen rows grow downward, so A/S-up flips rows; radiological display puts the patient's left
+        // (decreasing R) on the right, so an R-L column axis flips too.
         let flipU = u == 0, flipV = true
 
-        // Nearest-neighbour lookup of the voxel under each screen pixel.
-        func voxel(_ x: Int, _ y: Int) -> (Int, Int, Int) {
+        // Native linear index of the voxel under each screen pixel (nearest neighbour).
+        func voxel(_ x: Int, _ y: Int) -> Int {
             var a = min(nu - 1, x * nu / width), b = min(nv - 1, y * nv / height)
             if flipU { a = nu - 1 - a }
             if flipV { b = nv - 1 - b }
-            var index = [0, 0, 0]
-            index[axis] = slice; index[u] = a; index[v] = b
-            return (index[0], index[1], index[2])
+            var canonical = [0, 0, 0]
+            canonical[axis] = slice; canonical[u] = a; canonical[v] = b
+            return frame.nativeLinearIndex(ofCanonical: canonical[0], canonical[1], canonical[2])
         }
         var labelAt = [Int32](repeating: 0, count: width * height)
         var rgb = [UInt8](repeating: 0, count: width * height * 3)
         for y in 0..<height {
             for x in 0..<width {
-                let (i, j, k) = voxel(x, y)
-                let grey = UInt8((window.normalize(image[i, j, k]) * 255).rounded())
+                let n = voxel(x, y)
+                let grey = UInt8((window.normalize(image.voxels[n]) * 255).rounded())
                 let p = (y * width + x) * 3
                 rgb[p] = grey; rgb[p + 1] = grey; rgb[p + 2] = grey
-                labelAt[y * width + x] = labels[i, j, k]
+                labelAt[y * width + x] = labels.voxels[n]
             }
         }
         // Outline: labelled pixels with a 4-neighbour of another value, thickened to 2 pixels for visibility.

@@ -52,6 +52,13 @@ public struct CanonicalFrame: Sendable, Equatable {
         return n
     }
 
+    /// Native linear index (`i + nx * (j + ny * k)`) of canonical voxel (a, b, c): reads a volume in canonical
+    /// order without reorienting a copy of it.
+    /// - Complexity: O(1).
+    @inline(__always) public func nativeLinearIndex(ofCanonical a: Int, _ b: Int, _ c: Int) -> Int {
+        origin + a * strides[0] + b * strides[1] + c * strides[2]
+    }
+
     /// The affine of the canonical grid: native affine composed with canonical index → native index.
     public func canonicalAffine(native affine: Affine) -> Affine {
         var p = Affine.identity
