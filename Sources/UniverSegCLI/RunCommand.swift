@@ -66,14 +66,18 @@ struct RunCommand: AsyncParsableCommand {
             throw PipelineExit.cannotStart
         }
         for item in items {
-            if let skip = item.skipReason {
+            if let conflict = item.conflict {
+                print("fail     \(item.study.name): \(conflict)")
+            } else if let skip = item.skipReason {
                 print("skip     \(item.study.name): \(skip)")
             } else {
                 print("process  \(item.study.name) (\(item.runReason)): \(BatchRun.describeSeries(item.study, spec: spec))")
             }
         }
-        let todo = items.filter { $0.skipReason == nil }.count
-        print("\(todo) to process, \(items.count - todo) to skip; outputs in \(spec.outputs.folder.path)")
+        let todo = items.filter { $0.skipReason == nil && $0.conflict == nil }.count
+        let skip = items.filter { $0.skipReason != nil }.count, conflicts = items.count - todo - skip
+        print("\(todo) to process, \(skip) to skip\(conflicts > 0 ? ", \(conflicts) in conflict" : ""); "
+            + "outputs in \(spec.outputs.folder.path)")
     }
 
     /// The model a run would use, so that studies done with other weights show as "the model changed"; nil (with a

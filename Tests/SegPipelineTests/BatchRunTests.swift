@@ -132,6 +132,31 @@ import VolumeIO
         #expect(report.targets.map(\.voxels) == [6 * 5 * 4])
     }
 
+    /// Studies that cannot be told apart ("a" and "a.nii.gz" are both study "a"; "x y" and "x_y" both write x_y/x_y)
+    /// fail without being read, naming each other; the other studies are done.
+    @Test func studiesThatWouldShareOutputsFailAndTheOthersRun() async throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try makeStudies(root, names: ["a", "x y", "x_y", "ok"])
+        try writeFakeVolume(root.appendingPathComponent("inputs/a.nii.gz"))
+        let spec = fakeSpec(root: root)
+        let segmenter = FakeSegmenter()
+        let plan = try BatchRun(graph: JobGraph(spec: spec, segmenter: segmenter)).plan()
+        #expect(plan.filter { $0.conflict == nil }.map(\.study.name) == ["ok"])
+        let result = try await BatchRun(graph: JobGraph(spec: spec, segmenter: segmenter)).run()
+
+        #expect(result.done == 1 && result.failed == 4)
+        let reasons = Dictionary(uniqueKeysWithValues: result.outcomes.filter { $0.status == .failed }
+            .map { ($0.study.location.lastPathComponent, $0.reason ?? "") })
+        #expect(reasons["a"] == "'a' and 'a.nii.gz' are both study 'a'; rename one of them (none of them is processed)")
+        #expect(reasons["a.nii.gz"] == reasons["a"])
+        #expect(reasons["x y"] == "'x y' and 'x_y' would write the same outputs (x_y/x_y); rename one of them (none of them is processed)")
+        #expect(segmenter.calls.withLock { $0 } == 1)
+        let written = try FileManager.default.contentsOfDirectory(atPath: spec.outputs.folder.path).filter { !$0.hasSuffix(".html") && !$0.hasSuffix(".jsonl") }
+        #expect(written == ["ok"])
+        #expect(Ledger(outputFolder: spec.outputs.folder).entries().keys.sorted() == ["ok"])
+    }
+
     /// An output that cannot be put in place fails the study with its path, and none of the study's other outputs
     /// appear (they are staged and renamed together); the other studies are written.
     @Test func aStudyWhoseOutputCannotBeWrittenLeavesNoneOfItsOutputs() async throws {

@@ -69,6 +69,27 @@ import Testing
         #expect(html.contains("good") && html.contains("bad"))
     }
 
+    /// "dup/" and "dup.nii.gz" in the inbox at once are both study "dup": both go to failed/ with the reason
+    /// (before, the watcher saw one study whose files kept changing and never started either).
+    @Test func twoEntriesWithOneStudyNameFailTogether() async throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try writeFakeSupport(root.appendingPathComponent("support"), name: "a")
+        let inbox = root.appendingPathComponent("inputs")
+        try writeFakeVolume(inbox.appendingPathComponent("dup.nii.gz"))
+        try writeFakeVolume(inbox.appendingPathComponent("dup/dup_image.nii.gz"), shape: [12, 10, 8])
+        try writeFakeVolume(inbox.appendingPathComponent("fine.nii.gz"))
+        let spec = fakeSpec(root: root)
+
+        let outcomes = try await watch(spec, until: 3)
+        #expect(outcomes.filter { $0.study.name == "dup" }.map(\.status) == [.failed, .failed])
+        #expect(outcomes.first { $0.study.name == "fine" }?.status == .done)
+        let reason = try String(contentsOf: spec.watch.failedFolder.appendingPathComponent("dup.nii.gz.reason.txt"), encoding: .utf8)
+        #expect(reason.contains("'dup' and 'dup.nii.gz' are both study 'dup'"))
+        #expect(FileManager.default.fileExists(atPath: spec.watch.failedFolder.appendingPathComponent("dup/dup_image.nii.gz").path))
+        #expect(!FileManager.default.fileExists(atPath: spec.outputs.folder.appendingPathComponent("dup").path))
+    }
+
     @Test func afterARestartAStudyFinishedButNotMovedIsOnlyMoved() async throws {
         let root = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: root) }

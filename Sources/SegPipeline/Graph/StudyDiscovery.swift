@@ -30,6 +30,26 @@ public enum StudyDiscovery {
         return studies
     }
 
+    /// Studies that cannot be told apart, each with the reason: two entries with one study name ("a/" and
+    /// "a.nii.gz"; the ledger and the watcher know studies by name), or names that `naming` turns into the same
+    /// output path ("a b" and "a_b"). Processing them would overwrite one study's outputs with another's, so
+    /// none of them is processed; the others are unaffected.
+    public static func conflicts(_ studies: [StudyInput], naming: String) -> [URL: String] {
+        let byOutput = Dictionary(grouping: studies) {
+            NamingPattern.expand(naming, study: $0.name, series: "{series}", pipeline: "{pipeline}")
+        }
+        var reasons: [URL: String] = [:]
+        for (output, group) in byOutput where group.count > 1 {
+            let names = group.map { "'\($0.location.lastPathComponent)'" }.joined(separator: " and ")
+            let why = Set(group.map(\.name)).count == 1 ? "are both study '\(group[0].name)'"
+                                                         : "would write the same outputs (\(output))"
+            for study in group {
+                reasons[study.location] = "\(names) \(why); rename one of them (none of them is processed)"
+            }
+        }
+        return reasons
+    }
+
     /// A study with the sizes and times of all its files (hidden files skipped). A symbolic link to a file counts
     /// as that file (stamped with the target's size and time), so studies can be linked into an input folder.
     public static func stamp(_ url: URL, name: String, isFolder: Bool) -> StudyInput {

@@ -25,6 +25,9 @@ public struct BatchRun: Sendable {
         public var study: StudyInput
         /// Set when the study is skipped: why.
         public var skipReason: String?
+        /// Set when the study cannot be told apart from another one (see `StudyDiscovery.conflicts`); it fails
+        /// without being read.
+        public var conflict: String?
         /// Why the study is processed ("new", "its input files changed", "--force", ...).
         public var runReason: String
     }
@@ -40,7 +43,11 @@ public struct BatchRun: Sendable {
         let studies = try StudyDiscovery.studies(spec.inputs, excluding: excludedFolders(spec))
         let ledger = Ledger(outputFolder: spec.outputs.folder)
         let entries = ledger.entries()
+        let conflicts = StudyDiscovery.conflicts(studies, naming: spec.outputs.naming)
         return studies.map { study in
+            if let conflict = conflicts[study.location] {
+                return PlanItem(study: study, skipReason: nil, conflict: conflict, runReason: "")
+            }
             if force { return PlanItem(study: study, skipReason: nil, runReason: "--force") }
             let d = ledger.decision(for: study, pipelineFingerprint: spec.fingerprint, model: model, entries: entries,
                                     outputFolder: spec.outputs.folder)
@@ -73,19 +80,22 @@ public struct BatchRun: Sendable {
         let skipped = plan.filter { $0.skipReason != nil }.map {
             StudyOutcome(study: $0.study, status: .skipped, reason: $0.skipReason)
         }
+        let conflicting = plan.compactMap { item in
+            item.conflict.map { StudyOutcome(study: item.study, status: .failed, reason: $0, stage: .discover) }
+        }
         graph.events(.planned(total: plan.count, skipped: skipped.count))
-        for outcome in skipped { graph.events(.finished(outcome)) }
+        for outcome in skipped + conflicting { graph.events(.finished(outcome)) }
 
         let source = BoundedChannel<StudyInput>(capacity: 1)
         let collected = OutcomeLog()
-        let todo = plan.filter { $0.skipReason == nil }.map(\.study)
+        let todo = plan.filter { $0.skipReason == nil && $0.conflict == nil }.map(\.study)
         async let feeding: Void = {
             for study in todo { await source.send(study) }
             await source.finish()
         }()
         let peak = await graph.process(source) { await collected.add($0) }
         await feeding
-        let outcomes = skipped + (await collected.all)
+        let outcomes = skipped + conflicting + (await collected.all)
         if spec.outputs.summary {
             try SummaryWriter.write(spec: spec, outcomes: outcomes)
         }

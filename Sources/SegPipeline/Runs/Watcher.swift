@@ -39,26 +39,34 @@ public struct Watcher: Sendable {
             await onOutcome(moved)
         }
 
+        // Keyed by path, not study name: "a/" and "a.nii.gz" are both study "a" (and fail as a conflict).
         var sightings: [String: Sighting] = [:]
         while !(await stop()) {
             let studies = (try? StudyDiscovery.studies(spec.inputs, excluding: [
                 spec.outputs.folder, spec.watch.doneFolder, spec.watch.failedFolder])) ?? []
             let now = Date()
-            let present = Set(studies.map(\.name))
+            let present = Set(studies.map(\.location.path))
             sightings = sightings.filter { present.contains($0.key) }
             let entries = Ledger(outputFolder: spec.outputs.folder).entries()
-            for study in studies where !(await state.isBusy(study.name)) && !study.files.isEmpty {
-                let fingerprint = study.fingerprint
-                guard let seen = sightings[study.name], seen.fingerprint == fingerprint else {
-                    sightings[study.name] = Sighting(fingerprint: fingerprint, since: now)
+            let conflicts = StudyDiscovery.conflicts(studies, naming: spec.outputs.naming)
+            for study in studies where !(await state.isBusy(study.location.path)) && !study.files.isEmpty {
+                let key = study.location.path, fingerprint = study.fingerprint
+                guard let seen = sightings[key], seen.fingerprint == fingerprint else {
+                    sightings[key] = Sighting(fingerprint: fingerprint, since: now)
                     continue
                 }
                 let newest = study.files.map(\.modified).max() ?? 0
                 let settleTime = spec.watch.settleSeconds
                 guard now.timeIntervalSince(seen.since) >= settleTime,
                       now.timeIntervalSince1970 - newest >= settleTime else { continue }
-                sightings[study.name] = nil
-                await state.start(study.name)
+                sightings[key] = nil
+                await state.start(key)
+                if let conflict = conflicts[study.location] {
+                    let moved = settle(StudyOutcome(study: study, status: .failed, reason: conflict, stage: .discover))
+                    await state.finish(moved)
+                    await onOutcome(moved)
+                    continue
+                }
                 if Ledger(outputFolder: spec.outputs.folder).skipReason(
                     for: study, pipelineFingerprint: spec.fingerprint, model: graph.segmenter.modelDescription, entries: entries,
                     outputFolder: spec.outputs.folder) != nil {
@@ -111,16 +119,16 @@ public struct Watcher: Sendable {
     }
 }
 
-/// Studies submitted and not yet moved, and the outcomes so far (for the summary page).
+/// Studies submitted and not yet moved (by path), and the outcomes so far (for the summary page).
 actor WatchState {
     private var busy: Set<String> = []
     private(set) var outcomes: [StudyOutcome] = []
 
-    func isBusy(_ name: String) -> Bool { busy.contains(name) }
-    func start(_ name: String) { busy.insert(name) }
+    func isBusy(_ path: String) -> Bool { busy.contains(path) }
+    func start(_ path: String) { busy.insert(path) }
 
     func finish(_ outcome: StudyOutcome) {
-        busy.remove(outcome.study.name)
+        busy.remove(outcome.study.location.path)
         outcomes.append(outcome)
     }
 }
