@@ -157,6 +157,21 @@ import VolumeIO
         #expect(Ledger(outputFolder: spec.outputs.folder).entries().keys.sorted() == ["ok"])
     }
 
+    /// A study folder with two images that both pass the selection rules: the pick rule chooses, and the report
+    /// says which one was passed over.
+    @Test func aSeriesPassedOverIsNamedInTheWarnings() async throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try makeStudies(root, names: ["two"])
+        try writeFakeVolume(root.appendingPathComponent("inputs/two/t2_image.nii.gz"), shape: [12, 10, 8])
+        let result = try await BatchRun(graph: JobGraph(spec: fakeSpec(root: root), segmenter: FakeSegmenter())).run()
+
+        let report = try #require(result.outcomes.first?.report)
+        #expect(report.series == "t2_image" && report.slicesProcessed == 8)
+        #expect(report.warnings.contains("2 series match the selection rules; segmented t2_image (t2_image.nii.gz) by "
+            + "pick: most-slices, not two_image (two_image.nii.gz)"))
+    }
+
     /// An output that cannot be put in place fails the study with its path, and none of the study's other outputs
     /// appear (they are staged and renamed together); the other studies are written.
     @Test func aStudyWhoseOutputCannotBeWrittenLeavesNoneOfItsOutputs() async throws {

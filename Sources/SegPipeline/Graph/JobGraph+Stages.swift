@@ -29,6 +29,11 @@ extension JobGraph {
         }
         job.series = series
         job.warnings += series.warnings
+        if !selection.passedOver.isEmpty {
+            let others = selection.passedOver.map { "\($0.id) (\($0.description))" }.joined(separator: ", ")
+            job.warnings.append("\(selection.passedOver.count + 1) series match the selection rules; segmented "
+                + "\(series.id) (\(series.description)) by pick: \(spec.inputs.series.pick.rawValue), not \(others)")
+        }
         let nonFinite = image.voxels.reduce(0) { $1.isFinite ? $0 : $0 + 1 }
         if nonFinite > 0 {
             job.warnings.append("\(nonFinite) voxels are NaN or infinite; they were read as the darkest intensity")

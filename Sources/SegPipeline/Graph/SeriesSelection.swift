@@ -5,6 +5,8 @@ import VolumeIO
 public enum SeriesSelection {
     public struct Outcome: Sendable {
         public var chosen: [SeriesCandidate]
+        /// Candidates that passed every rule and were not chosen (the pick rule broke the tie).
+        public var passedOver: [SeriesCandidate]
         /// "series 3 (T2 FLAIR): modality CT is not MR", one per rejected candidate.
         public var rejections: [String]
     }
@@ -47,6 +49,7 @@ public enum SeriesSelection {
         case .mostSlices:
             chosen = matching.max { ($0.shape[2], $1.id) < ($1.shape[2], $0.id) }.map { [$0] } ?? []
         }
-        return Outcome(chosen: chosen, rejections: rejections)
+        let passedOver = matching.filter { candidate in !chosen.contains { $0.id == candidate.id } }
+        return Outcome(chosen: chosen, passedOver: passedOver, rejections: rejections)
     }
 }
