@@ -133,7 +133,19 @@ import VolumeIO
     }
 
     static func example(_ source: String, _ slice: Int, position: Double, foreground: Int) -> SupportExample {
-        SupportExample(image: .zero, mask: .zero, source: source, slice: slice, position: position, foreground: foreground)
+        SupportExample(image: .zero, mask: .zero, source: source, slice: slice, position: position, foreground: foreground,
+                       pixelSize: 1)
+    }
+
+    @Test func aSupportFieldOfViewFarFromTheStudysIsNoted() {
+        func examples(_ sizes: [Double]) -> [SupportExample] {
+            sizes.map { var e = Self.example("p", 0, position: 0.5, foreground: 1); e.pixelSize = $0; return e }
+        }
+        #expect(JobGraph.scaleMismatch(examples([1.2, 1.4, 0.9]), studyPixel: 1, target: "t") == nil)
+        #expect(JobGraph.scaleMismatch(examples([3, 0.5, 2.5]), studyPixel: 1, target: "liver")
+            == "support for 'liver' covers 2.50x the study's field of view (2.50 mm vs 1.00 mm per model pixel), so "
+            + "anatomy looks 2.50x smaller there than in the study; support cut to a similar field of view matches better")
+        #expect(JobGraph.scaleMismatch(examples([0.5]), studyPixel: 1, target: "t")?.contains("looks 2.00x larger") == true)
     }
 
     @Test func randomSupportDrawsOnlySlicesWithTheLabelAndRepeatsForTheSameSeed() throws {

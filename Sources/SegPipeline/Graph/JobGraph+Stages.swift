@@ -74,6 +74,7 @@ extension JobGraph {
 
     func infer(_ job: Job) throws -> Job {
         var job = job
+        guard let mapping = job.mapping else { preconditionFailure("infer needs the slice mapping") }
         let start = Date()
         let total = job.blank.filter { !$0 }.count * spec.targets.count
         var done = 0
@@ -107,12 +108,31 @@ extension JobGraph {
             }
             job.probabilities[target.name] = probabilities
             job.supportUsed[target.name] = used
+            if let note = Self.scaleMismatch(groups.flatMap { $0.supportSets.joined() }, studyPixel: mapping.pixelSize,
+                                             target: target.name) {
+                job.warnings.append(note)
+            }
         }
         job.pools = [:]
         job.queries = []
         job.blank = []
         job.timings.inferSeconds = Date().timeIntervalSince(start)
         return job
+    }
+
+    /// A note when the support examples' field of view per model pixel differs from the study's by more than
+    /// 1.5x (median over the examples used): the target then looks larger or smaller in the support than in the
+    /// study, e.g. a support library of cropped regions for whole-body studies.
+    static func scaleMismatch(_ examples: [SupportExample], studyPixel: Double, target: String) -> String? {
+        let sizes = examples.map(\.pixelSize).sorted()
+        guard !sizes.isEmpty, studyPixel > 0 else { return nil }
+        let median = sizes[sizes.count / 2], ratio = median / studyPixel
+        guard ratio > 1.5 || ratio < 1 / 1.5 else { return nil }
+        let f = { (x: Double) in String(format: "%.2f", x) }
+        let looks = ratio > 1 ? "\(f(ratio))x smaller" : "\(f(1 / ratio))x larger"
+        return "support for '\(target)' covers \(f(ratio))x the study's field of view (\(f(median)) mm vs "
+            + "\(f(studyPixel)) mm per model pixel), so anatomy looks \(looks) there than in the study; support cut to a "
+            + "similar field of view matches better"
     }
 
     func assemble(_ job: Job) throws -> Job {

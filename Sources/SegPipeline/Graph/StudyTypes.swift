@@ -118,4 +118,7 @@ public struct SupportExample: Sendable, Equatable {
     public var position: Double
     /// Foreground pixels in the mask.
     public var foreground: Int
+    /// Millimetres per model pixel (the slice's field of view / 128): support and study are compared pixel for
+    /// pixel, so their ratio is how much larger the anatomy looks in one than in the other.
+    public var pixelSize: Double
 }

@@ -57,7 +57,7 @@ public final class SupportPool: Sendable {
             byTarget[target.name] = images.indices.map { k in
                 let mask = ModelMask(pixels: masks[k])
                 return SupportExample(image: images[k], mask: mask, source: pair.name, slice: nativeSlice(k),
-                                      position: positions[k], foreground: mask.foreground)
+                                      position: positions[k], foreground: mask.foreground, pixelSize: mapping.pixelSize)
             }
         }
         cache.withLock { $0[key] = (stamp, byTarget) }
