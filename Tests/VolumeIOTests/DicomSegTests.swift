@@ -80,6 +80,28 @@ final class DicomSegTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: url), try Data(contentsOf: golden))
     }
 
+    /// Each segment carries its display colour as DICOM CIELab; the expected values are the sRGB → CIE L*a*b* (D65)
+    /// formulas computed independently (Python, by hand), scaled to 0...65535 as PS3.3 C.10.7.1.1 says.
+    func testSegmentsCarryTheirDisplayColourAsCIELab() throws {
+        let (_, image) = try ctSeries()
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("universeg-seg-\(UUID().uuidString).dcm")
+        defer { try? FileManager.default.removeItem(at: url) }
+        var options = Self.fixedOptions()
+        options.displayColors = [(255, 40, 40), (40, 220, 40)]
+        try DicomSegWriter.write(Self.labels(on: image), segments: Self.segments, to: url, options: options)
+        let file = try DicomFile(path: url.path, headerOnly: true)
+        let recommendedDisplayCIELabValue: UInt32 = 0x0062_000D
+        let expected: [[Double]] = [[36050, 52411, 46989], [50563, 14019, 50536]]
+        for (segment, lab) in expected.enumerated() {
+            let value = try XCTUnwrap(file.itemString(DicomTag.segmentSequence, item: segment, recommendedDisplayCIELabValue))
+            let written = value.split(separator: "\\").compactMap { Double($0) }
+            XCTAssertEqual(written.count, 3, value)
+            for (w, e) in zip(written, lab) { XCTAssertEqual(w, e, accuracy: 0.002 * 65535, "segment \(segment + 1): \(value)") }
+        }
+        XCTAssertNil(file.itemString(DicomTag.segmentSequence, item: 2, recommendedDisplayCIELabValue))
+        XCTAssertEqual(try dciodvfyErrors(url), [])
+    }
+
     /// Frames of a SEG over an enhanced multi-frame image name their source frame (ReferencedFrameNumber), since
     /// every frame shares one SOP instance; frames over single-frame files name none.
     func testSegOverAMultiFrameSourceReferencesEachFrame() throws {

@@ -42,6 +42,7 @@ extension JobGraph {
                 var options = DicomSegOptions()
                 options.seriesDescription = "UniverSeg \(spec.name)"
                 options.softwareVersions = ToolInfo.version
+                options.displayColors = spec.targets.indices.map { QCImage.palette[$0 % QCImage.palette.count] }
                 let segments = spec.targets.map { (value: $0.value, name: $0.name) }
                 try output("_seg.dcm") { try DicomSegWriter.write(labels, segments: segments, to: $0, options: options) }
             } else {

@@ -156,6 +156,10 @@ final class DicomFile {
             c.label = arena.add(segment.label)
             c.category_code = (arena.add(segment.category.0), arena.add(segment.category.1), arena.add(segment.category.2))
             c.type_code = (arena.add(segment.type.0), arena.add(segment.type.1), arena.add(segment.type.2))
+            if let rgb = segment.displayColor {
+                c.has_display_color = 1
+                c.display_rgb = rgb
+            }
             return c
         }
         var c = cdcm_seg_request()

@@ -21,6 +21,9 @@ public struct DicomSegOptions: Sendable {
     /// Segmented Property Category and Type codes (value, scheme, meaning) given to every segment.
     public var category = ["91723000", "SCT", "Anatomical Structure"]
     public var propertyType = ["85756007", "SCT", "Tissue"]
+    /// Recommended display colour (sRGB) of each segment, in segment order, so viewers draw a segment in the colour
+    /// of its QC outline; segments past the end of the list get none.
+    public var displayColors: [(UInt8, UInt8, UInt8)] = []
 
     public init() {}
 }
@@ -123,7 +126,10 @@ public enum DicomSegWriter {
             sourceFile: reference.files[0], referenceFiles: reference.distinctFiles, rows: ny, columns: nx,
             orientation: reference.imageOrientation, pixelSpacing: reference.pixelSpacing,
             sliceThickness: reference.sliceSpacing,
-            segments: segments.map { .init(label: $0.name, category: code(options.category), type: code(options.propertyType)) },
+            segments: segments.indices.map { s in
+                .init(label: segments[s].name, category: code(options.category), type: code(options.propertyType),
+                      displayColor: s < options.displayColors.count ? options.displayColors[s] : nil)
+            },
             frames: frames, pixels: pixels,
             seriesInstanceUID: options.makeUID(), sopInstanceUID: options.makeUID(),
             dimensionOrganizationUID: options.makeUID(), contentDate: date, contentTime: time,
@@ -140,6 +146,7 @@ struct DicomSegShimRequest: Sendable {
         var label: String
         var category: (String, String, String)
         var type: (String, String, String)
+        var displayColor: (UInt8, UInt8, UInt8)?
     }
 
     struct Frame: Sendable {
