@@ -245,6 +245,24 @@ import VolumeIO
         #expect(StudyDiscovery.niftiImages(of: input, pattern: "*.nii*").map(\.lastPathComponent) == ["T1.NII.GZ"])
     }
 
+    /// A corrupt slice and a stray file in a DICOM study are named in the series' warnings, not only seen as a gap.
+    @Test func filesLeftOutOfEverySeriesAreNamed() throws {
+        let study = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: study) }
+        let source = SampleDataEndToEndTests.sampleData.appendingPathComponent("dicom-study/brain1-mr")
+        for name in try FileManager.default.contentsOfDirectory(atPath: source.path) {
+            try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: study.appendingPathComponent(name))
+        }
+        let cut = study.appendingPathComponent("IM0012.dcm")
+        try Data(try Data(contentsOf: cut).prefix(600)).write(to: cut)
+        try Data("exported by PACS".utf8).write(to: study.appendingPathComponent("notes.txt"))
+
+        let candidates = try StudyReader.dicomSeries(in: study)
+        #expect(candidates.count == 1 && candidates[0].shape[2] == 24)
+        let note = try #require(candidates[0].warnings.first { $0.hasPrefix("2 file(s) in the study are in no image series") })
+        #expect(note.contains("IM0012.dcm (") && note.contains("notes.txt ("), "\(note)")
+    }
+
     @Test func namingPatterns() {
         #expect(NamingPattern.problem(in: "{study}/{series}") == nil)
         #expect(NamingPattern.problem(in: "../{study}") != nil)

@@ -26,6 +26,11 @@ enum StudyReader {
             throw PipelineError.unreadable(folder.path, reason: "no DICOM image series found"
                                            + (reasons.isEmpty ? " (the folder is empty)" : ": " + reasons.joined(separator: "; ")))
         }
+        // A file left out of every series (a corrupt slice, a report, a DICOMDIR) is named in each series' warnings:
+        // a dropped slice otherwise shows only as a gap.
+        let leftOut = scan.skipped.prefix(3).map { "\(URL(fileURLWithPath: $0.path).lastPathComponent) (\($0.reason))" }
+        let skippedNote = scan.skipped.isEmpty ? nil : "\(scan.skipped.count) file(s) in the study are in no image "
+            + "series and were not used: \(leftOut.joined(separator: "; "))\(scan.skipped.count > 3 ? "; ..." : "")"
         var ids: Set<String> = []
         return scan.series.map { series in
             let uidTail = series.seriesInstanceUID.split(separator: ".").last.map(String.init) ?? "series"
@@ -36,7 +41,7 @@ enum StudyReader {
                 id: id, format: .dicom, modality: series.metadata.modality,
                 description: series.metadata.seriesDescription ?? "", shape: series.shape, affine: series.affine,
                 files: series.reference.distinctFiles.map { URL(fileURLWithPath: $0) }, dicom: series)
-            candidate.warnings = series.warnings
+            candidate.warnings = series.warnings + (skippedNote.map { [$0] } ?? [])
             return candidate
         }
     }
