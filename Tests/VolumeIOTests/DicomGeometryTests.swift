@@ -35,7 +35,18 @@ final class DicomGeometryTests: XCTestCase {
         let s = stack([0, 2, 2.001, 6, 8])
         XCTAssertEqual(s.duplicates, [2])
         XCTAssertEqual(s.warnings[0], "1 slice(s) duplicate another slice's position and were left out: s2")
-        XCTAssertEqual(s.warnings[1], "missing slices: 1 slice(s) absent in 1 gap(s) of the 2 mm spacing")
+        XCTAssertEqual(s.warnings[1], "missing slices: 1 slice(s) absent in 1 gap(s) of the 2 mm spacing; their places "
+                       + "in the volume are left empty (the darkest value), so every slice keeps its position")
+        XCTAssertEqual(s.warnings.count, 2)   // no "slices lie up to" warning: every slice is on the grid
+        XCTAssertEqual(s.gridIndex, [0, 1, 3, 4])
+        XCTAssertEqual(s.affineLPS.column(2), [0, 0, 2])
+    }
+
+    /// More slices missing than present (two acquisitions in one series): no empty places, the old warning.
+    func testManyMissingSlicesKeepTheUniformStep() {
+        let s = stack([0, 2, 4, 20])   // 7 missing, 4 present
+        XCTAssertEqual(s.gridIndex, [0, 1, 2, 3])
+        XCTAssertEqual(s.warnings.last, "the volume uses a uniform 2 mm step; slices lie up to 14 mm from their grid position")
     }
 
     func testGantryTiltShearsTheAffine() {

@@ -102,6 +102,43 @@ final class DicomSegTests: XCTestCase {
         XCTAssertEqual(try dciodvfyErrors(url), [])
     }
 
+    /// The CT series with its middle file (e.dcm, slice 2) missing: the volume keeps five slices with slice 2 empty,
+    /// every other slice where the complete series has it; a SEG over it references the four sources, and reads
+    /// back onto the same grid.
+    func testAMissingSliceKeepsItsPlaceInTheVolumeAndTheSeg() throws {
+        let (complete, full) = try ctSeries()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("universeg-gap-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for name in ["a.dcm", "b.dcm", "c.dcm", "d.dcm"] {
+            try FileManager.default.copyItem(at: DicomFixtures.root.appendingPathComponent("ct-series-shuffled/\(name)"),
+                                             to: folder.appendingPathComponent(name))
+        }
+        XCTAssertEqual((complete.reference.files[2] as NSString).lastPathComponent, "e.dcm")
+        let series = try XCTUnwrap(DicomReader.scan(folder).series.first)
+        XCTAssertEqual(series.shape, full.shape)
+        XCTAssertEqual(series.reference.sliceIndices, [0, 1, 3, 4])
+        for (a, b) in zip(series.affine.values, full.affine.values) { XCTAssertEqual(a, b, accuracy: 1e-9) }
+        let image = try DicomReader.readVolume(series)
+        let plane = full.shape[0] * full.shape[1]
+        for k in [0, 1, 3, 4] {
+            XCTAssertEqual(image.voxels[k * plane ..< (k + 1) * plane], full.voxels[k * plane ..< (k + 1) * plane], "slice \(k)")
+        }
+        let darkest = image.voxels.min()!
+        XCTAssertTrue(image.voxels[2 * plane ..< 3 * plane].allSatisfy { $0 == darkest })
+
+        let labels = Self.labels(on: image)
+        let url = folder.appendingPathComponent("seg.dcm")
+        try DicomSegWriter.write(labels, segments: Self.segments, to: url, options: Self.fixedOptions())
+        let seg = try DicomSegmentation.read(url)
+        XCTAssertEqual(seg.frames.count, 2 + 4 + 1)   // box on slices 1 and 3 (2 has no source), diagonal on 4, "absent"
+        XCTAssertFalse(seg.frames.contains { $0.sourceSOPInstanceUID == complete.reference.sopInstanceUIDs[2] })
+        var expected = labels
+        for offset in 0..<plane { expected.voxels[2 * plane + offset] = 0 }
+        XCTAssertEqual(try seg.labelMap(on: series.reference, affine: series.affine).voxels, expected.voxels)
+        XCTAssertEqual(try dciodvfyErrors(url), [])
+    }
+
     /// Frames of a SEG over an enhanced multi-frame image name their source frame (ReferencedFrameNumber), since
     /// every frame shares one SOP instance; frames over single-frame files name none.
     func testSegOverAMultiFrameSourceReferencesEachFrame() throws {

@@ -41,7 +41,17 @@ enum DicomGeometry {
         /// Step between slice centres along the normal, mm.
         var spacing: Double
         var warnings: [String]
+        /// Volume slice (index k) of each entry of `order`: 0, 1, 2, ... unless slices are missing, whose places
+        /// then stay empty so that every slice lies exactly at its own position.
+        var gridIndex: [Int]
+        /// Slices of the volume: `order.count` plus the places left empty.
+        var gridCount: Int { (gridIndex.last ?? -1) + 1 }
     }
+
+    /// Slices missing from a stack are given their empty places only when they number no more than the slices
+    /// present: a stack of 4 slices with 161 absent (two acquisitions in one series) keeps the uniform-step volume
+    /// and its warning rather than a volume mostly made of nothing.
+    static let maxFilledPerPresentSlice = 1
 
     /// Sorts slices by ImagePositionPatient projected on the slice normal, reports duplicates, missing slices,
     /// non-uniform gaps (every gap is checked) and gantry tilt, and builds the LPS affine.
@@ -82,6 +92,7 @@ enum DicomGeometry {
         let gaps = zip(d.dropFirst(), d).map { $0 - $1 }
         var spacing: Double
         var step: [Double]
+        var gridIndex = Array(order.indices)
         if gaps.isEmpty {
             spacing = singleSliceSpacing ?? 1
             if singleSliceSpacing == nil { warnings.append("single slice without SliceThickness; 1 mm assumed") }
@@ -102,17 +113,26 @@ enum DicomGeometry {
                         irregular += 1
                     }
                 }
-                let worst = d.enumerated().map { abs($1 - d[0] - Double($0) * median) }.max() ?? 0
+                let fill = irregular == 0 && missing <= maxFilledPerPresentSlice * order.count
+                if fill {
+                    // Each slice at its own multiple of the spacing; the places in between stay empty.
+                    for (i, gap) in gaps.enumerated() { gridIndex[i + 1] = gridIndex[i] + max(1, Int((gap / median).rounded())) }
+                    spacing = (d.last! - d.first!) / Double(gridIndex.last!)
+                }
                 if missing > 0 {
                     warnings.append("missing slices: \(missing) slice(s) absent in \(missingGaps) gap(s) of the "
-                                    + "\(format(median)) mm spacing")
+                                    + "\(format(median)) mm spacing" + (fill ? "; their places in the volume are left "
+                                    + "empty (the darkest value), so every slice keeps its position" : ""))
                 }
                 if irregular > 0 {
                     warnings.append("non-uniform slice spacing: \(irregular) of \(gaps.count) gap(s) differ from "
                                     + "\(format(median)) mm (range \(format(gaps.min()!))–\(format(gaps.max()!)) mm)")
                 }
-                warnings.append("the volume uses a uniform \(format(median)) mm step; slices lie up to "
-                                + "\(format(worst)) mm from their grid position")
+                if !fill {
+                    let worst = d.enumerated().map { abs($1 - d[0] - Double($0) * median) }.max() ?? 0
+                    warnings.append("the volume uses a uniform \(format(median)) mm step; slices lie up to "
+                                    + "\(format(worst)) mm from their grid position")
+                }
             }
             let first = positions[order.first!], last = positions[order.last!]
             let total = (0..<3).map { last[$0] - first[$0] }
@@ -122,7 +142,7 @@ enum DicomGeometry {
             if tilt > tiltTolerance {
                 warnings.append(String(format: "gantry tilt: the slice stack leaves the slice normal by %.2f°; "
                                        + "the affine is sheared to keep every voxel in place", tilt * 180 / .pi))
-                step = total.map { $0 / Double(gaps.count) }
+                step = total.map { $0 / Double(gridIndex.last!) }
             } else {
                 step = n.map { $0 * spacing }
             }
@@ -137,7 +157,8 @@ enum DicomGeometry {
             [columnStep[2], rowStep[2], step[2], origin[2]],
             [0, 0, 0, 1],
         ])
-        return Stack(order: order, duplicates: duplicates, affineLPS: affine, spacing: spacing, warnings: warnings)
+        return Stack(order: order, duplicates: duplicates, affineLPS: affine, spacing: spacing, warnings: warnings,
+                     gridIndex: gridIndex)
     }
 
     static func dot(_ a: [Double], _ b: [Double]) -> Double { a[0] * b[0] + a[1] * b[1] + a[2] * b[2] }

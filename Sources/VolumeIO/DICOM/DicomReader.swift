@@ -40,11 +40,19 @@ public enum DicomReader {
         }
         var voxels = [Float](repeating: 0, count: count)
         var open: DicomFile?
-        for (k, slice) in series.slices.enumerated() {
+        let sliceIndices = series.reference.sliceIndices
+        var darkest = Float.infinity
+        for (s, slice) in series.slices.enumerated() {
             if open?.path != slice.path { open = nil; open = try DicomFile(path: slice.path, headerOnly: false) }
-            let offset = k * nx * ny
+            let offset = sliceIndices[s] * nx * ny
             try open!.decodeFrame(slice.frame, into: &voxels, offset: offset, count: nx * ny)
             applyModalityLUT(slice, to: &voxels, range: offset ..< offset + nx * ny)
+            darkest = min(darkest, voxels[offset ..< offset + nx * ny].min() ?? darkest)
+        }
+        // The places of missing slices (see `DicomGeometry.stack`) hold the darkest value: nothing there.
+        let present = Set(sliceIndices)
+        for k in 0..<nz where !present.contains(k) {
+            voxels.replaceSubrange(k * nx * ny ..< (k + 1) * nx * ny, with: repeatElement(darkest, count: nx * ny))
         }
         let volume = Volume(shape: series.shape, affine: series.affine, voxels: voxels,
                             source: .dicom(series.reference))

@@ -74,7 +74,7 @@ public enum DicomSegWriter {
             throw DicomError(.writeFailed, path: destination,
                              reason: "the label map is not on a DICOM series grid (its source is not DICOM)")
         }
-        let nx = reference.columns, ny = reference.rows, nz = reference.files.count
+        let nx = reference.columns, ny = reference.rows, nz = reference.sliceCount
         guard labels.shape == [nx, ny, nz], labels.voxels.count == nx * ny * nz else {
             throw DicomError(.writeFailed, path: destination, reason: "label map shape \(labels.shape) does not match "
                              + "the source series [\(nx), \(ny), \(nz)]")
@@ -94,24 +94,27 @@ public enum DicomSegWriter {
         let frameSize = nx * ny
         // Slices sharing an instance are frames of a multi-frame image: their references must name the frame.
         let slicesPerInstance = Dictionary(reference.sopInstanceUIDs.map { ($0, 1) }, uniquingKeysWith: +)
-        let frame = { (segment: Int, k: Int) -> DicomSegShimRequest.Frame in
-            let uid = reference.sopInstanceUIDs[k]
-            return .init(segmentNumber: segment, positionIndex: k + 1, position: reference.imagePositions[k],
-                         sourceSOPClassUID: reference.sopClassUIDs[k], sourceSOPInstanceUID: uid,
-                         sourceFrameNumber: slicesPerInstance[uid, default: 1] > 1 ? reference.frames[k] + 1 : nil)
+        /// The frame of `segment` over source slice `s`.
+        let frame = { (segment: Int, s: Int) -> DicomSegShimRequest.Frame in
+            let uid = reference.sopInstanceUIDs[s]
+            return .init(segmentNumber: segment, positionIndex: reference.sliceIndices[s] + 1,
+                         position: reference.imagePositions[s],
+                         sourceSOPClassUID: reference.sopClassUIDs[s], sourceSOPInstanceUID: uid,
+                         sourceFrameNumber: slicesPerInstance[uid, default: 1] > 1 ? reference.frames[s] + 1 : nil)
         }
-        for (s, segment) in segments.enumerated() {
+        for (n, segment) in segments.enumerated() {
             var wroteAny = false
-            for k in 0..<nz {
+            // Only slices with a source image can be referenced: the places of missing slices are left out.
+            for (s, k) in reference.sliceIndices.enumerated() {
                 let slice = labels.voxels[k * frameSize ..< (k + 1) * frameSize]
                 guard slice.contains(segment.value) else { continue }
                 pixels += slice.map { $0 == segment.value ? 1 : 0 }
-                frames.append(frame(s + 1, k))
+                frames.append(frame(n + 1, s))
                 wroteAny = true
             }
             if !wroteAny {
                 pixels += [UInt8](repeating: 0, count: frameSize)
-                frames.append(frame(s + 1, 0))
+                frames.append(frame(n + 1, 0))
             }
         }
         let formatter = DateFormatter()

@@ -77,18 +77,19 @@ public struct DicomSegmentation: Sendable {
                              + "\(reference.columns)x\(reference.rows)")
         }
         let frameSize = rows * columns
-        var voxels = [Int32](repeating: 0, count: frameSize * reference.files.count)
+        var voxels = [Int32](repeating: 0, count: frameSize * reference.sliceCount)
         for frame in frames {
-            guard let k = reference.imagePositions.firstIndex(where: { p in
+            guard let s = reference.imagePositions.firstIndex(where: { p in
                 zip(p, frame.position).allSatisfy { abs($0 - $1) <= tolerance } }) else {
                 throw DicomError(.invalidGeometry, path: path,
                                  reason: "a frame at \(frame.position) lies on no slice of the series")
             }
+            let k = reference.sliceIndices[s]
             for (offset, value) in frame.mask.enumerated() where value != 0 {
                 voxels[k * frameSize + offset] = Int32(frame.segmentNumber)
             }
         }
-        return Volume(shape: [columns, rows, reference.files.count], affine: affine, voxels: voxels,
+        return Volume(shape: [columns, rows, reference.sliceCount], affine: affine, voxels: voxels,
                       source: .dicom(reference))
     }
 }

@@ -88,9 +88,9 @@ enum DicomSeriesAssembly {
             sopInstanceUIDs: slices.map(\.sopInstanceUID), studyInstanceUID: header.studyInstanceUID,
             seriesInstanceUID: header.seriesInstanceUID, frameOfReferenceUID: header.frameOfReferenceUID,
             imagePositions: orderedPositions, imageOrientation: orientation, pixelSpacing: pixelSpacing,
-            sliceSpacing: stack.spacing, rows: first.rows, columns: first.columns)
+            sliceSpacing: stack.spacing, rows: first.rows, columns: first.columns, sliceIndices: stack.gridIndex)
         return DicomSeries(studyInstanceUID: header.studyInstanceUID, seriesInstanceUID: header.seriesInstanceUID,
-                           metadata: header.metadata, shape: [first.columns, first.rows, slices.count],
+                           metadata: header.metadata, shape: [first.columns, first.rows, stack.gridCount],
                            affine: stack.affineLPS.flippingLPSAndRAS, warnings: warnings, reference: reference,
                            leftOutFiles: leftOut, slices: slices)
     }

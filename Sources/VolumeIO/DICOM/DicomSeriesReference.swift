@@ -1,7 +1,9 @@
 /// What a DICOM SEG writer (and anyone mapping results back to the source) needs about the series a volume came from.
 ///
-/// Per-slice arrays are in volume slice order: slice k of the volume (index axis 2) is frame `frames[k]` of
-/// `files[k]`. Single-frame files have frame 0; an enhanced multi-frame file appears once per frame.
+/// Per-slice arrays hold one entry per source slice, ascending along the normal: source slice s is frame
+/// `frames[s]` of `files[s]` and lies at volume slice `sliceIndices[s]` (index axis 2). That is s itself unless
+/// slices are missing from the series, whose volume slices have no source. Single-frame files have frame 0; an
+/// enhanced multi-frame file appears once per frame.
 /// Geometry is kept as stored in the files (DICOM LPS), so a writer can reproduce it exactly.
 public struct DicomSeriesReference: Sendable, Equatable {
     /// Source file of each slice.
@@ -25,11 +27,16 @@ public struct DicomSeriesReference: Sendable, Equatable {
     public var sliceSpacing: Double
     public var rows: Int
     public var columns: Int
+    /// Volume slice of each source slice (strictly increasing).
+    public var sliceIndices: [Int]
+    /// Slices of the volume, including places of missing source slices.
+    public var sliceCount: Int { (sliceIndices.last ?? -1) + 1 }
 
     public init(files: [String], frames: [Int], sopClassUIDs: [String], sopInstanceUIDs: [String],
                 studyInstanceUID: String, seriesInstanceUID: String, frameOfReferenceUID: String,
                 imagePositions: [[Double]], imageOrientation: [Double], pixelSpacing: [Double], sliceSpacing: Double,
-                rows: Int, columns: Int) {
+                rows: Int, columns: Int, sliceIndices: [Int]? = nil) {
+        precondition(sliceIndices.map { $0.count == files.count } ?? true, "one volume slice per source slice")
         self.files = files
         self.frames = frames
         self.sopClassUIDs = sopClassUIDs
@@ -43,6 +50,7 @@ public struct DicomSeriesReference: Sendable, Equatable {
         self.sliceSpacing = sliceSpacing
         self.rows = rows
         self.columns = columns
+        self.sliceIndices = sliceIndices ?? Array(files.indices)
     }
 
     /// Distinct source files in slice order.
