@@ -83,6 +83,10 @@ struct SegmentCommand: AsyncParsableCommand {
         guard !label.isEmpty else { throw ValidationError("give at least one --label") }
         _ = try targets()
         guard NiftiFileName.extension(of: out) != nil else { throw ValidationError("--out must end in .nii.gz or .nii") }
+        let inputs = ([image] + support).map { URL(fileURLWithPath: $0) }
+        if let input = InputGuard.input(containing: URL(fileURLWithPath: out), inputs: inputs) {
+            throw ValidationError("--out \(out) would overwrite or land inside the input \(input.path); choose another place")
+        }
         guard SupportStrategy(rawValue: strategy) != nil else { throw ValidationError("--strategy must be random, position or similarity") }
         guard (1...256).contains(supportSize) else { throw ValidationError("--support-size must be from 1 to 256") }
         guard (1...64).contains(ensemble) else { throw ValidationError("--ensemble must be from 1 to 64") }

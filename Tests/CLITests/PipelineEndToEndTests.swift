@@ -48,6 +48,21 @@ import VolumeIO
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("ledger.jsonl").path))
     }
 
+    /// `--out` naming the image, or a place inside the support folder, is refused before any work; nothing changes.
+    @Test func segmentRefusesAnOutputOnItsInputs() async throws {
+        let before = try Data(contentsOf: Self.brain2)
+        for out in [Self.brain2.path, "SampleData/support/from-brain1/seg.nii.gz"] {
+            let result = try await execute([
+                "segment", "--image", Self.brain2.path, "--support", "SampleData/support/from-brain1", "--label", "1",
+                "--out", out, "--weights", Self.randomWeights.path])
+            #expect(result.status == 64, "\(out): \(result.err)")
+            #expect(result.err.contains("would overwrite or land inside the input"), "\(result.err)")
+        }
+        #expect(try Data(contentsOf: Self.brain2) == before)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: Self.brain2.deletingLastPathComponent().path) == ["brain2_image.nii.gz"])
+        #expect(!FileManager.default.fileExists(atPath: PipelineCommandTests.repo.appendingPathComponent("SampleData/support/from-brain1/seg.nii.gz").path))
+    }
+
     /// A study's warnings are printed under its line, not only written to its report.
     @Test func segmentPrintsTheStudysWarnings() async throws {
         let folder = try Self.temporaryFolder()

@@ -172,6 +172,27 @@ import VolumeIO
             + "pick: most-slices, not two_image (two_image.nii.gz)"))
     }
 
+    /// A destination that names an input (here `segment --out` set to the study's own image) fails the study in
+    /// write without touching the input.
+    @Test func anOutputThatWouldOverwriteAnInputFailsAndTheInputStaysWhole() async throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try makeStudies(root, names: ["in"])
+        let image = root.appendingPathComponent("inputs/in/in_image.nii.gz")
+        let before = try Data(contentsOf: image)
+        var spec = fakeSpec(root: root)
+        spec.outputs.folder = image.deletingLastPathComponent()
+        spec.outputs.labelMapFile = image
+        spec.outputs.ledger = false
+        spec.outputs.summary = false
+        let failure = await SingleStudyRun.run(JobGraph(spec: spec, segmenter: FakeSegmenter()), study: image.deletingLastPathComponent())
+
+        #expect(failure.status == .failed && failure.stage == .write)
+        #expect(failure.reason == "\(image.path): cannot write: refusing to write over the input \(root.appendingPathComponent("inputs/in").path)")
+        #expect(try Data(contentsOf: image) == before)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: image.deletingLastPathComponent().path) == ["in_image.nii.gz"])
+    }
+
     /// An output that cannot be put in place fails the study with its path, and none of the study's other outputs
     /// appear (they are staged and renamed together); the other studies are written.
     @Test func aStudyWhoseOutputCannotBeWrittenLeavesNoneOfItsOutputs() async throws {

@@ -186,6 +186,18 @@ import Testing
             "p.yaml:2:20: error: support library '\(library.standardizedFileURL.path)': b_image.nii.gz has no b_label.nii.gz"])
     }
 
+    @Test func anOutputFolderInsideASupportLibraryIsAnError() throws {
+        let (spec, diagnostics, root) = try check("""
+            inputs: {folder: inputs}
+            support: {library: lib}
+            targets: [{name: t, value: 1, labels: 1}]
+            outputs: {folder: lib/results}
+            """)
+        defer { try? FileManager.default.removeItem(at: root) }
+        #expect(spec == nil)
+        #expect(diagnostics.map(\.description).contains { $0.hasPrefix("pipeline.yaml:4:19: error: the output folder lies inside the support library ") })
+    }
+
     @Test func renderedDiagnosticsShowTheLineACaretAndTheHint() {
         let d = SpecDiagnostic(file: "p.yaml", location: SourceLocation(line: 2, column: 3), message: "unknown key 'x'",
                                hint: "the keys are a, b")

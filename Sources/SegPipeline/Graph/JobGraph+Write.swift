@@ -15,6 +15,7 @@ extension JobGraph {
             stem = NiftiFileName.stem(file.lastPathComponent)
         }
         var outputs: [String] = []
+        let inputs = [job.input.location] + spec.support.libraries + spec.targets.flatMap(\.libraries)
         // Every output is staged and all are renamed into place at the end: a failed write (disk full) leaves
         // none of this attempt's files, and a previous run's outputs whole.
         var files = StagedFiles()
@@ -26,6 +27,9 @@ extension JobGraph {
             if let file = spec.outputs.labelMapFile, suffix == "_seg.nii.gz" { relative = file.lastPathComponent }
             if spec.outputs.labelMapFile != nil, suffix == "_seg.dcm" { relative = stem + ".dcm" }
             let url = folder.appendingPathComponent(relative)
+            if let input = InputGuard.input(containing: url, inputs: inputs) {
+                throw PipelineError.writeFailed(url.path, reason: "refusing to write over the input \(input.path)")
+            }
             do {
                 try files.stage(url, body)
             } catch {

@@ -90,6 +90,13 @@ public enum PipelineSpecParser {
         let targets = top["targets"].map { readTargets($0, &r, globalLibraries: globalLibraries) } ?? []
         let model = top["model"].map { readModel($0, &r) } ?? ModelSpec()
         let outputs = top["outputs"].flatMap { readOutputs($0, &r, inputs: inputs) }
+        if let outputs, let folderNode = top["outputs"]?.mapping?["folder"] {
+            let libraries = (support?.libraries ?? []) + targets.flatMap(\.libraries)
+            if let library = InputGuard.input(containing: outputs.folder, inputs: libraries) {
+                r.error(folderNode, "the output folder lies inside the support library \(library.path)",
+                        hint: "outputs would be read back as support examples; use a separate folder")
+            }
+        }
         let concurrency = top["concurrency"].map { readConcurrency($0, &r) } ?? ConcurrencySpec()
         let watch = readWatch(top["watch"], &r, inputs: inputs)
 
