@@ -258,7 +258,8 @@ import VolumeIO
         try Data("exported by PACS".utf8).write(to: study.appendingPathComponent("notes.txt"))
 
         let candidates = try StudyReader.dicomSeries(in: study)
-        #expect(candidates.count == 1 && candidates[0].shape[2] == 24)
+        // The dropped slice keeps its empty place, so the volume still has 25 slices.
+        #expect(candidates.count == 1 && candidates[0].shape[2] == 25)
         let note = try #require(candidates[0].warnings.first { $0.hasPrefix("2 file(s) in the study are in no image series") })
         #expect(note.contains("IM0012.dcm (") && note.contains("notes.txt ("), "\(note)")
     }
