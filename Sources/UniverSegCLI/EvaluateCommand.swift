@@ -54,6 +54,14 @@ struct EvaluateCommand: ParsableCommand {
             guard (1...1024).contains(supportSize) else { throw ValidationError("--support-size must be from 1 to 1024") }
         }
         if let ensemble, !(1...64).contains(ensemble) { throw ValidationError("--ensemble must be from 1 to 64") }
+        if let json, json != "-" {
+            let folder = URL(fileURLWithPath: task)
+            let inputs = ["support", "query", "task.yaml"].map { folder.appendingPathComponent($0) }
+                + [engine.weights].compactMap { $0.map { URL(fileURLWithPath: $0) } }
+            if let input = InputGuard.input(containing: URL(fileURLWithPath: json), inputs: inputs) {
+                throw ValidationError("--json \(json) would overwrite or land inside the input \(input.path); choose another file")
+            }
+        }
     }
 
     func run() throws {

@@ -40,6 +40,10 @@ struct InferCommand: ParsableCommand {
     func validate() throws {
         guard NiftiFileName.extension(of: logits) != nil else { throw ValidationError("--logits must end in .nii.gz or .nii") }
         guard (1...64).contains(ensemble) else { throw ValidationError("--ensemble must be from 1 to 64") }
+        let inputs = [query, supportImages, supportLabels].map { URL(fileURLWithPath: $0) }
+        if let input = InputGuard.input(containing: URL(fileURLWithPath: logits), inputs: inputs) {
+            throw ValidationError("--logits \(logits) would overwrite the input \(input.path); choose another file")
+        }
     }
 
     func run() throws {

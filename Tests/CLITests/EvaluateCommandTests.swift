@@ -182,5 +182,12 @@ import VolumeIO
         #expect(try await run(noSuch).err == "\(noSuch.path): error: no such task folder\n")
 
         #expect(try await F.run(["evaluate", missing.path, "--sweep", "--support-size", "4"]).status == 64)
+
+        // --json onto the task's own files is refused before any work.
+        let task = try Self.task(yaml: "labels: [1]\n")
+        let yaml = task.appendingPathComponent("task.yaml")
+        let clash = try await F.run(["evaluate", task.path, "--weights", Self.model.path, "--json", yaml.path])
+        #expect(clash.status == 64 && clash.err.contains("would overwrite or land inside the input \(yaml.path)"), "\(clash.err)")
+        #expect(try String(contentsOf: yaml, encoding: .utf8) == "labels: [1]\n")
     }
 }

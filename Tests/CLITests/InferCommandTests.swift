@@ -119,5 +119,11 @@ import VolumeIO
         #expect(try await infer(query, images, labels) == (1, "\(labels.path): error: invalid dimensions: dim[3] = 0\n"))
         // Bad usage exits 64 before reading anything.
         #expect(try await infer(query, images, labels, ["--ensemble", "0"]).status == 64)
+        // --logits naming an input is refused, and the input is left as it was.
+        let before = try Data(contentsOf: query)
+        let clash = try await F.run(["infer", "--weights", F.smallModel.path, "--query", query.path, "--support-images",
+                                     images.path, "--support-labels", labels.path, "--logits", query.path])
+        #expect(clash.status == 64 && clash.err.contains("would overwrite the input \(query.path)"), "\(clash.err)")
+        #expect(try Data(contentsOf: query) == before)
     }
 }
