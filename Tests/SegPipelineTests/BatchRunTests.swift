@@ -152,7 +152,7 @@ import VolumeIO
         #expect(reasons["a.nii.gz"] == reasons["a"])
         #expect(reasons["x y"] == "'x y' and 'x_y' would write the same outputs (x_y/x_y); rename one of them (none of them is processed)")
         #expect(segmenter.calls.withLock { $0 } == 1)
-        let written = try FileManager.default.contentsOfDirectory(atPath: spec.outputs.folder.path).filter { !$0.hasSuffix(".html") && !$0.hasSuffix(".jsonl") }
+        let written = try FileManager.default.contentsOfDirectory(atPath: spec.outputs.folder.path).filter { !$0.hasSuffix(".html") && !$0.hasSuffix(".jsonl") && !$0.hasPrefix(".") }
         #expect(written == ["ok"])
         #expect(Ledger(outputFolder: spec.outputs.folder).entries().keys.sorted() == ["ok"])
     }
@@ -191,6 +191,27 @@ import VolumeIO
         #expect(failure.reason == "\(image.path): cannot write: refusing to write over the input \(root.appendingPathComponent("inputs/in").path)")
         #expect(try Data(contentsOf: image) == before)
         #expect(try FileManager.default.contentsOfDirectory(atPath: image.deletingLastPathComponent().path) == ["in_image.nii.gz"])
+    }
+
+    /// A second run on the same output folder while the first is still running refuses to start, naming the
+    /// holder; once the first has ended, the folder is free again.
+    @Test func aSecondRunOnTheSameOutputFolderWaitsItsTurn() async throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try makeStudies(root, names: ["l1", "l2"])
+        let spec = fakeSpec(root: root)
+        let slow = FakeSegmenter(delay: 1.0)
+        async let first = BatchRun(graph: JobGraph(spec: spec, segmenter: slow)).run()
+        while slow.calls.withLock({ $0 }) == 0 { try await Task.sleep(nanoseconds: 20_000_000) }
+        do {
+            _ = try await BatchRun(graph: JobGraph(spec: spec, segmenter: FakeSegmenter())).run()
+            Issue.record("the second run started")
+        } catch let error as PipelineError {
+            #expect(error.description.hasPrefix("\(spec.outputs.folder.path) is in use by another universeg run (pid \(getpid()), since "),
+                    "\(error)")
+        }
+        #expect(try await first.done == 2)
+        #expect(try await BatchRun(graph: JobGraph(spec: spec, segmenter: FakeSegmenter()), force: true).run().done == 2)
     }
 
     /// An output that cannot be put in place fails the study with its path, and none of the study's other outputs

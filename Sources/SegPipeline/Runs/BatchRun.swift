@@ -74,7 +74,8 @@ public struct BatchRun: Sendable {
 
     public func run() async throws -> Result {
         let spec = graph.spec
-        try FileManager.default.createDirectory(at: spec.outputs.folder, withIntermediateDirectories: true)
+        let lock = try OutputFolderLock(spec.outputs.folder)
+        defer { withExtendedLifetime(lock) {} }
         OutputHygiene.removeStaleTemporaries(in: spec.outputs.folder)
         let plan = try plan()
         let skipped = plan.filter { $0.skipReason != nil }.map {

@@ -28,6 +28,8 @@ public struct Watcher: Sendable {
         for folder in [spec.outputs.folder, spec.watch.doneFolder, spec.watch.failedFolder] {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         }
+        let lock = try OutputFolderLock(spec.outputs.folder)
+        defer { withExtendedLifetime(lock) {} }
         OutputHygiene.removeStaleTemporaries(in: spec.outputs.folder)
         let source = BoundedChannel<StudyInput>(capacity: 1)
         let state = WatchState()
