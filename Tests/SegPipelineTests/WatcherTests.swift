@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import VolumeIO
 @testable import SegPipeline
 
 @Suite struct WatcherTests {
@@ -88,6 +89,30 @@ import Testing
         #expect(reason.contains("'dup' and 'dup.nii.gz' are both study 'dup'"))
         #expect(FileManager.default.fileExists(atPath: spec.watch.failedFolder.appendingPathComponent("dup/dup_image.nii.gz").path))
         #expect(!FileManager.default.fileExists(atPath: spec.outputs.folder.appendingPathComponent("dup").path))
+    }
+
+    /// A second study arriving under the name of one already done (a follow-up exported to the same folder name)
+    /// is segmented as "name-2": the first study's outputs stay as they were.
+    @Test func aNewArrivalUnderADoneNameKeepsTheEarlierOutputs() async throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try writeFakeSupport(root.appendingPathComponent("support"), name: "a")
+        let inbox = root.appendingPathComponent("inputs")
+        try writeFakeVolume(inbox.appendingPathComponent("visit/visit_image.nii.gz"))
+        let spec = fakeSpec(root: root)
+        let first = try await watch(spec, until: 1)
+        #expect(first.map(\.status) == [.done])
+        let earlier = try Data(contentsOf: spec.outputs.folder.appendingPathComponent("visit/visit_seg.nii.gz"))
+
+        try writeFakeVolume(inbox.appendingPathComponent("visit/visit_image.nii.gz"), shape: [12, 10, 8])
+        let second = try await watch(spec, until: 1)
+        #expect(second.map(\.study.name) == ["visit-2"] && second.map(\.status) == [.done])
+        #expect(try Data(contentsOf: spec.outputs.folder.appendingPathComponent("visit/visit_seg.nii.gz")) == earlier)
+        let labels = try NiftiReader.readLabels(spec.outputs.folder.appendingPathComponent("visit-2/visit-2_seg.nii.gz"))
+        #expect(labels.shape == [12, 10, 8])
+        for moved in ["visit", "visit-2"] {
+            #expect(FileManager.default.fileExists(atPath: spec.watch.doneFolder.appendingPathComponent(moved).path), "\(moved)")
+        }
     }
 
     @Test func afterARestartAStudyFinishedButNotMovedIsOnlyMoved() async throws {

@@ -51,7 +51,7 @@ public struct Watcher: Sendable {
             sightings = sightings.filter { present.contains($0.key) }
             let entries = Ledger(outputFolder: spec.outputs.folder).entries()
             let conflicts = StudyDiscovery.conflicts(studies, naming: spec.outputs.naming)
-            for study in studies where !(await state.isBusy(study.location.path)) && !study.files.isEmpty {
+            for var study in studies where !(await state.isBusy(study.location.path)) && !study.files.isEmpty {
                 let key = study.location.path, fingerprint = study.fingerprint
                 guard let seen = sightings[key], seen.fingerprint == fingerprint else {
                     sightings[key] = Sighting(fingerprint: fingerprint, since: now)
@@ -63,6 +63,7 @@ public struct Watcher: Sendable {
                       now.timeIntervalSince1970 - newest >= settleTime else { continue }
                 sightings[key] = nil
                 await state.start(key)
+                study.name = Self.arrivalName(study, entries: entries)
                 if let conflict = conflicts[study.location] {
                     let moved = settle(StudyOutcome(study: study, status: .failed, reason: conflict, stage: .discover))
                     await state.finish(moved)
@@ -84,6 +85,17 @@ public struct Watcher: Sendable {
         }
         await source.finish()
         _ = await graphDone
+    }
+
+    /// The name a study is processed under: its own, or `name-2`, `name-3`, ... when a study of that name was
+    /// already done from other files (a new arrival, e.g. a follow-up scan exported under the same folder name),
+    /// so the earlier study's outputs are kept beside the new ones rather than overwritten.
+    static func arrivalName(_ study: StudyInput, entries: [String: LedgerEntry]) -> String {
+        guard let earlier = entries[study.name], earlier.status == .done,
+              earlier.inputFingerprint != study.fingerprint else { return study.name }
+        var n = 2
+        while entries["\(study.name)-\(n)"].map({ $0.inputFingerprint != study.fingerprint }) ?? false { n += 1 }
+        return "\(study.name)-\(n)"
     }
 
     /// Moves a finished study out of the inbox; a failed one gets its reason written beside it.
