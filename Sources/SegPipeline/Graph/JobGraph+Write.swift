@@ -15,6 +15,10 @@ extension JobGraph {
             stem = NiftiFileName.stem(file.lastPathComponent)
         }
         var outputs: [String] = []
+        var dicom = series.dicom.map {
+            StudyReport.DicomIdentity(studyInstanceUID: $0.studyInstanceUID, seriesInstanceUID: $0.seriesInstanceUID,
+                                      modality: $0.metadata.modality)
+        }
         let inputs = [job.input.location] + spec.support.libraries + spec.targets.flatMap(\.libraries)
         // Every output is staged and all are renamed into place at the end: a failed write (disk full) leaves
         // none of this attempt's files, and a previous run's outputs whole.
@@ -48,7 +52,11 @@ extension JobGraph {
                 options.softwareVersions = ToolInfo.version
                 options.displayColors = spec.targets.indices.map { QCImage.palette[$0 % QCImage.palette.count] }
                 let segments = spec.targets.map { (value: $0.value, name: $0.name) }
-                try output("_seg.dcm") { try DicomSegWriter.write(labels, segments: segments, to: $0, options: options) }
+                try output("_seg.dcm") { url in
+                    let seg = try DicomSegWriter.write(labels, segments: segments, to: url, options: options)
+                    dicom?.segSeriesInstanceUID = seg.seriesInstanceUID
+                    dicom?.segSOPInstanceUID = seg.sopInstanceUID
+                }
             } else {
                 job.warnings.append("dicom-seg not written: the study is NIfTI, not DICOM")
             }
@@ -66,8 +74,9 @@ extension JobGraph {
         }
         job.timings.writeSeconds = Date().timeIntervalSince(start)
         job.timings.totalSeconds = Date().timeIntervalSince(job.started)
-        let report = makeReport(job, image: image, labels: labels, series: series, mapping: mapping,
+        var report = makeReport(job, image: image, labels: labels, series: series, mapping: mapping,
                                 outputs: outputs + (writers.contains(.report) ? [stem + "_report.json"] : []))
+        report.dicom = dicom
         if writers.contains(.report) {
             let data = try report.encoded()
             try output("_report.json") { try data.write(to: $0) }

@@ -58,6 +58,17 @@ public struct StudyReport: Codable, Sendable, Equatable {
     /// Output files, relative to the output folder.
     public var outputs: [String]
     public var finishedAt: String
+    /// For DICOM studies: the UIDs that find the source series and the written SEG in a PACS (no patient data).
+    public var dicom: DicomIdentity?
+
+    public struct DicomIdentity: Codable, Sendable, Equatable {
+        public var studyInstanceUID: String
+        public var seriesInstanceUID: String
+        public var modality: String?
+        /// The SEG written for the study, when the dicom-seg writer ran.
+        public var segSeriesInstanceUID: String?
+        public var segSOPInstanceUID: String?
+    }
 
     public func encoded() throws -> Data {
         let encoder = JSONEncoder()

@@ -56,8 +56,11 @@ public enum DicomSegWriter {
     /// segment on one source slice, positioned and oriented as the source slice and referencing it; frames whose
     /// mask is empty are left out, except that a segment with no voxels at all keeps one empty frame so that every
     /// segment is present. Patient, Study and Frame of Reference are copied from the source. Written atomically.
+    /// - Returns: the new SEG's SeriesInstanceUID and SOPInstanceUID, for reports that point to it.
+    @discardableResult
     public static func write(_ labels: Volume<Int32>, segments: [(value: Int32, name: String)], to url: URL,
-                             options: DicomSegOptions = DicomSegOptions()) throws(DicomError) {
+                             options: DicomSegOptions = DicomSegOptions()) throws(DicomError)
+        -> (seriesInstanceUID: String, sopInstanceUID: String) {
         let request = try makeRequest(labels, segments: segments, destination: url.path, options: options)
         do {
             try AtomicFile.write(to: url) { temporary in try DicomFile.writeSegmentation(request, to: temporary.path) }
@@ -66,6 +69,7 @@ public enum DicomSegWriter {
         } catch {
             throw DicomError(.writeFailed, path: url.path, reason: "\(error)")
         }
+        return (request.seriesInstanceUID, request.sopInstanceUID)
     }
 
     static func makeRequest(_ labels: Volume<Int32>, segments: [(value: Int32, name: String)], destination: String,
