@@ -8,7 +8,7 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "UniverSeg weights (.safetensors or .pt); overrides the pipeline's model.weights. Default: bundled.")
     var weights: String?
 
-    @Option(help: "Engine threads (default: the pipeline's concurrency.threads, else every core).")
+    @Option(help: "Engine threads (default: the pipeline's concurrency.threads, else every usable core).")
     var threads: Int?
 
     func validate() throws {
@@ -23,7 +23,7 @@ struct EngineOptions: ParsableArguments {
     /// oversubscribed. Prints the reason and exits 3 when the model cannot be loaded.
     func segmenter(weights pipelineWeights: URL?, pipelineThreads: Int?) throws -> UniverSegSegmenter {
         let file = weights.map { URL(fileURLWithPath: $0) } ?? pipelineWeights
-        let count = threads ?? pipelineThreads ?? ProcessInfo.processInfo.activeProcessorCount
+        let count = threads ?? pipelineThreads ?? UsableCores.count
         do {
             return try UniverSegSegmenter.load(weights: file, threads: max(1, count))
         } catch {

@@ -68,7 +68,7 @@ struct EvaluateCommand: ParsableCommand {
         do {
             let model = try engine.loadModelOrBundled()
             let definition = try EvaluationTask.load(URL(fileURLWithPath: task))
-            let threads = engine.threads ?? ProcessInfo.processInfo.activeProcessorCount
+            let threads = engine.threads ?? UsableCores.count
             // Progress lines only on a terminal, so logs and captured output stay the results alone.
             var progress: (@Sendable (String) -> Void)?
             if isatty(2) == 1 {

@@ -54,7 +54,7 @@ struct InferCommand: ParsableCommand {
             let images = try RawInference.readStack(URL(fileURLWithPath: supportImages))
             let labels = try RawInference.readStack(URL(fileURLWithPath: supportLabels))
             let (output, warnings) = try RawInference.logits(model: model, query: queryImage, images: images, labels: labels,
-                                                 ensemble: ensemble, threads: engine.threads ?? ProcessInfo.processInfo.activeProcessorCount,
+                                                 ensemble: ensemble, threads: engine.threads ?? UsableCores.count,
                                                  files: (query, supportImages, supportLabels))
             for warning in warnings { FileHandle.standardError.write(Data("\(warning)\n".utf8)) }
             try NiftiWriter.write(output, to: URL(fileURLWithPath: logits), description: "universeg logits")

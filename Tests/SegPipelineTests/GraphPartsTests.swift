@@ -264,6 +264,17 @@ import VolumeIO
         #expect(note.contains("IM0012.dcm (") && note.contains("notes.txt ("), "\(note)")
     }
 
+    @Test func aContainerCPUQuotaCapsTheDefaultThreads() {
+        #expect(UsableCores.limited(64, quota: "200000 100000\n") == 2)     // docker --cpus 2 (cgroup v2)
+        #expect(UsableCores.limited(64, quota: "150000 100000") == 2)       // 1.5 CPUs: rounded up
+        #expect(UsableCores.limited(4, quota: "800000 100000") == 4)        // a quota above the visible cores
+        #expect(UsableCores.limited(8, quota: "max 100000") == 8)           // no limit (v2)
+        #expect(UsableCores.limited(8, quota: "-1 100000") == 8)            // no limit (v1)
+        #expect(UsableCores.limited(8, quota: nil) == 8)
+        #expect(UsableCores.limited(8, quota: "garbage") == 8)
+        #expect(UsableCores.count >= 1)
+    }
+
     @Test func namingPatterns() {
         #expect(NamingPattern.problem(in: "{study}/{series}") == nil)
         #expect(NamingPattern.problem(in: "../{study}") != nil)
