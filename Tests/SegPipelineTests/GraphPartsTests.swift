@@ -235,6 +235,7 @@ import VolumeIO
         #expect(pairs.map(\.name) == ["B", "a"])
         #expect(pairs.last?.image.lastPathComponent == "a_image.NII.GZ")
         #expect(NiftiFileName.stem("CT.Nii.Gz") == "CT" && NiftiFileName.extension(of: "x.nii.gzip") == nil)
+        #expect(NiftiFileName.stem("pair.HDR") == "pair" && NiftiFileName.stem("pair.hdr.gz") == "pair")
 
         // A study folder exported by a Windows tool: the image is found by the usual pattern, the label is not.
         let study = library.appendingPathComponent("study")

@@ -2,6 +2,8 @@
 /// exports from Windows tools often say `.NII.GZ`).
 public enum NiftiFileName {
     static let extensions = [".nii.gz", ".nii"]
+    /// The header of a .hdr/.img pair, which the reader also opens.
+    static let pairHeaderExtensions = [".hdr.gz", ".hdr"]
 
     /// The NIfTI extension `name` ends with, as written there, or nil when it is not a NIfTI file name.
     public static func `extension`(of name: String) -> String? {
@@ -12,11 +14,13 @@ public enum NiftiFileName {
     /// Whether `NiftiReader` opens a file of this name: single files, or the header of a .hdr/.img pair, any case.
     public static func isReadable(_ name: String) -> Bool {
         let lower = name.lowercased()
-        return `extension`(of: name) != nil || lower.hasSuffix(".hdr") || lower.hasSuffix(".hdr.gz")
+        return `extension`(of: name) != nil || pairHeaderExtensions.contains { lower.hasSuffix($0) }
     }
 
-    /// `name` without its NIfTI extension; `name` itself when it has none.
+    /// `name` without its NIfTI extension (.nii, .nii.gz, or a pair's .hdr), any case; `name` itself when it has none.
     public static func stem(_ name: String) -> String {
-        `extension`(of: name).map { String(name.dropLast($0.count)) } ?? name
+        let lower = name.lowercased()
+        let suffix = (extensions + pairHeaderExtensions).first { lower.hasSuffix($0) }
+        return suffix.map { String(name.dropLast($0.count)) } ?? name
     }
 }
