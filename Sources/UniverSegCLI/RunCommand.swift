@@ -9,7 +9,8 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
             Streams studies through read -> prepare -> infer -> assemble -> write; one failing study is reported and \
             the others go on. Finished studies are recorded in OUTPUT/ledger.jsonl and skipped on the next run.
-            Exit status: 0 all done or skipped, 1 some studies failed, 2 invalid pipeline, 3 cannot start.
+            Exit status: 0 all done or skipped, 1 some studies failed, 2 invalid pipeline, 3 cannot start (no model, \
+            or another run or watch holds the output folder).
             """)
 
     @Argument(help: "The pipeline definition (YAML).")

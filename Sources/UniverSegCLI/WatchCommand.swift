@@ -11,7 +11,8 @@ struct WatchCommand: AsyncParsableCommand {
             watch.done, failed ones to watch.failed with NAME.reason.txt beside them (the one exception to \
             'inputs are never modified'). Safe to stop and restart at any moment: unfinished studies are redone, \
             finished ones (per the ledger) are only moved. Stops on Ctrl-C.
-            Exit status: 2 invalid pipeline, 3 cannot start.
+            Exit status: 2 invalid pipeline, 3 cannot start (no model, or another run or watch holds the output \
+            folder).
             """)
 
     @Argument(help: "The pipeline definition (YAML).")
