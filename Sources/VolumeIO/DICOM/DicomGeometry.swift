@@ -48,11 +48,6 @@ enum DicomGeometry {
         var gridCount: Int { (gridIndex.last ?? -1) + 1 }
     }
 
-    /// Slices missing from a stack are given their empty places only when they number no more than the slices
-    /// present: a stack of 4 slices with 161 absent (two acquisitions in one series) keeps the uniform-step volume
-    /// and its warning rather than a volume mostly made of nothing.
-    static let maxFilledPerPresentSlice = 1
-
     /// Sorts slices by ImagePositionPatient projected on the slice normal, reports duplicates, missing slices,
     /// non-uniform gaps (every gap is checked) and gantry tilt, and builds the LPS affine.
     ///
@@ -113,7 +108,10 @@ enum DicomGeometry {
                         irregular += 1
                     }
                 }
-                let fill = irregular == 0 && missing <= maxFilledPerPresentSlice * order.count
+                // Missing slices get their empty places only when they number no more than the slices present: 4
+                // slices with 161 absent (two acquisitions in one series) keep the uniform step and its warning
+                // rather than a volume mostly made of nothing.
+                let fill = irregular == 0 && missing <= order.count
                 if fill {
                     // Each slice at its own multiple of the spacing; the places in between stay empty.
                     for (i, gap) in gaps.enumerated() { gridIndex[i + 1] = gridIndex[i] + max(1, Int((gap / median).rounded())) }
