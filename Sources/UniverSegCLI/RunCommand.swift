@@ -43,16 +43,21 @@ struct RunCommand: AsyncParsableCommand {
         }
         let segmenter = try engine.segmenter(weights: spec.model.weights, pipelineThreads: spec.concurrency.threads)
         let graph = JobGraph(spec: spec, segmenter: segmenter, maxInFlight: maxInFlight, events: reporter.handle)
+        let stop = GracefulStop {
+            FileHandle.standardError.write(Data("\nstopping: the studies in progress finish and are written; no new ones start (signal again to stop now)\n".utf8))
+        }
         let result: BatchRun.Result
         do {
-            result = try await BatchRun(graph: graph, force: force).run()
+            result = try await BatchRun(graph: graph, force: force, shouldStop: { stop.isRequested }).run()
         } catch {
             reporter.close()
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw PipelineExit.cannotStart
         }
         let index = spec.outputs.summary ? "; summary: \(spec.outputs.folder.appendingPathComponent("index.html").path)" : ""
-        reporter.summary(done: result.done, skipped: result.skipped, failed: result.failed, extra: index)
+        let stopped = result.notStarted > 0 ? "; stopped before \(result.notStarted) studies (run again to do them)" : ""
+        reporter.summary(done: result.done, skipped: result.skipped, failed: result.failed, extra: index + stopped)
+        if result.notStarted > 0 { throw PipelineExit.interrupted }
         if result.failed > 0 { throw PipelineExit.studiesFailed }
     }
 

@@ -33,8 +33,11 @@ struct WatchCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("watching \(spec.inputs.folder.path) (settle \(spec.watch.settleSeconds) s); Ctrl-C stops\n".utf8))
         }
         let graph = JobGraph(spec: spec, segmenter: segmenter, maxInFlight: maxInFlight, events: reporter.handle)
+        let stop = GracefulStop {
+            FileHandle.standardError.write(Data("\nstopping: the studies in progress finish and are moved; no new ones start (signal again to stop now)\n".utf8))
+        }
         do {
-            try await Watcher(graph: graph).run(until: { false })
+            try await Watcher(graph: graph).run(until: { stop.isRequested })
         } catch {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw PipelineExit.cannotStart

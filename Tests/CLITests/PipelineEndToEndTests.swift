@@ -88,12 +88,8 @@ import VolumeIO
         #expect(result.err.contains("--weights FILE"))
     }
 
-    /// Four short studies (6 slices of brain2 each); the run is killed with SIGKILL once the first is done,
-    /// then run again: the finished study is skipped, the rest are done, every output reads back, no temporary
-    /// file is left.
-    @Test func aRunKilledMidwayResumesAndCompletes() async throws {
-        let folder = try Self.temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
+    /// Four short studies (6 slices of brain2 each) under folder/studies and a pipeline.yaml writing to folder/out.
+    func makeFourStudies(in folder: URL) throws -> (names: [String], study: Volume<Float>) {
         let image = try NiftiReader.readImage(Self.brain2)
         let first = 8, count = 6, plane = image.shape[0] * image.shape[1]
         var affine = image.affine
@@ -112,13 +108,17 @@ import VolumeIO
             model: {weights: \(Self.randomWeights.path), support_size: 2, ensemble: 1}
             outputs: {folder: out, writers: [nifti, report, qc]}
             """.write(to: folder.appendingPathComponent("pipeline.yaml"), atomically: true, encoding: .utf8)
-        let ledger = folder.appendingPathComponent("out/ledger.jsonl")
+        return (names, cropped)
+    }
 
+    /// Starts `universeg run pipeline.yaml` in `folder` and waits until the ledger names a finished study.
+    func startRunAndWaitForAStudy(in folder: URL, output: Pipe? = nil) async throws -> Process {
+        let ledger = folder.appendingPathComponent("out/ledger.jsonl")
         let process = Process()
         process.executableURL = PipelineCommandTests.binary
         process.arguments = ["run", "pipeline.yaml", "--quiet"]
         process.currentDirectoryURL = folder
-        process.standardOutput = FileHandle.nullDevice
+        process.standardOutput = output ?? FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
         let deadline = Date().addingTimeInterval(120)
@@ -126,6 +126,43 @@ import VolumeIO
               ((try? String(contentsOf: ledger, encoding: .utf8)) ?? "").split(separator: "\n").isEmpty {
             try await Task.sleep(nanoseconds: 20_000_000)
         }
+        return process
+    }
+
+    /// SIGTERM (a service manager stopping it) lets the study in progress finish: the run exits 130 saying how many
+    /// studies it did not start, writes its summary, and every study it started is complete; a rerun does the rest.
+    @Test func aRunAskedToStopFinishesWhatItStartedAndSaysWhatIsLeft() async throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (names, _) = try makeFourStudies(in: folder)
+        let pipe = Pipe()
+        let process = try await startRunAndWaitForAStudy(in: folder, output: pipe)
+        #expect(process.isRunning, "the run ended before it could be stopped")
+        kill(process.processIdentifier, SIGTERM)
+        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        while process.isRunning { try await Task.sleep(nanoseconds: 10_000_000) }
+        #expect(process.terminationStatus == 130 && process.terminationReason == .exit, "\(out)")
+        #expect(out.contains("; stopped before "), "\(out)")
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("out/index.html").path))
+        let finished = names.filter {
+            FileManager.default.fileExists(atPath: folder.appendingPathComponent("out/\($0)/\($0)_report.json").path)
+        }
+        #expect(!finished.isEmpty && finished.count < names.count, "\(finished)")
+        let leftovers = (FileManager.default.enumerator(atPath: folder.path)?.allObjects as? [String] ?? [])
+            .filter { ($0 as NSString).lastPathComponent.hasPrefix(".tmp-") }
+        #expect(leftovers == [])
+        let rerun = try await execute(["run", "pipeline.yaml", "--quiet"], in: folder)
+        #expect(rerun.status == 0 && rerun.out.hasPrefix("\(names.count - finished.count) done, \(finished.count) skipped"), "\(rerun.out)")
+    }
+
+    /// Four short studies (6 slices of brain2 each); the run is killed with SIGKILL once the first is done,
+    /// then run again: the finished study is skipped, the rest are done, every output reads back, no temporary
+    /// file is left.
+    @Test func aRunKilledMidwayResumesAndCompletes() async throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (names, cropped) = try makeFourStudies(in: folder)
+        let process = try await startRunAndWaitForAStudy(in: folder)
         #expect(process.isRunning, "the run ended before it could be killed")
         kill(process.processIdentifier, SIGKILL)
         while process.isRunning { try await Task.sleep(nanoseconds: 10_000_000) }

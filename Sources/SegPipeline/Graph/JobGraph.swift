@@ -49,8 +49,11 @@ public struct JobGraph: Sendable {
 
     /// Processes studies from `source` until it is finished and drained; `onOutcome` sees each study as it ends
     /// (done or failed), in completion order. Returns the most studies that were in flight at once.
+    ///
+    /// Once `shouldStop` returns true, no further study is read and studies not yet at inference are dropped
+    /// (reported as skipped, "stopped"; nothing of theirs is written); those being inferred finish and are written.
     @discardableResult
-    public func process(_ source: BoundedChannel<StudyInput>,
+    public func process(_ source: BoundedChannel<StudyInput>, shouldStop: @escaping @Sendable () -> Bool = { false },
                         onOutcome: @escaping @Sendable (StudyOutcome) async -> Void) async -> Int {
         let depth = spec.concurrency.queueDepth
         let toPrepare = BoundedChannel<Job>(capacity: depth), toInfer = BoundedChannel<Job>(capacity: depth)
@@ -74,13 +77,22 @@ public struct JobGraph: Sendable {
             await gauge.leave()
             await slots.release()
         }
+        let drop: @Sendable (Job) async -> Void = { job in
+            let outcome = StudyOutcome(study: job.input, status: .skipped, reason: Self.stoppedReason,
+                                       seconds: Date().timeIntervalSince(job.started))
+            events(.finished(outcome))
+            await onOutcome(outcome)
+            await gauge.leave()
+            await slots.release()
+        }
 
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 while true {
                     await slots.acquire()
-                    guard let input = await source.next() else {
+                    guard !shouldStop(), let input = await source.next() else {
                         await slots.release()
+                        while await source.next() != nil {}   // let the sender finish
                         break
                     }
                     await gauge.enter()
@@ -95,7 +107,10 @@ public struct JobGraph: Sendable {
                 await toPrepare.finish()
             }
             group.addTask { await stage(.prepare, from: toPrepare, to: toInfer, lane: lanes.prepare, fail: fail, prepare) }
-            group.addTask { await stage(.infer, from: toInfer, to: toAssemble, lane: lanes.infer, fail: fail, infer) }
+            group.addTask {
+                await stage(.infer, from: toInfer, to: toAssemble, lane: lanes.infer, fail: fail,
+                            skip: { shouldStop() ? drop : nil }, infer)
+            }
             group.addTask { await stage(.assemble, from: toAssemble, to: toWrite, lane: lanes.assemble, fail: fail, assemble) }
             group.addTask {
                 while let job = await toWrite.next() {
@@ -115,10 +130,19 @@ public struct JobGraph: Sendable {
         return await gauge.peak
     }
 
+    /// A study not started because the run was asked to stop.
+    public static let stoppedReason = "not started: the run was stopped"
+
+    /// Runs `work` on each job from `input`; `skip` may hand back a way to drop a job instead (a stopping run).
     private func stage(_ name: PipelineStage, from input: BoundedChannel<Job>, to output: BoundedChannel<Job>,
                        lane: BlockingLane, fail: @Sendable (Job, PipelineStage, any Error) async -> Void,
+                       skip: @Sendable () -> (@Sendable (Job) async -> Void)? = { nil },
                        _ work: @escaping @Sendable (Job) throws -> Job) async {
         while let job = await input.next() {
+            if let drop = skip() {
+                await drop(job)
+                continue
+            }
             events(.stageStarted(study: job.input.name, stage: name))
             do {
                 await output.send(try await lane.run { try work(job) })

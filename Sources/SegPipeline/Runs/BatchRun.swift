@@ -7,10 +7,13 @@ public struct BatchRun: Sendable {
     public var graph: JobGraph
     /// Redo studies the ledger lists as done.
     public var force: Bool
+    /// Asked before each study starts: true stops starting studies; those in progress finish and are written.
+    public var shouldStop: @Sendable () -> Bool
 
-    public init(graph: JobGraph, force: Bool = false) {
+    public init(graph: JobGraph, force: Bool = false, shouldStop: @escaping @Sendable () -> Bool = { false }) {
         self.graph = graph
         self.force = force
+        self.shouldStop = shouldStop
     }
 
     public struct Result: Sendable {
@@ -19,6 +22,8 @@ public struct BatchRun: Sendable {
         public var failed: Int { outcomes.filter { $0.status == .failed }.count }
         public var done: Int { outcomes.filter { $0.status == .done }.count }
         public var skipped: Int { outcomes.filter { $0.status == .skipped }.count }
+        /// Studies that were due but not started because the run was asked to stop.
+        public var notStarted: Int
     }
 
     public struct PlanItem: Sendable {
@@ -90,17 +95,20 @@ public struct BatchRun: Sendable {
         let source = BoundedChannel<StudyInput>(capacity: 1)
         let collected = OutcomeLog()
         let todo = plan.filter { $0.skipReason == nil && $0.conflict == nil }.map(\.study)
+        let shouldStop = self.shouldStop
         async let feeding: Void = {
-            for study in todo { await source.send(study) }
+            for study in todo where !shouldStop() { await source.send(study) }
             await source.finish()
         }()
-        let peak = await graph.process(source) { await collected.add($0) }
+        let peak = await graph.process(source, shouldStop: shouldStop) { await collected.add($0) }
         await feeding
-        let outcomes = skipped + conflicting + (await collected.all)
+        // Studies dropped by a stop are left out: they were not processed, and a rerun does them.
+        let processed = (await collected.all).filter { $0.reason != JobGraph.stoppedReason }
+        let outcomes = skipped + conflicting + processed
         if spec.outputs.summary {
             try SummaryWriter.write(spec: spec, outcomes: outcomes)
         }
-        return Result(outcomes: outcomes, peakInFlight: peak)
+        return Result(outcomes: outcomes, peakInFlight: peak, notStarted: todo.count - processed.count)
     }
 
     static func excludedFolders(_ spec: PipelineSpec) -> [URL] {
