@@ -48,7 +48,7 @@ public struct JobGraph: Sendable {
     }
 
     /// Processes studies from `source` until it is finished and drained; `onOutcome` sees each study as it ends
-    /// (done or failed), in completion order. Returns the most studies that were in flight at once.
+    /// (done, failed, or dropped by a stop), in completion order. Returns the most studies that were in flight at once.
     ///
     /// Once `shouldStop` returns true, no further study is read and studies not yet at inference are dropped
     /// (reported as skipped, "stopped"; nothing of theirs is written); those being inferred finish and are written.
@@ -64,6 +64,13 @@ public struct JobGraph: Sendable {
                      infer: BlockingLane(label: "infer"), assemble: BlockingLane(label: "assemble"),
                      write: BlockingLane(label: "write"))
 
+        /// A study leaves the graph: told to the observers, its memory permit freed.
+        let end: @Sendable (StudyOutcome) async -> Void = { outcome in
+            events(.finished(outcome))
+            await onOutcome(outcome)
+            await gauge.leave()
+            await slots.release()
+        }
         let fail: @Sendable (Job, PipelineStage, any Error) async -> Void = { job, stage, error in
             let outcome = StudyOutcome(study: job.input, status: .failed, reason: Self.describe(error), stage: stage,
                                        seconds: Date().timeIntervalSince(job.started))
@@ -72,18 +79,11 @@ public struct JobGraph: Sendable {
                 study: job.input.name, status: .failed, inputFingerprint: job.input.fingerprint,
                 pipelineFingerprint: spec.fingerprint, outputs: [], reason: "\(stage.rawValue): \(outcome.reason ?? "")",
                 finishedAt: Clock.timestamp())) }
-            events(.finished(outcome))
-            await onOutcome(outcome)
-            await gauge.leave()
-            await slots.release()
+            await end(outcome)
         }
         let drop: @Sendable (Job) async -> Void = { job in
-            let outcome = StudyOutcome(study: job.input, status: .skipped, reason: Self.stoppedReason,
-                                       seconds: Date().timeIntervalSince(job.started))
-            events(.finished(outcome))
-            await onOutcome(outcome)
-            await gauge.leave()
-            await slots.release()
+            await end(StudyOutcome(study: job.input, status: .skipped, reason: Self.stoppedReason,
+                                   seconds: Date().timeIntervalSince(job.started)))
         }
 
         await withTaskGroup(of: Void.self) { group in
@@ -116,11 +116,7 @@ public struct JobGraph: Sendable {
                 while let job = await toWrite.next() {
                     events(.stageStarted(study: job.input.name, stage: .write))
                     do {
-                        let outcome = try await lanes.write.run { try self.write(job) }
-                        events(.finished(outcome))
-                        await onOutcome(outcome)
-                        await gauge.leave()
-                        await slots.release()
+                        await end(try await lanes.write.run { try self.write(job) })
                     } catch {
                         await fail(job, .write, error)
                     }
