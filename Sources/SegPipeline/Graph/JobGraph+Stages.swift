@@ -76,19 +76,21 @@ extension JobGraph {
         var job = job
         guard let mapping = job.mapping else { preconditionFailure("infer needs the slice mapping") }
         let start = Date()
-        let total = job.blank.filter { !$0 }.count * spec.targets.count
+        // Blank slices take no part: not segmented, not in the position bins or the similarity ranking.
+        let active = job.queries.indices.filter { !job.blank[$0] }
+        let total = active.count * spec.targets.count
         var done = 0
         for target in spec.targets {
             let request = SupportSelector.Request(strategy: spec.support.strategy, size: spec.model.supportSize,
                                                   ensemble: spec.model.ensemble, groups: spec.support.groups,
                                                   seed: spec.model.seed, streamName: [job.input.name, target.name])
-            let groups = try SupportSelector.plan(queries: job.queries, positions: job.positions,
+            let groups = try SupportSelector.plan(queries: active.map { job.queries[$0] },
+                                                  positions: active.map { job.positions[$0] },
                                                   pool: job.pools[target.name] ?? [], request, target: target.name)
             var probabilities = [ModelSlice](repeating: .zero, count: job.queries.count)
             var used: [String] = []
             for var group in groups {
-                group.queries.removeAll { job.blank[$0] }
-                guard !group.queries.isEmpty else { continue }
+                group.queries = group.queries.map { active[$0] }
                 let engineStart = Date()
                 let before = done
                 let result = try segmenter.probabilities(queries: group.queries.map { job.queries[$0] },
