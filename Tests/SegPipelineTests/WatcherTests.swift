@@ -115,6 +115,24 @@ import VolumeIO
         }
     }
 
+    /// Stopping while studies queue for the engine: those being inferred are finished and moved, the others stay
+    /// in the inbox untouched (no outputs, no ledger line) for the next start.
+    @Test func aStoppedWatchLeavesStudiesNotYetInferredInTheInbox() async throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try writeFakeSupport(root.appendingPathComponent("support"), name: "a")
+        let inbox = root.appendingPathComponent("inputs")
+        for name in ["q1", "q2", "q3"] { try writeFakeVolume(inbox.appendingPathComponent("\(name).nii.gz")) }
+        let spec = fakeSpec(root: root)
+        let outcomes = try await watch(spec, segmenter: FakeSegmenter(delay: 1.5), until: 1)
+
+        // q1 is done; q2 may have reached the engine before the stop; q3 cannot have.
+        #expect(outcomes.allSatisfy { $0.status == .done })
+        let left = try FileManager.default.contentsOfDirectory(atPath: inbox.path).filter { $0.hasSuffix(".nii.gz") }
+        #expect(!left.isEmpty && outcomes.count + left.count == 3, "\(left)")
+        #expect(Ledger(outputFolder: spec.outputs.folder).entries().count == outcomes.count)
+    }
+
     @Test func afterARestartAStudyFinishedButNotMovedIsOnlyMoved() async throws {
         let root = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: root) }

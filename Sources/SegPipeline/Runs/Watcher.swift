@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import VolumeIO
 
 /// `universeg watch`: polls the input folder and processes each study once its files have stopped changing
@@ -20,7 +21,8 @@ public struct Watcher: Sendable {
         var since: Date
     }
 
-    /// Watches until `stop` returns true (checked every poll), then lets studies already submitted finish.
+    /// Watches until `stop` returns true (checked every poll); then the studies being inferred finish and are moved,
+    /// and those not yet at inference stay in the inbox for the next start.
     /// `onOutcome` sees each finished study after it was moved.
     public func run(until stop: @escaping @Sendable () async -> Bool,
                     onOutcome: @escaping @Sendable (StudyOutcome) async -> Void = { _ in }) async throws {
@@ -33,8 +35,11 @@ public struct Watcher: Sendable {
         OutputHygiene.removeStaleTemporaries(in: spec.outputs.folder)
         let source = BoundedChannel<StudyInput>(capacity: 1)
         let state = WatchState()
+        let stopping = Stopping()
 
-        async let graphDone: Int = graph.process(source) { outcome in
+        async let graphDone: Int = graph.process(source, shouldStop: { stopping.isSet }) { outcome in
+            // A study dropped by the stop stays in the inbox, to be done after a restart.
+            guard outcome.reason != JobGraph.stoppedReason else { return await state.finish(outcome, record: false) }
             let moved = self.settle(outcome)
             await state.finish(moved)
             try? SummaryWriter.write(spec: spec, outcomes: await state.outcomes)
@@ -83,6 +88,7 @@ public struct Watcher: Sendable {
             }
             try? await Task.sleep(nanoseconds: UInt64(spec.watch.pollSeconds * 1e9))
         }
+        stopping.set()
         await source.finish()
         _ = await graphDone
     }
@@ -141,8 +147,15 @@ actor WatchState {
     func isBusy(_ path: String) -> Bool { busy.contains(path) }
     func start(_ path: String) { busy.insert(path) }
 
-    func finish(_ outcome: StudyOutcome) {
+    func finish(_ outcome: StudyOutcome, record: Bool = true) {
         busy.remove(outcome.study.location.path)
-        outcomes.append(outcome)
+        if record { outcomes.append(outcome) }
     }
+}
+
+/// Set once the watcher stops, read by the graph (which asks synchronously).
+final class Stopping: Sendable {
+    private let flag = Mutex(false)
+    func set() { flag.withLock { $0 = true } }
+    var isSet: Bool { flag.withLock { $0 } }
 }
