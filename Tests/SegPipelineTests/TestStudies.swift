@@ -52,21 +52,27 @@ func writeFakeSupport(_ folder: URL, name: String, shape: [Int] = [12, 10, 6]) t
 /// records the largest number of studies that were in flight while it ran.
 final class FakeSegmenter: Segmenter {
     let delay: Double
+    /// When set, every call after the first waits for it to be signalled (a test decides when the engine is done).
+    let gate: DispatchSemaphore?
     let calls = Mutex(0)
     /// Query slices received, over all calls.
     let queriesSeen = Mutex(0)
     let supportSizes = Mutex<[Int]>([])
 
-    init(delay: Double = 0) { self.delay = delay }
+    init(delay: Double = 0, gate: DispatchSemaphore? = nil) {
+        self.delay = delay
+        self.gate = gate
+    }
 
     var modelDescription: String { "fake segmenter" }
 
     func probabilities(queries: [ModelSlice], supportSets: [[SupportExample]],
                        progress: (Int) -> Void) throws -> [ModelSlice] {
-        calls.withLock { $0 += 1 }
+        let call = calls.withLock { count in defer { count += 1 }; return count }
         queriesSeen.withLock { $0 += queries.count }
         supportSizes.withLock { $0.append(contentsOf: supportSets.map(\.count)) }
         if delay > 0 { Thread.sleep(forTimeInterval: delay) }
+        if let gate, call > 0 { gate.wait() }
         progress(queries.count)
         return queries
     }

@@ -124,9 +124,17 @@ import VolumeIO
         let inbox = root.appendingPathComponent("inputs")
         for name in ["q1", "q2", "q3"] { try writeFakeVolume(inbox.appendingPathComponent("\(name).nii.gz")) }
         let spec = fakeSpec(root: root)
-        let outcomes = try await watch(spec, segmenter: FakeSegmenter(delay: 1.5), until: 1)
+        // The first study passes the engine; the second is held there until 2 s after the stop, so the third waits.
+        let gate = DispatchSemaphore(value: 0)
+        let seen = Seen()
+        try await Watcher(graph: JobGraph(spec: spec, segmenter: FakeSegmenter(gate: gate))).run(until: {
+            guard await seen.count >= 1 else { return false }
+            DispatchQueue.global().asyncAfter(deadline: .now() + 2) { gate.signal(); gate.signal() }
+            return true
+        }, onOutcome: { await seen.add($0) })
 
-        // q1 is done; q2 may have reached the engine before the stop; q3 cannot have.
+        // q1 is done; q2 usually reached the engine before the stop (then it is finished too); q3 cannot have.
+        let outcomes = await seen.outcomes
         #expect(outcomes.allSatisfy { $0.status == .done })
         let left = try FileManager.default.contentsOfDirectory(atPath: inbox.path).filter { $0.hasSuffix(".nii.gz") }
         #expect(!left.isEmpty && outcomes.count + left.count == 3, "\(left)")
