@@ -10,7 +10,8 @@ struct WatchCommand: AsyncParsableCommand {
             A study starts once its files have been unchanged for watch.settle. Finished studies are MOVED to \
             watch.done, failed ones to watch.failed with NAME.reason.txt beside them (the one exception to \
             'inputs are never modified'). Safe to stop and restart at any moment: unfinished studies are redone, \
-            finished ones (per the ledger) are only moved. Stops on Ctrl-C.
+            finished ones (per the ledger) are only moved. Ctrl-C or SIGTERM stops it: studies being inferred are \
+            finished and moved, the rest stay in the inbox; a second signal stops at once.
             Exit status: 2 invalid pipeline, 3 cannot start (no model, or another run or watch holds the output \
             folder).
             """)
