@@ -127,15 +127,17 @@ final class ConsoleReporter: Sendable {
     }
 
     /// One JSON or text line for a command's end.
-    func summary(done: Int, skipped: Int, failed: Int, extra: String = "") {
+    func summary(done: Int, skipped: Int, failed: Int, notStarted: Int = 0, extra: String = "") {
         if mode == .json {
-            let object: [String: Any] = ["event": "summary", "done": done, "skipped": skipped, "failed": failed]
+            var object: [String: Any] = ["event": "summary", "done": done, "skipped": skipped, "failed": failed]
+            if notStarted > 0 { object["notStarted"] = notStarted }
             if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
                 FileHandle.standardOutput.write(data + Data("\n".utf8))
             }
         } else {
             close()
-            print("\(done) done, \(skipped) skipped, \(failed) failed\(extra)")
+            let stopped = notStarted > 0 ? "; stopped before \(notStarted) studies (run again to do them)" : ""
+            print("\(done) done, \(skipped) skipped, \(failed) failed\(extra)\(stopped)")
         }
     }
 }

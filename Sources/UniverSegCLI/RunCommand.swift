@@ -55,8 +55,8 @@ struct RunCommand: AsyncParsableCommand {
             throw PipelineExit.cannotStart
         }
         let index = spec.outputs.summary ? "; summary: \(spec.outputs.folder.appendingPathComponent("index.html").path)" : ""
-        let stopped = result.notStarted > 0 ? "; stopped before \(result.notStarted) studies (run again to do them)" : ""
-        reporter.summary(done: result.done, skipped: result.skipped, failed: result.failed, extra: index + stopped)
+        reporter.summary(done: result.done, skipped: result.skipped, failed: result.failed, notStarted: result.notStarted,
+                         extra: index)
         if result.notStarted > 0 { throw PipelineExit.interrupted }
         if result.failed > 0 { throw PipelineExit.studiesFailed }
     }
