@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import SegPipeline
 
 /// SIGINT and SIGTERM for `run` and `watch`: the first stops new studies from starting and lets those in progress
 /// finish and be written (a service manager restarting `watch` loses no work); a second stops at once. Either way
@@ -7,10 +7,7 @@ import Synchronization
 ///
 /// `@unchecked Sendable`: `sources` is set once in `init` and only kept alive; dispatch sources are thread-safe.
 final class GracefulStop: @unchecked Sendable {
-    private final class Flag: Sendable {
-        let raised = Mutex(false)
-    }
-    private let flag = Flag()
+    private let flag = StopFlag()
     private let sources: [any DispatchSourceSignal]
 
     /// Starts listening; `onFirst` runs once, on the first signal.
@@ -20,8 +17,7 @@ final class GracefulStop: @unchecked Sendable {
             signal(number, SIG_IGN)   // the dispatch source sees the signal; the default action would end the process
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
-                let again = flag.raised.withLock { raised in defer { raised = true }; return raised }
-                if again { exit(128 + number) }
+                if flag.raise() { exit(128 + number) }
                 onFirst()
             }
             source.resume()
@@ -29,5 +25,5 @@ final class GracefulStop: @unchecked Sendable {
         }
     }
 
-    var isRequested: Bool { flag.raised.withLock { $0 } }
+    var isRequested: Bool { flag.isRaised }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import VolumeIO
 
 /// `universeg watch`: polls the input folder and processes each study once its files have stopped changing
@@ -35,9 +34,9 @@ public struct Watcher: Sendable {
         OutputHygiene.removeStaleTemporaries(in: spec.outputs.folder)
         let source = BoundedChannel<StudyInput>(capacity: 1)
         let state = WatchState()
-        let stopping = Stopping()
+        let stopping = StopFlag()
 
-        async let graphDone: Int = graph.process(source, shouldStop: { stopping.isSet }) { outcome in
+        async let graphDone: Int = graph.process(source, shouldStop: { stopping.isRaised }) { outcome in
             // A study dropped by the stop stays in the inbox, to be done after a restart.
             guard outcome.reason != JobGraph.stoppedReason else { return await state.finish(outcome, record: false) }
             let moved = self.settle(outcome)
@@ -88,7 +87,7 @@ public struct Watcher: Sendable {
             }
             try? await Task.sleep(nanoseconds: UInt64(spec.watch.pollSeconds * 1e9))
         }
-        stopping.set()
+        stopping.raise()
         await source.finish()
         _ = await graphDone
     }
@@ -151,11 +150,4 @@ actor WatchState {
         busy.remove(outcome.study.location.path)
         if record { outcomes.append(outcome) }
     }
-}
-
-/// Set once the watcher stops, read by the graph (which asks synchronously).
-final class Stopping: Sendable {
-    private let flag = Mutex(false)
-    func set() { flag.withLock { $0 = true } }
-    var isSet: Bool { flag.withLock { $0 } }
 }
