@@ -47,6 +47,26 @@ import VolumeIO
         try await F.blocking { try Evaluator.evaluate(task, model: model, options: options) }
     }
 
+    /// Support voxels twice as large in-plane (twice the field of view): the summary and the JSON say so.
+    @Test func aSupportWithAnotherFieldOfViewIsNoted() async throws {
+        let folder = try Self.task()
+        var (image, label) = Self.volume(slices: 6)
+        let wide = Affine(rows: [[2, 0, 0, -32], [0, 2, 0, -16], [0, 0, -3, 30], [0, 0, 0, 1]])
+        image.affine = wide
+        label.affine = wide
+        try Self.writePair((image, label), name: "a", in: folder.appendingPathComponent("support"))
+        let json = folder.appendingPathComponent("result.json")
+        let result = try await F.run(["evaluate", folder.path, "--weights", Self.model.path, "--support-size", "2",
+                                      "--threads", "1", "--json", json.path])
+        let note = "the support covers 2.00x the study's field of view (0.50 mm vs 0.25 mm per model pixel)"
+        #expect(result.status == 0 && result.out.contains("  warning: \(note)"), "\(result.out)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any])
+        #expect((object["warnings"] as? [String])?.first?.hasPrefix(note) == true)
+        // The unchanged task has no such note.
+        let plain = try await F.run(["evaluate", try Self.task().path, "--weights", Self.model.path, "--support-size", "2", "--threads", "1"])
+        #expect(!plain.out.contains("warning"), "\(plain.out)")
+    }
+
     @Test func jsonHasTheDocumentedKeysAndSaneValues() async throws {
         let folder = try Self.task()
         let json = folder.appendingPathComponent("result.json")

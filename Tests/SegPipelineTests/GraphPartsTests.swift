@@ -138,14 +138,11 @@ import VolumeIO
     }
 
     @Test func aSupportFieldOfViewFarFromTheStudysIsNoted() {
-        func examples(_ sizes: [Double]) -> [SupportExample] {
-            sizes.map { var e = Self.example("p", 0, position: 0.5, foreground: 1); e.pixelSize = $0; return e }
-        }
-        #expect(JobGraph.scaleMismatch(examples([1.2, 1.4, 0.9]), studyPixel: 1, target: "t") == nil)
-        #expect(JobGraph.scaleMismatch(examples([3, 0.5, 2.5]), studyPixel: 1, target: "liver")
+        #expect(FieldOfView.mismatch(supportPixelSizes: [1.2, 1.4, 0.9], studyPixel: 1, support: "s") == nil)
+        #expect(FieldOfView.mismatch(supportPixelSizes: [3, 0.5, 2.5], studyPixel: 1, support: "support for 'liver'")
             == "support for 'liver' covers 2.50x the study's field of view (2.50 mm vs 1.00 mm per model pixel), so "
             + "anatomy looks 2.50x smaller there than in the study; support cut to a similar field of view matches better")
-        #expect(JobGraph.scaleMismatch(examples([0.5]), studyPixel: 1, target: "t")?.contains("looks 2.00x larger") == true)
+        #expect(FieldOfView.mismatch(supportPixelSizes: [0.5], studyPixel: 1, support: "s")?.contains("looks 2.00x larger") == true)
     }
 
     @Test func randomSupportDrawsOnlySlicesWithTheLabelAndRepeatsForTheSameSeed() throws {

@@ -51,9 +51,11 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
     public var baselineMeanDice3D: Double?
     /// The support set of each ensemble member.
     public var supportSets: [[SupportSlice]]
+    /// Notes on the task that bear on the numbers (support and query fields of view far apart).
+    public var warnings: [String] = []
 
     enum CodingKeys: String, CodingKey {
-        case task, slices, volumes, ensemble, seed, seconds
+        case task, slices, volumes, ensemble, seed, seconds, warnings
         case meanDice2D = "mean_dice_2d", meanDice3D = "mean_dice_3d"
         case supportSize = "support_size", effectiveSupportSize = "effective_support_size", supportPool = "support_pool"
         case baselineMeanDice2D = "baseline_mean_dice_2d", baselineMeanDice3D = "baseline_mean_dice_3d"
@@ -76,6 +78,7 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
         if let b2 = baselineMeanDice2D, let b3 = baselineMeanDice3D {
             lines.append("  baseline (label of the nearest foreground support slice): 2D \(decimalText(b2)), 3D \(decimalText(b3))")
         }
+        lines += warnings.map { "  warning: \($0)" }
         for volume in volumes {
             let own = slices.filter { $0.volume == volume.name }
             let mean2D = own.isEmpty ? "-" : decimalText(own.map(\.dice).reduce(0, +) / Double(own.count))
@@ -112,9 +115,10 @@ public struct SweepReport: Codable, Sendable, Equatable {
     public var rows: [Row]
     public var seconds: Double
     public var baselineMeanDice2D: Double?
+    public var warnings: [String] = []
 
     enum CodingKeys: String, CodingKey {
-        case task, ensemble, seed, rows, seconds
+        case task, ensemble, seed, rows, seconds, warnings
         case supportPool = "support_pool", querySlices = "query_slices", baselineMeanDice2D = "baseline_mean_dice_2d"
     }
 
@@ -137,6 +141,7 @@ public struct SweepReport: Codable, Sendable, Equatable {
         if let baseline = baselineMeanDice2D {
             lines.append("baseline (label of the nearest foreground support slice): \(decimalText(baseline))")
         }
+        lines += warnings.map { "warning: \($0)" }
         return lines.joined(separator: "\n") + "\n"
     }
 }

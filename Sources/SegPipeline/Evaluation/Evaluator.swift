@@ -71,7 +71,7 @@ public enum Evaluator {
             seconds: seconds.seconds,
             baselineMeanDice2D: options.baseline ? mean(slices.compactMap(\.baselineDice)) : nil,
             baselineMeanDice3D: options.baseline ? mean(volumes.compactMap(\.baselineDice3D)) : nil,
-            supportSets: sets.map { set in set.map { loaded.supportSlice($0) } })
+            supportSets: sets.map { set in set.map { loaded.supportSlice($0) } }, warnings: loaded.warnings)
     }
 
     /// Mean 2D Dice for each support size, with one support set and with `ensemble` sets. Row S with K=1 equals
@@ -104,7 +104,7 @@ public enum Evaluator {
         let seconds = start.duration(to: .now)
         return SweepReport(task: task.name, ensemble: ensemble, seed: seed, supportPool: loaded.pool.count,
                            querySlices: targets.count, rows: rows,
-                           seconds: seconds.seconds, baselineMeanDice2D: baselineDice)
+                           seconds: seconds.seconds, baselineMeanDice2D: baselineDice, warnings: loaded.warnings)
     }
 
     /// Mean over `sets` of the foreground probabilities of each slice in `slices`. `cache` maps a support set to

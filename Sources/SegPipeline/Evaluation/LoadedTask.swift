@@ -48,6 +48,14 @@ public struct LoadedTask: Sendable {
         return indices[0..<size].sorted()
     }
 
+    /// Notes on the task as built, e.g. support and query cut with different fields of view.
+    var warnings: [String] {
+        let note = FieldOfView.mismatch(supportPixelSizes: pool.map { support[$0.volume].slices.mapping.pixelSize },
+                                        studyPixel: query.map(\.slices.mapping.pixelSize).sorted()[query.count / 2],
+                                        support: "the support")
+        return note.map { [$0] } ?? []
+    }
+
     /// Model images and labels of a support set (pool indices).
     func supportArrays(_ set: [Int]) -> (images: [[Float]], labels: [[Float]]) {
         (set.map { support[pool[$0].volume].slices.slices[pool[$0].slice] },

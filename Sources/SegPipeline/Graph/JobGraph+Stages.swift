@@ -110,8 +110,8 @@ extension JobGraph {
             }
             job.probabilities[target.name] = probabilities
             job.supportUsed[target.name] = used
-            if let note = Self.scaleMismatch(groups.flatMap { $0.supportSets.joined() }, studyPixel: mapping.pixelSize,
-                                             target: target.name) {
+            if let note = FieldOfView.mismatch(supportPixelSizes: groups.flatMap { $0.supportSets.joined() }.map(\.pixelSize),
+                                               studyPixel: mapping.pixelSize, support: "support for '\(target.name)'") {
                 job.warnings.append(note)
             }
         }
@@ -120,21 +120,6 @@ extension JobGraph {
         job.blank = []
         job.timings.inferSeconds = Date().timeIntervalSince(start)
         return job
-    }
-
-    /// A note when the support examples' field of view per model pixel differs from the study's by more than
-    /// 1.5x (median over the examples used): the target then looks larger or smaller in the support than in the
-    /// study, e.g. a support library of cropped regions for whole-body studies.
-    static func scaleMismatch(_ examples: [SupportExample], studyPixel: Double, target: String) -> String? {
-        let sizes = examples.map(\.pixelSize).sorted()
-        guard !sizes.isEmpty, studyPixel > 0 else { return nil }
-        let median = sizes[sizes.count / 2], ratio = median / studyPixel
-        guard ratio > 1.5 || ratio < 1 / 1.5 else { return nil }
-        let f = { (x: Double) in String(format: "%.2f", x) }
-        let looks = ratio > 1 ? "\(f(ratio))x smaller" : "\(f(1 / ratio))x larger"
-        return "support for '\(target)' covers \(f(ratio))x the study's field of view (\(f(median)) mm vs "
-            + "\(f(studyPixel)) mm per model pixel), so anatomy looks \(looks) there than in the study; support cut to a "
-            + "similar field of view matches better"
     }
 
     func assemble(_ job: Job) throws -> Job {
