@@ -26,10 +26,10 @@ public struct Watcher: Sendable {
     public func run(until stop: @escaping @Sendable () async -> Bool,
                     onOutcome: @escaping @Sendable (StudyOutcome) async -> Void = { _ in }) async throws {
         let spec = graph.spec
-        for folder in [spec.outputs.folder, spec.watch.doneFolder, spec.watch.failedFolder] {
+        let lock = try OutputFolderLock(spec.outputs.folder)   // creates the output folder
+        for folder in [spec.watch.doneFolder, spec.watch.failedFolder] {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         }
-        let lock = try OutputFolderLock(spec.outputs.folder)
         defer { withExtendedLifetime(lock) {} }
         OutputHygiene.removeStaleTemporaries(in: spec.outputs.folder)
         let source = BoundedChannel<StudyInput>(capacity: 1)
