@@ -12,12 +12,15 @@ struct EvaluateCommand: ParsableCommand {
             TASK_DIR holds support/ and query/, each with NAME_image.nii.gz + NAME_label.nii.gz pairs (2D or 3D), \
             and optionally task.yaml: `labels: [v, ...]` (foreground values; default every value > 0), `axis: 0|1|2` \
             (NIfTI voxel axis to slice support and query along; default each volume's acquisition axis) and \
-            `normalize: percentile | minmax | {window: [center, width]}`.
-            Support sets are drawn (seeded) from the support slices that show foreground; when there are no more \
-            than --support-size of them, all are used (no repeats) and every ensemble member gets that set.
-            2D Dice: every query slice with foreground, on the 128 x 128 model grid (the paper's protocol). \
-            3D Dice: every query volume segmented whole, mapped back to its native grid (threshold 0.5).
-            --ensemble K: K support draws, probabilities averaged.
+            `normalize: percentile | minmax | {method: window, center: C, width: W}`.
+            Paper protocol (2D Dice): support sets drawn (seeded) from the support slices that show foreground \
+            (all of them when there are no more than --support-size), every query slice with foreground scored on \
+            the 128 x 128 model grid.
+            Whole volumes (3D): every query volume segmented as `segment` and pipelines do it, with the same \
+            support selection (--strategy, --groups; default the pipeline's) and post-processing options, mapped \
+            back to its native grid and compared there: 3D Dice, precision, recall, label-free slices given \
+            foreground (false shapes) and labelled slices missed.
+            --ensemble K: K support sets, probabilities averaged.
             --sweep: the paper's table, mean 2D Dice for S = 1, 2, 4, 8, 16, 32, 64 with one support set and with \
             an ensemble of --ensemble sets (default 5).
             --baseline: also score a trivial baseline, the label of the foreground support slice whose normalised \
@@ -45,6 +48,8 @@ struct EvaluateCommand: ParsableCommand {
 
     @Flag(help: "Also score the nearest-support-slice baseline.")
     var baseline = false
+
+    @OptionGroup var wholeVolume: WholeVolumeArguments
 
     @OptionGroup var engine: EngineOptions
 
@@ -81,7 +86,8 @@ struct EvaluateCommand: ParsableCommand {
                 (text, data) = (report.table(), try report.json())
             } else {
                 let options = Evaluator.Options(supportSize: supportSize ?? 16, ensemble: ensemble ?? 1, seed: seed,
-                                                threads: threads, baseline: baseline, progress: progress)
+                                                threads: threads, baseline: baseline,
+                                                wholeVolume: try wholeVolume.options(), progress: progress)
                 let report = try Evaluator.evaluate(definition, model: model, options: options)
                 (text, data) = (report.text(), try report.json())
             }

@@ -73,10 +73,13 @@ import VolumeIO
         let result = try await F.run(["evaluate", folder.path, "--weights", Self.model.path, "--support-size", "2", "--ensemble", "2",
                                 "--seed", "7", "--json", json.path, "--baseline", "--threads", "1"])
         #expect(result.status == 0, "\(result.err)")
-        #expect(result.out.hasPrefix("synthetic: mean Dice 2D "), "\(result.out)")
+        #expect(result.out.hasPrefix("synthetic: paper protocol (S=2, K=2, seed 7): mean Dice 2D "), "\(result.out)")
+        #expect(result.out.contains("  whole volumes (\(SupportSpec.defaultStrategy.rawValue)"), "\(result.out)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any])
         for key in ["slices", "volumes", "mean_dice_2d", "mean_dice_3d", "support_size", "ensemble", "seconds",
-                    "baseline_mean_dice_2d", "baseline_mean_dice_3d", "support_sets", "effective_support_size", "seed"] {
+                    "baseline_mean_dice_2d", "baseline_mean_dice_3d", "support_sets", "effective_support_size", "seed",
+                    "whole_volume", "mean_precision", "mean_recall", "fp_slices", "empty_slices", "missed_slices",
+                    "labelled_slices"] {
             #expect(object[key] != nil, "missing \(key)")
         }
         let slices = try #require(object["slices"] as? [[String: Any]])
@@ -85,6 +88,9 @@ import VolumeIO
         #expect(slices.allSatisfy { $0["volume"] as? String == "b" && ($0["dice"] as? Double).map { (0...1).contains($0) } == true })
         let volumes = try #require(object["volumes"] as? [[String: Any]])
         #expect(volumes.count == 1 && volumes[0]["name"] as? String == "b" && volumes[0]["dice_3d"] != nil)
+        // Query b: 4 slices along z, slice 1 without foreground.
+        #expect(volumes[0]["labelled_slices"] as? Int == 3 && volumes[0]["empty_slices"] as? Int == 1)
+        for key in ["precision", "recall", "fp_slices", "missed_slices"] { #expect(volumes[0][key] != nil, "missing \(key)") }
         #expect(object["support_size"] as? Int == 2 && object["ensemble"] as? Int == 2 && object["seed"] as? Int == 7)
         let sets = try #require(object["support_sets"] as? [[[String: Any]]])
         #expect(sets.count == 2 && sets.allSatisfy { $0.count == 2 })

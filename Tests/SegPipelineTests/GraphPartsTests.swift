@@ -170,11 +170,11 @@ import VolumeIO
     @Test func positionSupportTakesTheNearestSlicesPerBin() throws {
         let pool = (0..<11).map { Self.example("p", $0, position: Double($0) / 10, foreground: 1) }
         let request = SupportSelector.Request(strategy: .position, size: 3, ensemble: 1, groups: 2, seed: 0, streamName: [])
-        let plan = try SupportSelector.plan(queries: [.zero, .zero, .zero, .zero], positions: [0, 0.3, 0.6, 1], pool: pool,
-                                            request, target: "t")
+        let plan = try SupportSelector.plan(queries: [.zero, .zero, .zero, .zero], positions: [0.1, 0.35, 0.6, 0.95],
+                                            pool: pool, request, target: "t")
         #expect(plan.map(\.queries) == [[0, 1], [2, 3]])
-        #expect(plan[0].supportSets[0].map(\.slice).sorted() == [2, 3, 1].sorted())  // nearest to 0.25
-        #expect(plan[1].supportSets[0].map(\.slice).sorted() == [7, 8, 6].sorted())  // nearest to 0.75
+        #expect(plan[0].supportSets[0].map(\.slice).sorted() == [1, 2, 3])  // nearest to 0.225, the bin's mean
+        #expect(plan[1].supportSets[0].map(\.slice).sorted() == [7, 8, 9])  // nearest to 0.775
     }
 
     @Test func aPoolWithoutTheLabelIsAnError() {
@@ -314,13 +314,32 @@ import VolumeIO
         }
     }
 
-    @Test func qcShowsTheFullestSliceAndSpreadsTheRest() {
-        var labels = Volume<Int32>(shape: [4, 4, 10], affine: .identity, voxels: [Int32](repeating: 0, count: 160))
+    @Test func qcShowsWhereTheLabelStartsAndEndsAndTheFullestSlice() {
+        var labels = Volume<Int32>(shape: [4, 4, 12], affine: .identity, voxels: [Int32](repeating: 0, count: 192))
         for k in 2...7 { labels[1, 1, k] = 1 }
         for i in 0..<4 { for j in 0..<4 { labels[i, j, 6] = 1 } }
-        let slices = QCImage.chooseSlices(labels: labels, frame: CanonicalFrame(shape: labels.shape, affine: .identity), axis: 2, count: 3)
-        #expect(slices.contains(6) && slices.count == 3 && slices.allSatisfy { (2...7).contains($0) })
+        labels[3, 3, 10] = 1   // a stray shape far from the structure
+        let frame = CanonicalFrame(shape: labels.shape, affine: .identity)
+        let three = QCImage.chooseSlices(labels: labels, frame: frame, axis: 2, count: 3)
+        #expect(three == [2, 6, 10])
+        let five = QCImage.chooseSlices(labels: labels, frame: frame, axis: 2, count: 5)
+        #expect(five.count == 5 && [2, 6, 10].allSatisfy(five.contains) && five.allSatisfy { (2...7).contains($0) || $0 == 10 })
+        // Stored upside down (k toward inferior), the same anatomical slices are chosen, counted toward S.
+        let flippedAffine = Affine(rows: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, -1, 11], [0, 0, 0, 1]])
+        var flipped = labels
+        flipped.affine = flippedAffine
+        for k in 0..<12 { for j in 0..<4 { for i in 0..<4 { flipped[i, j, k] = labels[i, j, 11 - k] } } }
+        #expect(QCImage.chooseSlices(labels: flipped, frame: CanonicalFrame(shape: flipped.shape, affine: flippedAffine),
+                                     axis: 2, count: 3) == [2, 6, 10])
         let empty = Volume<Int32>(shape: [4, 4, 10], affine: .identity, voxels: [Int32](repeating: 0, count: 160))
         #expect(QCImage.chooseSlices(labels: empty, frame: CanonicalFrame(shape: empty.shape, affine: .identity), axis: 2, count: 4) == [1, 3, 6, 8])
+    }
+
+    @Test func qcStripLightsLabelledSlicesAndTicksTheShownOnes() {
+        let strip = QCImage.sliceStrip(area: [0, 5, 0, 0], shown: [1], width: 8, colour: (255, 40, 40))
+        func pixel(_ x: Int, _ y: Int) -> [UInt8] { Array(strip.rgb[((y * 8 + x) * 3)..<((y * 8 + x) * 3 + 3)]) }
+        #expect(pixel(2, 5) == [255, 40, 40] && pixel(3, 5) == [255, 40, 40])   // slice 1: labelled
+        #expect(pixel(0, 5) == [48, 48, 48] && pixel(7, 5) == [48, 48, 48])     // slices 0 and 3: empty
+        #expect(pixel(2, 0) == [255, 255, 255] && pixel(0, 0) == [0, 0, 0])     // tick over the shown slice only
     }
 }

@@ -21,11 +21,14 @@ public enum Evaluator {
         public var seed: UInt64
         public var threads: Int
         public var baseline: Bool
+        /// The whole-volume path, as a pipeline runs it: support selection, clean-up, smoothing, fusion.
+        public var wholeVolume: WholeVolumeOptions
         /// Told one line after each support set has run on every query slice (for long runs on a terminal).
         public var progress: (@Sendable (String) -> Void)?
 
         public init(supportSize: Int = 16, ensemble: Int = 1, seed: UInt64 = 0, threads: Int = 1, baseline: Bool = false,
-                    progress: (@Sendable (String) -> Void)? = nil) {
+                    wholeVolume: WholeVolumeOptions = .init(), progress: (@Sendable (String) -> Void)? = nil) {
+            self.wholeVolume = wholeVolume
             self.supportSize = supportSize
             self.ensemble = ensemble
             self.seed = seed
@@ -35,37 +38,41 @@ public enum Evaluator {
         }
     }
 
-    /// Reads, slices and scores a task.
+    /// Reads, slices and scores a task: the paper's 2D protocol, then every query volume segmented whole the way
+    /// a pipeline does it.
     public static func evaluate(_ task: EvaluationTask, model: UniverSegModel, options: Options) throws -> EvaluationReport {
         let start = ContinuousClock.now
         let loaded = try LoadedTask(task)
         let sets = (0..<options.ensemble).map { loaded.draw(size: options.supportSize, member: $0, seed: options.seed) }
-        let targets = loaded.allQuerySlices
+        let targets = loaded.foregroundQuerySlices
         var cache: [[Int]: [[Float]]] = [:]
         let probabilities = try meanProbabilities(loaded, model: model, sets: sets, slices: targets, threads: options.threads,
                                                   cache: &cache, progress: options.progress)
-
-        var perSlice = Dictionary(uniqueKeysWithValues: zip(targets, probabilities))
-        let baseline = options.baseline ? nearestSupportMasks(loaded, slices: targets) : nil
+        let baseline = options.baseline ? nearestSupportMasks(loaded, slices: loaded.allQuerySlices) : nil
         var slices: [EvaluationReport.SliceScore] = []
+        for (ref, p) in zip(targets, probabilities) {
+            let volume = loaded.query[ref.volume], mask = volume.masks[ref.slice]
+            slices.append(.init(volume: volume.name, index: volume.nativeIndex(ofSlice: ref.slice),
+                                dice: Dice.score(probabilities: p, mask: mask),
+                                baselineDice: baseline.map { Dice.score(probabilities: $0[ref]!, mask: mask) }))
+        }
+        let segmenter = UniverSegSegmenter(model: model, threads: options.threads, modelDescription: "")
         var volumes: [EvaluationReport.VolumeScore] = []
         for (q, volume) in loaded.query.enumerated() {
+            let volumeStart = ContinuousClock.now
+            let predicted = try WholeVolume.segment(query: q, of: loaded, segmenter: segmenter, options: options)
+            let metrics = VolumeMetrics(predicted: predicted, truth: volume.foreground,
+                                        shape: volume.slices.mapping.nativeShape, axis: volume.slices.mapping.nativeSliceAxis)
+            options.progress?("\(volume.name) segmented whole in " + String(format: "%.1f s", volumeStart.duration(to: .now).seconds))
             let refs = volume.masks.indices.map { LoadedTask.SliceRef(volume: q, slice: $0) }
-            for k in volume.foregroundSlices {
-                let ref = LoadedTask.SliceRef(volume: q, slice: k)
-                slices.append(.init(volume: volume.name, index: volume.nativeIndex(ofSlice: k),
-                                    dice: Dice.score(probabilities: perSlice[ref]!, mask: volume.masks[k]),
-                                    baselineDice: baseline.map { Dice.score(probabilities: $0[ref]!, mask: volume.masks[k]) }))
-            }
-            volumes.append(.init(name: volume.name, axis: volume.slices.mapping.nativeSliceAxis,
-                                 dice3D: dice3D(refs.map { perSlice[$0]! }, volume),
+            volumes.append(.init(name: volume.name, axis: volume.slices.mapping.nativeSliceAxis, metrics: metrics,
                                  baselineDice3D: baseline.map { b in dice3D(refs.map { b[$0]! }, volume) }))
-            for ref in refs { perSlice[ref] = nil }   // native volumes are done: free the model-grid maps
         }
         let seconds = start.duration(to: .now)
         return EvaluationReport(
             task: task.name, slices: slices, volumes: volumes,
             meanDice2D: mean(slices.map(\.dice)), meanDice3D: mean(volumes.map(\.dice3D)),
+            wholeVolume: options.wholeVolume.description,
             supportSize: options.supportSize, effectiveSupportSize: sets[0].count, supportPool: loaded.pool.count,
             ensemble: options.ensemble, seed: options.seed,
             seconds: seconds.seconds,
@@ -166,7 +173,7 @@ public enum Evaluator {
 
 extension Duration {
     /// The duration in seconds.
-    fileprivate var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }
 
 extension LoadedTask {

@@ -76,41 +76,22 @@ extension JobGraph {
         var job = job
         guard let mapping = job.mapping else { preconditionFailure("infer needs the slice mapping") }
         let start = Date()
-        // Blank slices take no part: not segmented, not in the position bins or the similarity ranking.
-        let active = job.queries.indices.filter { !job.blank[$0] }
-        let total = active.count * spec.targets.count
-        var done = 0
-        for target in spec.targets {
+        let activeCount = job.blank.filter { !$0 }.count
+        let total = activeCount * spec.targets.count
+        for (t, target) in spec.targets.enumerated() {
             let request = SupportSelector.Request(strategy: spec.support.strategy, size: spec.model.supportSize,
                                                   ensemble: spec.model.ensemble, groups: spec.support.groups,
                                                   seed: spec.model.seed, streamName: [job.input.name, target.name])
-            let groups = try SupportSelector.plan(queries: active.map { job.queries[$0] },
-                                                  positions: active.map { job.positions[$0] },
-                                                  pool: job.pools[target.name] ?? [], request, target: target.name)
-            var probabilities = [ModelSlice](repeating: .zero, count: job.queries.count)
-            var used: [String] = []
-            for var group in groups {
-                group.queries = group.queries.map { active[$0] }
-                let engineStart = Date()
-                let before = done
-                let result = try segmenter.probabilities(queries: group.queries.map { job.queries[$0] },
-                                                         supportSets: group.supportSets) { finished in
-                    done = before + finished
-                    events(.slicesDone(study: job.input.name, done: done, total: total))
-                }
-                job.timings.engineSeconds += Date().timeIntervalSince(engineStart)
-                guard result.count == group.queries.count else {
-                    throw PipelineError.unavailable("the engine returned \(result.count) slices for \(group.queries.count) queries")
-                }
-                for (slot, index) in group.queries.enumerated() { probabilities[index] = result[slot] }
-                for example in group.supportSets.joined() where !used.contains("\(example.source):\(example.slice)") {
-                    used.append("\(example.source):\(example.slice)")
-                }
-                done = before + group.queries.count
+            let engineStart = Date()
+            let result = try VolumeSegmentation(queries: job.queries, blank: job.blank, positions: job.positions,
+                                                pool: job.pools[target.name] ?? [], request: request,
+                                                target: target.name, segmenter: segmenter) { done in
+                events(.slicesDone(study: job.input.name, done: t * activeCount + done, total: total))
             }
-            job.probabilities[target.name] = probabilities
-            job.supportUsed[target.name] = used
-            if let note = FieldOfView.mismatch(supportPixelSizes: groups.flatMap { $0.supportSets.joined() }.map(\.pixelSize),
+            job.timings.engineSeconds += Date().timeIntervalSince(engineStart)
+            job.probabilities[target.name] = result.probabilities
+            job.supportUsed[target.name] = result.supportUsed.map { "\($0.source):\($0.slice)" }
+            if let note = FieldOfView.mismatch(supportPixelSizes: result.supportUsed.map(\.pixelSize),
                                                studyPixel: mapping.pixelSize, support: "support for '\(target.name)'") {
                 job.warnings.append(note)
             }

@@ -1,7 +1,7 @@
 import VolumeIO
 
 /// Renders a QC picture: up to `panels` slices side by side, the image in grey with each target's mask outlined in
-/// its colour. Slices are cut in `plane` of the volume's canonical (RAS) frame, so the storage order does not
+/// its colour, over a strip that shows which slices along the axis hold any label. Slices are cut in `plane` of the volume's canonical (RAS) frame, so the storage order does not
 /// matter, and shown in millimetre proportions: screen-up toward A (axial) or S, screen-right toward the
 /// patient's left when the picture spans left-right (radiological), else toward A.
 public enum QCImage {
@@ -23,18 +23,22 @@ public enum QCImage {
     /// - Complexity: one pass over the labels and the image's intensity window; no copy of either volume (a CT's
     ///   worth of voxels is hundreds of MB).
     public static func render(image: Volume<Float>, labels: Volume<Int32>, plane: AnatomicalPlane, values: [Int32],
-                              panels: Int = 4, panelSide: Int = 256) -> Picture {
+                              panels: Int = 5, panelSide: Int = 256) -> Picture {
         precondition(image.shape == labels.shape, "image and labels must share a grid")
         let frame = CanonicalFrame(shape: image.shape, affine: image.affine)
         let axis = plane.normalAxis
         let slices = chooseSlices(labels: labels, frame: frame, axis: axis, count: panels)
+        let area = labelledArea(labels, frame: frame, axis: axis)
         let window = IntensityNormalization.percentile(lower: 1, upper: 99).window(for: image.voxels)
         let rendered = slices.map { renderPanel(image: image, labels: labels, frame: frame, axis: axis, slice: $0,
                                                 values: values, window: window, side: panelSide) }
         let gap = 4
-        let height = rendered.map(\.height).max() ?? 1
-        let width = rendered.reduce(0) { $0 + $1.width } + gap * max(0, rendered.count - 1)
+        let panelHeight = rendered.map(\.height).max() ?? 1
+        let width = max(1, rendered.reduce(0) { $0 + $1.width } + gap * max(0, rendered.count - 1))
+        let strip = sliceStrip(area: area, shown: slices, width: width, colour: palette[0])
+        let height = panelHeight + strip.height
         var rgb = [UInt8](repeating: 0, count: width * height * 3)
+        rgb.replaceSubrange((panelHeight * width * 3)..., with: strip.rgb)
         var x0 = 0
         for panel in rendered {
             for y in 0..<panel.height {
@@ -43,12 +47,33 @@ public enum QCImage {
             }
             x0 += panel.width + gap
         }
-        return Picture(width: max(width, 1), height: height, rgb: rgb, slices: slices)
+        return Picture(width: width, height: height, rgb: rgb, slices: slices)
     }
 
-    /// Up to `count` slice indices along canonical `axis`: evenly spread over the slices holding any label (always
-    /// including the fullest), or over the whole axis when nothing was found.
+    /// Up to `count` slice indices along canonical `axis`: the first and last slices holding any label (where a
+    /// false shape on a slice without the structure shows), the fullest, and the rest evenly spread over the
+    /// labelled slices; evenly over the whole axis when nothing was found.
     static func chooseSlices(labels: Volume<Int32>, frame: CanonicalFrame, axis: Int, count: Int) -> [Int] {
+        let area = labelledArea(labels, frame: frame, axis: axis)
+        let labelled = area.indices.filter { area[$0] > 0 }
+        let pool = labelled.isEmpty ? Array(area.indices) : labelled
+        guard count < pool.count else { return pool }
+        var chosen = Set<Int>()
+        if let first = labelled.first, let last = labelled.last, let fullest = labelled.max(by: { area[$0] < area[$1] }) {
+            for k in [first, last, fullest] where chosen.count < count { chosen.insert(k) }
+        }
+        // Evenly spread picks fill the remaining panels, skipping slices already shown.
+        let spread = (0..<count).map { pool[($0 * 2 + 1) * pool.count / (2 * count)] }
+        for k in spread.sorted(by: { abs($0 - pool[pool.count / 2]) < abs($1 - pool[pool.count / 2]) })
+        where chosen.count < count {
+            chosen.insert(k)
+        }
+        for k in pool where chosen.count < count { chosen.insert(k) }
+        return chosen.sorted()
+    }
+
+    /// Labelled voxels in each slice along canonical `axis` (indices toward R, A or S).
+    static func labelledArea(_ labels: Volume<Int32>, frame: CanonicalFrame, axis: Int) -> [Int] {
         let n = frame.canonicalShape[axis]
         let nativeAxis = frame.nativeAxis(ofCanonicalAxis: axis), flipped = !frame.orientation.positive[nativeAxis]
         let stride = labels.shape[..<nativeAxis].reduce(1, *)
@@ -59,15 +84,26 @@ public enum QCImage {
                 area[flipped ? n - 1 - s : s] += 1
             }
         }
-        let labelled = (0..<n).filter { area[$0] > 0 }
-        let pool = labelled.isEmpty ? Array(0..<n) : labelled
-        let picks = count >= pool.count ? pool : (0..<count).map { pool[($0 * 2 + 1) * pool.count / (2 * count)] }
-        var chosen = Set(picks)
-        if let fullest = labelled.max(by: { area[$0] < area[$1] }), !chosen.contains(fullest) {
-            if chosen.count >= count, let drop = picks.min(by: { area[$0] < area[$1] }) { chosen.remove(drop) }
-            chosen.insert(fullest)
+        return area
+    }
+
+    /// A strip under the panels, one column band per slice along the axis: lit (in the first target's colour)
+    /// where the slice holds any label, dark where not, with a white tick over each slice shown above. Labels on
+    /// slices far from the rest stand out as a separate band.
+    static func sliceStrip(area: [Int], shown: [Int], width: Int, colour: (UInt8, UInt8, UInt8)) -> Panel {
+        let height = 10, n = max(1, area.count)
+        var rgb = [UInt8](repeating: 0, count: width * height * 3)
+        for x in 0..<width {
+            let k = min(n - 1, x * n / width)
+            let tick = shown.contains(k)
+            for y in 0..<height {
+                let p = (y * width + x) * 3
+                let pixel: (UInt8, UInt8, UInt8) = tick && y < 3 ? (255, 255, 255)
+                    : y < 3 ? (0, 0, 0) : (k < area.count && area[k] > 0 ? colour : (48, 48, 48))
+                rgb[p] = pixel.0; rgb[p + 1] = pixel.1; rgb[p + 2] = pixel.2
+            }
         }
-        return chosen.sorted()
+        return Panel(width: width, height: height, rgb: rgb)
     }
 
     struct Panel { var width: Int; var height: Int; var rgb: [UInt8] }

@@ -112,6 +112,8 @@ public enum SupportStrategy: String, Sendable, CaseIterable {
     case position
     /// For each query slice, the support slices whose images look most alike (normalized cross-correlation).
     case similarity
+    /// For each query slice, the most alike support slices among those near the same relative position.
+    case neighbourhood
 }
 
 public enum PerStudySupportMode: String, Sendable, CaseIterable {
@@ -132,8 +134,12 @@ public struct SupportSpec: Sendable, Equatable {
     /// support set, prepared once.
     public var groups: Int
 
-    public init(libraries: [URL], strategy: SupportStrategy = .position, perStudyFolder: String? = "support",
-                perStudyMode: PerStudySupportMode = .add, groups: Int = 8) {
+    /// The selection every command uses unless told otherwise (chosen by measurement: MODEL_CARD.md).
+    public static let defaultStrategy = SupportStrategy.position
+    public static let defaultGroups = 8
+
+    public init(libraries: [URL], strategy: SupportStrategy = defaultStrategy, perStudyFolder: String? = "support",
+                perStudyMode: PerStudySupportMode = .add, groups: Int = defaultGroups) {
         self.libraries = libraries
         self.strategy = strategy
         self.perStudyFolder = perStudyFolder

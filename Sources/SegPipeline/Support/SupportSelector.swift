@@ -26,6 +26,19 @@ public enum SupportSelector {
         public var seed: UInt64
         /// Study and target names, mixed into the seed so each gets its own repeatable draw.
         public var streamName: [String]
+        /// `neighbourhood`: how far (in relative position) an example may lie from its group's slices.
+        public var window: Double = 0.1
+
+        public init(strategy: SupportStrategy, size: Int, ensemble: Int, groups: Int, seed: UInt64,
+                    streamName: [String], window: Double = 0.1) {
+            self.strategy = strategy
+            self.size = size
+            self.ensemble = ensemble
+            self.groups = groups
+            self.seed = seed
+            self.streamName = streamName
+            self.window = window
+        }
     }
 
     public static func plan(queries: [ModelSlice], positions: [Double], pool: [SupportExample],
@@ -44,31 +57,42 @@ public enum SupportSelector {
             let count = min(request.size, positives.count)
             let sets = (0..<request.ensemble).map { _ in draw(count, from: positives, filler: [], using: &rng) }
             return [Group(queries: Array(queries.indices), supportSets: sets)]
-        case .position, .similarity:
+        case .position, .similarity, .neighbourhood:
             let binCount = max(1, min(request.groups, queries.count))
             var bins = [[Int]](repeating: [], count: binCount)
             for (index, position) in positions.enumerated() {
                 bins[min(binCount - 1, Int(position * Double(binCount)))].append(index)
             }
+            let thumbnails = request.strategy == .position ? [] : pool.map { thumbnail($0.image) }
             var groups: [Group] = []
-            for (bin, members) in bins.enumerated() where !members.isEmpty {
-                let ranked: [SupportExample]
-                if request.strategy == .position {
-                    let centre = (Double(bin) + 0.5) / Double(binCount)
-                    ranked = pool.enumerated().sorted {
-                        (abs($0.element.position - centre), $0.offset) < (abs($1.element.position - centre), $1.offset)
-                    }.map(\.element)
-                } else {
-                    let probe = thumbnail(mean(members.map { queries[$0] }))
-                    let scores = pool.map { correlation(probe, thumbnail($0.image)) }
-                    ranked = pool.indices.sorted { (-scores[$0], $0) < (-scores[$1], $1) }.map { pool[$0] }
+            for members in bins where !members.isEmpty {
+                let centre = members.map { positions[$0] }.reduce(0, +) / Double(members.count)
+                let byPosition = pool.indices.sorted {
+                    (abs(pool[$0].position - centre), $0) < (abs(pool[$1].position - centre), $1)
                 }
+                var ranked: [Int]
+                switch request.strategy {
+                case .position:
+                    ranked = byPosition
+                default:
+                    let probe = thumbnail(mean(members.map { queries[$0] }))
+                    // Neighbourhood: only examples near the bin's position compete on similarity (at least
+                    // 2 x size of them), so a look-alike from far along the axis cannot stand in for the right level.
+                    var candidates = pool.indices.map { $0 }
+                    if request.strategy == .neighbourhood {
+                        let near = byPosition.filter { abs(pool[$0].position - centre) <= request.window }
+                        candidates = near.count >= 2 * request.size ? near : Array(byPosition.prefix(2 * request.size))
+                    }
+                    let scores = Dictionary(uniqueKeysWithValues: candidates.map { ($0, correlation(probe, thumbnails[$0])) })
+                    ranked = candidates.sorted { (-scores[$0]!, $0) < (-scores[$1]!, $1) }
+                }
+                let examples = ranked.map { pool[$0] }
                 let sets: [[SupportExample]]
                 if request.ensemble == 1 {
-                    sets = [draw(request.size, from: Array(ranked.prefix(request.size)), filler: ranked, using: &rng)]
+                    sets = [draw(request.size, from: Array(examples.prefix(request.size)), filler: examples, using: &rng)]
                 } else {
-                    let window = Array(ranked.prefix(2 * request.size))
-                    sets = (0..<request.ensemble).map { _ in draw(request.size, from: window, filler: ranked, using: &rng) }
+                    let window = Array(examples.prefix(2 * request.size))
+                    sets = (0..<request.ensemble).map { _ in draw(request.size, from: window, filler: examples, using: &rng) }
                 }
                 groups.append(Group(queries: members, supportSets: sets))
             }
