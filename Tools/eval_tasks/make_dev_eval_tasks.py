@@ -55,10 +55,15 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path(os.environ.get("UNIVERSEG_DATA", repo.parent / "shared" / "data")))
     parser.add_argument("--out", type=Path, default=repo / "out" / "eval-tasks")
     args = parser.parse_args()
-    pyr = args.data / "dev-eval" / "pyradiomics"
-    itk = args.data / "dev-eval" / "itk_kmeans_t1"
+    build(args.data, args.out)
 
-    brain = args.out / "brain-lesion"
+
+def build(data: Path, out: Path) -> None:
+    """Writes the five tasks under `out` (also used by make_volume_tasks.py)."""
+    pyr = data / "dev-eval" / "pyradiomics"
+    itk = data / "dev-eval" / "itk_kmeans_t1"
+
+    brain = out / "brain-lesion"
     for sub, case in (("support", "brain1"), ("query", "brain2")):
         (brain / sub).mkdir(parents=True, exist_ok=True)
         for kind in ("image", "label"):
@@ -72,7 +77,7 @@ def main() -> None:
     zs = np.nonzero(lung_label.any(axis=(0, 1)))[0]
     at = int((zs.min() + zs.max() + 1) // 2)
     lower, upper, img, lab = split_z(pyr / "lung1_image.nii.gz", pyr / "lung1_label.nii.gz", at)
-    lung = args.out / "lung-lesion"
+    lung = out / "lung-lesion"
     write_pair(lung / "support", "lung1_lower", *lower, img, lab)
     write_pair(lung / "query", "lung1_upper", *upper, img, lab)
     task_yaml(lung, [1], 2, "percentile")
@@ -82,11 +87,11 @@ def main() -> None:
     at = int((zs.min() + zs.max() + 1) // 2)
     lower, upper, img, lab = split_z(itk / "KmeansTest_T1UCharRaw.nii.gz", itk / "KmeansTest_T1RawSkullStrip.nii.gz", at)
     for value in (4, 5, 6):
-        task = args.out / f"kmeans-class-{value}"
+        task = out / f"kmeans-class-{value}"
         write_pair(task / "support", "t1_lower", *lower, img, lab)
         write_pair(task / "query", "t1_upper", *upper, img, lab)
         task_yaml(task, [value], 2, "percentile")
-    print(f"tasks written to {args.out}")
+    print(f"tasks written to {out}")
 
 
 if __name__ == "__main__":
