@@ -26,9 +26,6 @@ struct SegmentCommand: AsyncParsableCommand {
     @Option(help: "Where the label map is written (.nii.gz).")
     var out: String
 
-    @Option(help: "Support selection: random, position or similarity.")
-    var strategy: String = "random"
-
     @Option(help: "Support examples per set.")
     var supportSize = 16
 
@@ -50,6 +47,7 @@ struct SegmentCommand: AsyncParsableCommand {
     @Option(help: "Extra outputs beside --out: report, qc, probabilities, dicom-seg (repeatable).")
     var also: [String] = ["report", "qc"]
 
+    @OptionGroup var wholeVolume: WholeVolumeArguments
     @OptionGroup var engine: EngineOptions
     @OptionGroup var log: LogOptions
 
@@ -65,7 +63,7 @@ struct SegmentCommand: AsyncParsableCommand {
                 throw ValidationError("--label \(labels[0]) is given twice")
             }
             targets.append(TargetSpec(name: "label\(labels.map(String.init).joined(separator: "+"))",
-                                      value: labels[0], supportLabels: labels))
+                                      value: labels[0], supportLabels: labels, cleanup: try wholeVolume.options().cleanup))
         }
         return targets
     }
@@ -87,7 +85,6 @@ struct SegmentCommand: AsyncParsableCommand {
         if let input = InputGuard.input(containing: URL(fileURLWithPath: out), inputs: inputs) {
             throw ValidationError("--out \(out) would overwrite or land inside the input \(input.path); choose another place")
         }
-        guard SupportStrategy(rawValue: strategy) != nil else { throw ValidationError("--strategy must be random, position or similarity") }
         guard (1...256).contains(supportSize) else { throw ValidationError("--support-size must be from 1 to 256") }
         guard (1...64).contains(ensemble) else { throw ValidationError("--ensemble must be from 1 to 64") }
         guard threshold > 0 && threshold < 1 else { throw ValidationError("--threshold must be between 0 and 1") }
@@ -112,13 +109,18 @@ struct SegmentCommand: AsyncParsableCommand {
         }
         var outputs = OutputSpec(folder: outURL.deletingLastPathComponent(),
                                  writers: [.nifti] + also.compactMap { WriterKind(rawValue: $0) }, summary: false)
-        outputs.labelMapFile = outURL
+        // The label map goes exactly to --out; the other outputs beside it, named after it.
+        let fileName = outURL.lastPathComponent
+        outputs.naming = NiftiFileName.stem(fileName)
+        outputs.suffixes.labelMap = String(fileName.dropFirst(outputs.naming.count))
+        outputs.suffixes.dicomSeg = ".dcm"
         outputs.ledger = false
         return PipelineSpec(
             name: "segment", inputs: InputSpec(folder: imageURL.deletingLastPathComponent()),
             preprocessing: PreprocessingSpec(axis: slicing, normalization: normalization == "minmax" ? .minMax : .robust),
             support: SupportSpec(libraries: support.map { URL(fileURLWithPath: $0).standardizedFileURL },
-                                 strategy: SupportStrategy(rawValue: strategy)!, perStudyFolder: nil),
+                                 strategy: try wholeVolume.options().strategy, perStudyFolder: nil,
+                                 groups: wholeVolume.groups),
             targets: try targets(),
             model: ModelSpec(weights: engine.weights.map { URL(fileURLWithPath: $0) }, supportSize: supportSize,
                              ensemble: ensemble, threshold: threshold, seed: seed),

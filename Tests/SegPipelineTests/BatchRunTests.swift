@@ -45,6 +45,33 @@ import VolumeIO
         #expect(leftovers == [])
     }
 
+    /// A bright speck far from the cube: kept without clean-up, gone with `largest_component`; the report counts
+    /// what was written.
+    @Test func targetCleanupKeepsTheLargestComponent() async throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try makeStudies(root, names: [])
+        var image = TestStudy.image(shape: [12, 10, 6])
+        image[0, 0, 0] = 100
+        let study = root.appendingPathComponent("inputs/s/s_image.nii.gz")
+        try FileManager.default.createDirectory(at: study.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try NiftiWriter.write(image, to: study)
+        for largest in [false, true] {
+            var spec = fakeSpec(root: root, writers: [.nifti, .report])
+            spec.outputs.folder = root.appendingPathComponent("out-\(largest)")
+            spec.targets[0].cleanup = MaskCleanup(largestComponent: largest)
+            let result = try await BatchRun(graph: JobGraph(spec: spec, segmenter: FakeSegmenter())).run()
+            #expect(result.done == 1)
+            let labels = try NiftiReader.readLabels(spec.outputs.folder.appendingPathComponent("s/s_seg.nii.gz"))
+            let expected: Int = largest ? 120 : 121   // the 6 x 5 x 4 cube, with or without the speck
+            let speck: Int32 = largest ? 0 : 1
+            #expect(labels[0, 0, 0] == speck)
+            #expect(labels.voxels.filter { $0 == 1 }.count == expected)
+            let report = try JSONDecoder().decode(StudyReport.self, from: Data(contentsOf: spec.outputs.folder.appendingPathComponent("s/s_report.json")))
+            #expect(report.targets.map(\.voxels) == [expected])
+        }
+    }
+
     @Test func rerunSkipsFinishedStudiesAndForceRedoesThem() async throws {
         let root = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: root) }
@@ -182,7 +209,8 @@ import VolumeIO
         let before = try Data(contentsOf: image)
         var spec = fakeSpec(root: root)
         spec.outputs.folder = image.deletingLastPathComponent()
-        spec.outputs.labelMapFile = image
+        spec.outputs.naming = "in_image"
+        spec.outputs.suffixes.labelMap = ".nii.gz"
         spec.outputs.ledger = false
         spec.outputs.summary = false
         let failure = await SingleStudyRun.run(JobGraph(spec: spec, segmenter: FakeSegmenter()), study: image.deletingLastPathComponent())

@@ -3,33 +3,25 @@ import VolumeIO
 
 /// The last stage: a study's outputs, staged and committed together, its report and its ledger entry.
 extension JobGraph {
-    func write(_ job: Job) throws -> StudyOutcome {
-        var job = job
+    func write(_ assembled: AssembledStudy) throws -> StudyOutcome {
+        var study = assembled.study
         let start = Date()
-        guard let image = job.image, let labels = job.labels, let series = job.series, let mapping = job.mapping else {
-            preconditionFailure("write needs the image, labels, series and mapping")
-        }
-        let folder = spec.outputs.folder
-        var stem = NamingPattern.expand(spec.outputs.naming, study: job.input.name, series: series.id, pipeline: spec.name)
-        if let file = spec.outputs.labelMapFile {
-            stem = NiftiFileName.stem(file.lastPathComponent)
-        }
+        let (image, labels, series) = (study.image, assembled.labels, study.series)
+        let folder = spec.outputs.folder, suffixes = spec.outputs.suffixes
+        let stem = NamingPattern.expand(spec.outputs.naming, study: study.input.name, series: series.id, pipeline: spec.name)
         var outputs: [String] = []
         var dicom = series.dicom.map {
             StudyReport.DicomIdentity(studyInstanceUID: $0.studyInstanceUID, seriesInstanceUID: $0.seriesInstanceUID,
                                       modality: $0.metadata.modality)
         }
-        let inputs = [job.input.location] + spec.support.libraries + spec.targets.flatMap(\.libraries)
+        let inputs = [study.input.location] + spec.support.libraries + spec.targets.flatMap(\.libraries)
         // Every output is staged and all are renamed into place at the end: a failed write (disk full) leaves
         // none of this attempt's files, and a previous run's outputs whole.
         var files = StagedFiles()
         defer { files.discard() }
         /// Runs `body`, which writes the output to the (temporary) URL it is given.
         func output(_ suffix: String, _ body: (URL) throws -> Void) throws {
-            var relative = stem + suffix
-            // `segment --out seg.nii.gz`: the label map goes exactly there, its SEG beside it as seg.dcm.
-            if let file = spec.outputs.labelMapFile, suffix == "_seg.nii.gz" { relative = file.lastPathComponent }
-            if spec.outputs.labelMapFile != nil, suffix == "_seg.dcm" { relative = stem + ".dcm" }
+            let relative = stem + suffix
             let url = folder.appendingPathComponent(relative)
             if let input = InputGuard.input(containing: url, inputs: inputs) {
                 throw PipelineError.writeFailed(url.path, reason: "refusing to write over the input \(input.path)")
@@ -43,7 +35,7 @@ extension JobGraph {
         }
         let writers = spec.outputs.writers
         if writers.contains(.nifti) {
-            try output("_seg.nii.gz") { try NiftiWriter.write(labels, to: $0) }
+            try output(suffixes.labelMap) { try NiftiWriter.write(labels, to: $0) }
         }
         if writers.contains(.dicomSeg) {
             if series.format == .dicom {
@@ -52,34 +44,35 @@ extension JobGraph {
                 options.softwareVersions = ToolInfo.version
                 options.displayColors = spec.targets.indices.map { QCImage.palette[$0 % QCImage.palette.count] }
                 let segments = spec.targets.map { (value: $0.value, name: $0.name) }
-                try output("_seg.dcm") { url in
+                try output(suffixes.dicomSeg) { url in
                     let seg = try DicomSegWriter.write(labels, segments: segments, to: url, options: options)
                     dicom?.segSeriesInstanceUID = seg.seriesInstanceUID
                     dicom?.segSOPInstanceUID = seg.sopInstanceUID
                 }
             } else {
-                job.warnings.append("dicom-seg not written: the study is NIfTI, not DICOM")
+                study.warnings.append("dicom-seg not written: the study is NIfTI, not DICOM")
             }
         }
         if writers.contains(.probabilities) {
             for target in spec.targets {
-                guard let map = job.native[target.name] else { continue }
-                try output("_prob-\(target.name).nii.gz") { try NiftiWriter.write(map, to: $0) }
+                guard let map = assembled.native[target.name] else { continue }
+                try output(suffixes.probabilities(target: target.name)) { try NiftiWriter.write(map, to: $0) }
             }
         }
         if writers.contains(.qc) {
-            let picture = QCImage.render(image: image, labels: labels, plane: mapping.plane, values: spec.targets.map(\.value))
+            let picture = QCImage.render(image: image, labels: labels, plane: study.mapping.plane,
+                                         values: spec.targets.map(\.value))
             let png = PNGEncoder.encode(width: picture.width, height: picture.height, rgb: picture.rgb)
-            try output("_qc.png") { try png.write(to: $0) }
+            try output(suffixes.qc) { try png.write(to: $0) }
         }
-        job.timings.writeSeconds = Date().timeIntervalSince(start)
-        job.timings.totalSeconds = Date().timeIntervalSince(job.started)
-        var report = makeReport(job, image: image, labels: labels, series: series, mapping: mapping,
-                                outputs: outputs + (writers.contains(.report) ? [stem + "_report.json"] : []))
+        study.timings.writeSeconds = Date().timeIntervalSince(start)
+        study.timings.totalSeconds = Date().timeIntervalSince(study.started)
+        var report = makeReport(study, labels: labels, supportUsed: assembled.supportUsed,
+                                outputs: outputs + (writers.contains(.report) ? [stem + suffixes.report] : []))
         report.dicom = dicom
         if writers.contains(.report) {
             let data = try report.encoded()
-            try output("_report.json") { try data.write(to: $0) }
+            try output(suffixes.report) { try data.write(to: $0) }
         }
         do {
             try files.commit()
@@ -87,15 +80,16 @@ extension JobGraph {
             throw PipelineError.writeFailed(folder.path, reason: Self.reason(error))
         }
         if spec.outputs.ledger { try Ledger(outputFolder: folder).append(LedgerEntry(
-            study: job.input.name, status: .done, inputFingerprint: job.input.fingerprint,
+            study: study.input.name, status: .done, inputFingerprint: study.input.fingerprint,
             pipelineFingerprint: spec.fingerprint, outputs: outputs, reason: nil, finishedAt: report.finishedAt,
             model: segmenter.modelDescription)) }
-        return StudyOutcome(study: job.input, status: .done, report: report, outputs: outputs,
-                            seconds: Date().timeIntervalSince(job.started))
+        return StudyOutcome(study: study.input, status: .done, report: report, outputs: outputs,
+                            seconds: Date().timeIntervalSince(study.started))
     }
 
-    func makeReport(_ job: Job, image: Volume<Float>, labels: Volume<Int32>, series: SeriesCandidate,
-                    mapping: SliceMapping, outputs: [String]) -> StudyReport {
+    func makeReport(_ study: StudyInFlight, labels: Volume<Int32>, supportUsed: [String: [String]],
+                    outputs: [String]) -> StudyReport {
+        let (image, series, mapping) = (study.image, study.series, study.mapping)
         let axis = mapping.nativeSliceAxis
         let voxelML = image.spacing.reduce(1, *) / 1000
         var counts: [Int32: Int] = [:]
@@ -110,21 +104,21 @@ extension JobGraph {
             StudyReport.Target(name: target.name, value: target.value, supportLabels: target.supportLabels,
                                voxels: counts[target.value] ?? 0, volumeML: Double(counts[target.value] ?? 0) * voxelML,
                                slicesWithMask: slicesWith[target.value]?.count ?? 0,
-                               supportUsed: job.supportUsed[target.name] ?? [])
+                               supportUsed: supportUsed[target.name] ?? [])
         }
-        var warnings = job.warnings
+        var warnings = study.warnings
         for target in targets where target.voxels == 0 {
             warnings.append("target '\(target.name)' is empty: no voxel reached the threshold \(spec.model.threshold)")
         }
         return StudyReport(
-            study: job.input.name, series: series.id, seriesDescription: series.description, format: series.format,
+            study: study.input.name, series: series.id, seriesDescription: series.description, format: series.format,
             inputs: series.files.map(\.path), pipeline: spec.name, pipelineFingerprint: spec.fingerprint,
             tool: ToolInfo.version, model: segmenter.modelDescription,
             geometry: .init(shape: image.shape, spacingMM: image.spacing, orientation: image.orientation,
                             affine: image.affine.values),
             sliceAxis: axis, slicePlane: mapping.plane.rawValue, slicesProcessed: mapping.sliceCount, supportStrategy: spec.support.strategy.rawValue,
             supportSize: spec.model.supportSize, ensemble: spec.model.ensemble, threshold: spec.model.threshold,
-            seed: spec.model.seed, targets: targets, timings: job.timings, warnings: warnings, outputs: outputs,
+            seed: spec.model.seed, targets: targets, timings: study.timings, warnings: warnings, outputs: outputs,
             finishedAt: Clock.timestamp())
     }
 }

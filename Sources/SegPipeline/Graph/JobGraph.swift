@@ -2,7 +2,8 @@ import Foundation
 import VolumeIO
 
 /// The streaming job graph: read -> prepare (normalize + slice) -> infer -> assemble (resample back + merge) ->
-/// write, one task per stage, joined by bounded channels.
+/// write, one task per stage, joined by bounded channels; each stage hands the next its own type
+/// (`StudyStages.swift`).
 ///
 /// - Memory: at most `maxInFlight` studies are admitted at once (a study holds its permit from read until its
 ///   outputs are written or it fails), so memory stays flat however many studies are queued.
@@ -26,27 +27,6 @@ public struct JobGraph: Sendable {
         supportPool = SupportPool(targets: spec.targets, normalization: spec.preprocessing.normalization)
     }
 
-    /// A study on its way through the graph; each stage fills some fields and drops what later stages don't need.
-    struct Job: Sendable {
-        var input: StudyInput
-        var started = Date()
-        var series: SeriesCandidate?
-        var image: Volume<Float>?
-        /// How the image maps to model slices (slicing plane, canonical order) and back.
-        var mapping: SliceMapping?
-        var queries: [ModelSlice] = []
-        /// Query slices with one intensity throughout; they stay unsegmented (probability 0).
-        var blank: [Bool] = []
-        var positions: [Double] = []
-        var pools: [String: [SupportExample]] = [:]
-        var probabilities: [String: [ModelSlice]] = [:]
-        var native: [String: Volume<Float>] = [:]
-        var labels: Volume<Int32>?
-        var supportUsed: [String: [String]] = [:]
-        var timings = StudyReport.Timings()
-        var warnings: [String] = []
-    }
-
     /// Processes studies from `source` until it is finished and drained; `onOutcome` sees each study as it ends
     /// (done, failed, or dropped by a stop), in completion order. Returns the most studies that were in flight at once.
     ///
@@ -56,8 +36,9 @@ public struct JobGraph: Sendable {
     public func process(_ source: BoundedChannel<StudyInput>, shouldStop: @escaping @Sendable () -> Bool = { false },
                         onOutcome: @escaping @Sendable (StudyOutcome) async -> Void) async -> Int {
         let depth = spec.concurrency.queueDepth
-        let toPrepare = BoundedChannel<Job>(capacity: depth), toInfer = BoundedChannel<Job>(capacity: depth)
-        let toAssemble = BoundedChannel<Job>(capacity: depth), toWrite = BoundedChannel<Job>(capacity: depth)
+        let toPrepare = BoundedChannel<ReadStudy>(capacity: depth), toInfer = BoundedChannel<SlicedStudy>(capacity: depth)
+        let toAssemble = BoundedChannel<InferredStudy>(capacity: depth)
+        let toWrite = BoundedChannel<AssembledStudy>(capacity: depth)
         let slots = AsyncSemaphore(permits: maxInFlight)
         let gauge = InFlightGauge()
         let lanes = (read: BlockingLane(label: "read"), prepare: BlockingLane(label: "prepare"),
@@ -71,7 +52,7 @@ public struct JobGraph: Sendable {
             await gauge.leave()
             await slots.release()
         }
-        let fail: @Sendable (Job, PipelineStage, any Error) async -> Void = { job, stage, error in
+        let fail: @Sendable (any StageValue, PipelineStage, any Error) async -> Void = { job, stage, error in
             let outcome = StudyOutcome(study: job.input, status: .failed, reason: Self.describe(error), stage: stage,
                                        seconds: Date().timeIntervalSince(job.started))
             // Recorded so the failure is on disk; a rerun still retries it (only 'done' entries are skipped).
@@ -81,7 +62,7 @@ public struct JobGraph: Sendable {
                 finishedAt: Clock.timestamp())) }
             await end(outcome)
         }
-        let drop: @Sendable (Job) async -> Void = { job in
+        let drop: @Sendable (any StageValue) async -> Void = { job in
             await end(StudyOutcome(study: job.input, status: .skipped, reason: Self.stoppedReason,
                                    seconds: Date().timeIntervalSince(job.started)))
         }
@@ -96,7 +77,7 @@ public struct JobGraph: Sendable {
                         break
                     }
                     await gauge.enter()
-                    let job = Job(input: input)
+                    let job = AdmittedStudy(input: input)
                     events(.stageStarted(study: input.name, stage: .read))
                     do {
                         await toPrepare.send(try await lanes.read.run { try self.read(job) })
@@ -129,11 +110,13 @@ public struct JobGraph: Sendable {
     /// A study not started because the run was asked to stop.
     public static let stoppedReason = "not started: the run was stopped"
 
-    /// Runs `work` on each job from `input`; `skip` may hand back a way to drop a job instead (a stopping run).
-    private func stage(_ name: PipelineStage, from input: BoundedChannel<Job>, to output: BoundedChannel<Job>,
-                       lane: BlockingLane, fail: @Sendable (Job, PipelineStage, any Error) async -> Void,
-                       skip: @Sendable () -> (@Sendable (Job) async -> Void)? = { nil },
-                       _ work: @escaping @Sendable (Job) throws -> Job) async {
+    /// Runs `work` on each study from `input`; `skip` may hand back a way to drop a study instead (a stopping run).
+    private func stage<In: StageValue, Out: Sendable>(
+        _ name: PipelineStage, from input: BoundedChannel<In>, to output: BoundedChannel<Out>, lane: BlockingLane,
+        fail: @Sendable (any StageValue, PipelineStage, any Error) async -> Void,
+        skip: @Sendable () -> (@Sendable (any StageValue) async -> Void)? = { nil },
+        _ work: @escaping @Sendable (In) throws -> Out
+    ) async {
         while let job = await input.next() {
             if let drop = skip() {
                 await drop(job)

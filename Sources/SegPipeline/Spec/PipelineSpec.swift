@@ -157,12 +157,15 @@ public struct TargetSpec: Sendable, Equatable {
     public var supportLabels: [Int32]
     /// Libraries for this target only, replacing `SupportSpec.libraries` when not empty.
     public var libraries: [URL]
+    /// 3D clean-up of this target's mask on the native grid.
+    public var cleanup: MaskCleanup
 
-    public init(name: String, value: Int32, supportLabels: [Int32], libraries: [URL] = []) {
+    public init(name: String, value: Int32, supportLabels: [Int32], libraries: [URL] = [], cleanup: MaskCleanup = .none) {
         self.name = name
         self.value = value
         self.supportLabels = supportLabels
         self.libraries = libraries
+        self.cleanup = cleanup
     }
 }
 
@@ -199,9 +202,8 @@ public struct OutputSpec: Sendable, Equatable {
     public var writers: [WriterKind]
     /// Whether the run writes index.html linking every study's QC image and numbers.
     public var summary: Bool
-    /// Set by `universeg segment --out FILE`: the label map goes exactly there, and the other outputs beside it
-    /// (FILE's name without .nii.gz, plus their suffixes); `naming` is then unused.
-    public var labelMapFile: URL?
+    /// What follows the expanded `naming` in each output's name.
+    public var suffixes = OutputSuffixes()
     /// Whether finished studies are recorded in `folder/ledger.jsonl` (off for one-off `segment`).
     public var ledger: Bool = true
 
@@ -212,6 +214,20 @@ public struct OutputSpec: Sendable, Equatable {
         self.writers = writers
         self.summary = summary
     }
+}
+
+/// The end of each output's name, after a study's expanded `naming`. Pipelines use the defaults
+/// (`brain2/brain2_seg.nii.gz`, `brain2/brain2_report.json`, ...); `segment --out seg.nii.gz` uses naming `seg`
+/// with label map `.nii.gz` and SEG `.dcm`, so its outputs are seg.nii.gz, seg.dcm, seg_report.json, ...
+public struct OutputSuffixes: Sendable, Equatable {
+    public var labelMap = "_seg.nii.gz"
+    public var dicomSeg = "_seg.dcm"
+    public var report = "_report.json"
+    public var qc = "_qc.png"
+
+    public init() {}
+
+    public func probabilities(target: String) -> String { "_prob-\(target).nii.gz" }
 }
 
 public struct ConcurrencySpec: Sendable, Equatable {

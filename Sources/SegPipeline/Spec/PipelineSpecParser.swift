@@ -268,7 +268,7 @@ public enum PipelineSpecParser {
         var names: [String: Node] = [:], values: [Int32: Node] = [:]
         var failed = false
         for item in sequence {
-            guard let f = r.fields(item, in: "target", allowed: ["name", "value", "labels", "support"],
+            guard let f = r.fields(item, in: "target", allowed: ["name", "value", "labels", "support", "postprocess"],
                                    required: ["name", "value", "labels"]) else { failed = true; continue }
             var name: String?
             if let n = f["name"], let text = r.string(n, "name") {
@@ -306,10 +306,22 @@ public enum PipelineSpecParser {
                 r.error(item, "target '\(name ?? "?")' has no support library",
                         hint: "add 'support: FOLDER' to the target or 'support: {library: FOLDER}' to the pipeline")
             }
+            let cleanup = f["postprocess"].map { readCleanup($0, &r) } ?? .none
             guard let name, let value, !labels.isEmpty else { failed = true; continue }
-            targets.append(TargetSpec(name: name, value: value, supportLabels: labels, libraries: libraries))
+            targets.append(TargetSpec(name: name, value: value, supportLabels: labels, libraries: libraries, cleanup: cleanup))
         }
         return failed ? [] : targets
+    }
+
+    /// `postprocess: {largest_component: true, min_component_ml: 0.5, fill_holes: true}`; every key optional.
+    static func readCleanup(_ node: Node, _ r: inout NodeReader) -> MaskCleanup {
+        var cleanup = MaskCleanup.none
+        guard let f = r.fields(node, in: "postprocess", allowed: ["largest_component", "min_component_ml", "fill_holes"])
+        else { return cleanup }
+        if let n = f["largest_component"], let v = r.bool(n, "largest_component") { cleanup.largestComponent = v }
+        if let n = f["min_component_ml"], let v = r.double(n, "min_component_ml", in: 0...1_000_000) { cleanup.minComponentML = v }
+        if let n = f["fill_holes"], let v = r.bool(n, "fill_holes") { cleanup.fillHoles = v }
+        return cleanup
     }
 
     static func readModel(_ node: Node, _ r: inout NodeReader) -> ModelSpec {

@@ -31,7 +31,13 @@ public enum SlicingError: Error, CustomStringConvertible, Equatable, Sendable {
 /// - Complexity: O(voxels) for the window plus O(slices · (in-plane voxels + size²) · taps); no per-voxel allocation.
 public func modelSlices(of image: Volume<Float>, options: SlicingOptions = SlicingOptions()) -> ModelSlices {
     let mapping = SliceMapping(shape: image.shape, affine: image.affine, source: image.source, options: options)
-    let window = options.normalization.window(for: image.voxels)
+    return modelSlices(of: image, mapping: mapping, normalization: options.normalization)
+}
+
+/// `modelSlices(of:options:)` with the mapping already made (it must come from `image`'s grid).
+public func modelSlices(of image: Volume<Float>, mapping: SliceMapping, normalization: IntensityNormalization) -> ModelSlices {
+    precondition(mapping.matchesGrid(image), "the mapping must come from the image's grid")
+    let window = normalization.window(for: image.voxels)
     let (slices, blank) = cutSlices(image.voxels, mapping: mapping, columns: mapping.imageTaps(axis: mapping.columnAxis),
                                     rows: mapping.imageTaps(axis: mapping.rowAxis)) { window.normalize($0) }
     return ModelSlices(slices: slices, mapping: mapping, window: window, blank: blank)
