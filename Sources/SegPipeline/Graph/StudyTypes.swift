@@ -19,7 +19,7 @@ public struct StudyInput: Sendable, Equatable {
 
     /// Changes whenever a file of the study is added, removed, resized or touched.
     public var fingerprint: String {
-        PipelineSpecParser.fingerprint(of: files.map { "\($0.path)|\($0.size)|\($0.modified)" }.joined(separator: "\n"))
+        FNV1a.hex(files.map { "\($0.path)|\($0.size)|\($0.modified)" }.joined(separator: "\n"))
     }
 }
 
