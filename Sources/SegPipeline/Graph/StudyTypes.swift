@@ -77,7 +77,7 @@ public struct SeriesCandidate: Sendable {
 
 /// A 2D image on the model's grid (128 x 128, row-major, x fastest).
 public struct ModelSlice: Sendable, Equatable {
-    public static let side = 128
+    public static let side = SlicingOptions.modelSide
     public var pixels: [Float]
 
     public init(pixels: [Float]) {
