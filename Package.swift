@@ -43,10 +43,11 @@ let package = Package(
         // Engine benchmark (scripts/benchmark.sh runs it beside the PyTorch reference).
         .executableTarget(name: "UniverSegBench", dependencies: ["UniverSeg"]),
 
-        .testTarget(name: "VolumeIOTests", dependencies: ["VolumeIO"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "UniverSegTests", dependencies: ["UniverSeg"], resources: [.copy("Fixtures")]),
+        // Tests find their fixtures in the source tree (from #filePath), never as bundle resources.
+        .testTarget(name: "VolumeIOTests", dependencies: ["VolumeIO"], exclude: ["Fixtures"]),
+        .testTarget(name: "UniverSegTests", dependencies: ["UniverSeg"], exclude: ["Fixtures"]),
         .testTarget(name: "SegPipelineTests", dependencies: ["SegPipeline", "ZlibShim", "CZlib"]),
-        .testTarget(name: "CLITests", dependencies: ["UniverSegCLI", "VolumeIO"]),
+        .testTarget(name: "CLITests", dependencies: ["UniverSegCLI", "VolumeIO"], exclude: ["Fixtures"]),
     ],
     cxxLanguageStandard: .cxx17
 )
