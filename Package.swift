@@ -25,13 +25,15 @@ let package = Package(
                 linkerSettings: dcmtkLibraries.map { .linkedLibrary($0) }),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // zlib behind Swift (deflate for PNG, CRC-32 for PNG chunks and zip entries): the one file that calls it.
+        .target(name: "ZlibShim", dependencies: ["CZlib"]),
 
         // Volume I/O and geometry: NIfTI, DICOM, DICOM SEG, slicing to the model grid and back.
         .target(name: "VolumeIO", dependencies: ["CNIfTI", "CDCMTKShim"]),
         // The network engine: tensors, kernels, weights, UniverSeg forward pass.
-        .target(name: "UniverSeg", dependencies: ["COpenBLAS"], resources: [.copy("Resources")]),
+        .target(name: "UniverSeg", dependencies: ["COpenBLAS", "ZlibShim"], resources: [.copy("Resources")]),
         // Pipelines: YAML specs, support sets, the job graph, writers, ledger, watcher.
-        .target(name: "SegPipeline", dependencies: ["VolumeIO", "UniverSeg", "CZlib", "Yams"]),
+        .target(name: "SegPipeline", dependencies: ["VolumeIO", "UniverSeg", "ZlibShim", "Yams"]),
         // The command-line tool.
         .executableTarget(name: "UniverSegCLI", dependencies: [
             "SegPipeline", "VolumeIO", "UniverSeg",
@@ -41,10 +43,11 @@ let package = Package(
         // Engine benchmark (scripts/benchmark.sh runs it beside the PyTorch reference).
         .executableTarget(name: "UniverSegBench", dependencies: ["UniverSeg"]),
 
-        .testTarget(name: "VolumeIOTests", dependencies: ["VolumeIO"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "UniverSegTests", dependencies: ["UniverSeg"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "SegPipelineTests", dependencies: ["SegPipeline", "CZlib"]),
-        .testTarget(name: "CLITests", dependencies: ["UniverSegCLI", "VolumeIO"]),
+        // Tests find their fixtures in the source tree (from #filePath), never as bundle resources.
+        .testTarget(name: "VolumeIOTests", dependencies: ["VolumeIO"], exclude: ["Fixtures"]),
+        .testTarget(name: "UniverSegTests", dependencies: ["UniverSeg"], exclude: ["Fixtures"]),
+        .testTarget(name: "SegPipelineTests", dependencies: ["SegPipeline", "ZlibShim", "CZlib"]),
+        .testTarget(name: "CLITests", dependencies: ["UniverSegCLI", "VolumeIO"], exclude: ["Fixtures"]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Tests of the Python tools (training smoke test). Makes Tools/.venv when missing: torch 2.13.0+cpu (from the
-# machine's wheel folder; plain torch from PyPI if that fails), numpy, safetensors, nibabel, pytest.
+# Tests of the Python tools (training smoke test). Makes Tools/.venv when missing and installs the pinned
+# Tools/training/requirements.txt: torch 2.13.0+cpu first (from the machine's wheel folder; plain torch from PyPI
+# if that fails), then the rest.
 # Data: shared/data beside the repo, or UNIVERSEG_DATA. Ends with pytest's summary line; non-zero on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +13,5 @@ PY="$VENV/bin/python"
 if ! "$PY" -c 'import torch' 2>/dev/null; then
   "$PY" -m pip install -q 'torch==2.13.0+cpu' || "$PY" -m pip install -q torch
 fi
-if ! "$PY" -c 'import numpy, safetensors, nibabel, pytest' 2>/dev/null; then
-  "$PY" -m pip install -q numpy safetensors nibabel pytest
-fi
+"$PY" -m pip install -q -r Tools/training/requirements.txt
 exec "$PY" -m pytest -q -p no:cacheprovider Tools/training/test_training.py

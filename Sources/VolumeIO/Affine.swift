@@ -53,23 +53,17 @@ public struct Affine: Equatable, Sendable, CustomStringConvertible {
         return out
     }
 
-    /// Determinant of the linear part.
-    public var determinant: Double {
-        let m = values
-        return m[0] * (m[5] * m[10] - m[6] * m[9]) - m[1] * (m[4] * m[10] - m[6] * m[8]) + m[2] * (m[4] * m[9] - m[5] * m[8])
-    }
+    /// The 3x3 linear part, row-major.
+    var linear: [Double] { (0..<3).flatMap { r in (0..<3).map { self[r, $0] } } }
 
-    /// The inverse transform (world to index), or nil when the linear part is singular.
+    /// Determinant of the linear part.
+    public var determinant: Double { Matrix3.determinant(linear) }
+
+    /// The inverse transform (world to index), or nil when the linear part is singular (its columns, the voxel
+    /// steps, are nearly dependent; see `Matrix3.singularityTolerance`).
     /// See also: `apply(_:)`; `inverse!.apply(apply(p)) ≈ p`.
     public var inverse: Affine? {
-        let det = determinant
-        guard det.isFinite, abs(det) > 1e-12 else { return nil }
-        let m = values
-        let inv: [Double] = [
-            (m[5] * m[10] - m[6] * m[9]) / det, (m[2] * m[9] - m[1] * m[10]) / det, (m[1] * m[6] - m[2] * m[5]) / det,
-            (m[6] * m[8] - m[4] * m[10]) / det, (m[0] * m[10] - m[2] * m[8]) / det, (m[2] * m[4] - m[0] * m[6]) / det,
-            (m[4] * m[9] - m[5] * m[8]) / det, (m[1] * m[8] - m[0] * m[9]) / det, (m[0] * m[5] - m[1] * m[4]) / det,
-        ]
+        guard let inv = Matrix3.inverse(linear) else { return nil }
         let t = translation
         let invT = (0..<3).map { r in -(inv[r * 3] * t[0] + inv[r * 3 + 1] * t[1] + inv[r * 3 + 2] * t[2]) }
         return Affine(linear: inv, translation: invT)

@@ -1,67 +1,66 @@
 import Foundation
 import XCTest
+import VolumeIO
 @testable import UniverSegCLI
 
-/// `universeg inspect` on the sample DICOM study and on bad input: the report, the text, the exit code.
+/// `universeg inspect` prints `InspectionReport` (tested in VolumeIOTests): the text, the JSON, the exit code.
 final class InspectCommandTests: XCTestCase {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
+    static let repository = UniverSegBinary.repository
     static let study = repository.appendingPathComponent("SampleData/dicom-study")
     static let dicomFixtures = repository.appendingPathComponent("Tests/VolumeIOTests/Fixtures/dicom")
+    static let niftiFixtures = repository.appendingPathComponent("Tests/VolumeIOTests/Fixtures/nifti")
 
-    func testSampleStudyReport() throws {
-        let report = InspectReport.make(Self.study)
-        XCTAssertEqual(report.skipped, [])
-        let volume = try XCTUnwrap(report.volumes.first)
-        XCTAssertEqual(report.volumes.count, 1)
-        XCTAssertEqual(volume.format, "DICOM")
-        XCTAssertEqual(volume.modality, "MR")
-        XCTAssertEqual(volume.dims, [256, 256, 25])
-        XCTAssertEqual(volume.files.count, 25)
-        XCTAssertEqual(volume.orientation, "LAI")
-        for (a, b) in zip(volume.spacing, [0.78125, 0.78125, 6.5]) { XCTAssertEqual(a, b, accuracy: 1e-9) }
-        // The NIfTI it was made from spans x -99.6..99.6, y -99.6..99.6, z -78..78 (voxel centres).
-        for (a, b) in zip(volume.boundsMin + volume.boundsMax, [-99.609375, -99.609375, -78, 99.609375, 99.609375, 78]) {
-            XCTAssertEqual(a, b, accuracy: 1e-4)
-        }
-        XCTAssertEqual(volume.intensityMin, 0)
-        XCTAssertEqual(volume.intensityMax, 3057)
-        XCTAssertEqual(volume.warnings, [])
-        let text = report.text()
+    func testTextReport() {
+        let text = InspectionReport.inspect(Self.study).text()
+        XCTAssertTrue(text.hasPrefix("\(Self.study.path): 1 volume(s), 0 file(s) skipped\n\nvolume 1: DICOM "), text)
         XCTAssertTrue(text.contains("  bounds RAS:  x -99.6094..99.6094, y -99.6094..99.6094, z -78..78 mm (voxel centres)"), text)
-        let decoded = try JSONDecoder().decode(InspectReport.self, from: Data(report.json().utf8))
-        XCTAssertEqual(decoded, report)
+        XCTAssertTrue(text.contains(" ... (25 files)\n  dims:        256 x 256 x 25\n  spacing:     0.78125 x 0.78125 x 6.5 mm\n"
+                                    + "  orientation: LAI\n"), text)
+        XCTAssertTrue(text.hasSuffix("  intensity:   0 .. 3057"), text)
+
+        let dwi = InspectionReport.inspect(Self.niftiFixtures.appendingPathComponent("dipy_small_25_4d_uint8.nii.gz")).text()
+        XCTAssertTrue(dwi.contains("  dims:        10 x 8 x 2, 26 volumes (volume 0 shown)\n"), dwi)
+        XCTAssertTrue(dwi.hasSuffix("\n  warning: 4D file with 26 volumes: the intensity range is of volume 0"), dwi)
     }
 
-    func testFolderWithBadFilesListsEveryUnreadableFileWithItsReason() {
-        let report = InspectReport.make(Self.dicomFixtures)
-        let unreadable = Dictionary(uniqueKeysWithValues: report.skipped.map { (($0.path as NSString).lastPathComponent, $0.reason) })
-        XCTAssertEqual(unreadable["MR_small_jp2klossless.dcm"],
-                       "no decoder for transfer syntax JPEG 2000 (Lossless only) (1.2.840.10008.1.2.4.90) in this DCMTK build")
-        XCTAssertEqual(unreadable["MR_truncated.dcm"], "truncated or malformed DICOM: I/O suspension or premature end of stream")
-        XCTAssertEqual(unreadable["ct-series-shuffled-seg.dcm"], "a DICOM Segmentation (SEG), not an image series")
-        XCTAssertTrue(report.volumes.contains { $0.dims == [16, 16, 5] && $0.modality == "CT" })
-        XCTAssertTrue(report.volumes.contains { $0.description.hasPrefix("CT series 3") && $0.dims == [512, 512, 2] })
-    }
-
-    static func runBinary(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-        try UniverSegBinary.run(arguments)
-    }
-
-    func testExitCodes() throws {
-        let run = Self.runBinary
-        let good = try run(["inspect", Self.study.path, "--json"])
+    func testExitCodesAndJSON() throws {
+        let good = try UniverSegBinary.run(["inspect", Self.study.path, "--json"])
         XCTAssertEqual(good.status, 0, good.err)
-        XCTAssertEqual(try JSONDecoder().decode(InspectReport.self, from: Data(good.out.utf8)).volumes.count, 1)
+        XCTAssertEqual(try JSONDecoder().decode(InspectionReport.self, from: Data(good.out.utf8)),
+                       InspectionReport.inspect(Self.study))
+
+        let nifti = Self.niftiFixtures.appendingPathComponent("phantom_lia.nii.gz")
+        let text = try UniverSegBinary.run(["inspect", nifti.path])
+        XCTAssertEqual(text.status, 0, text.err)
+        XCTAssertEqual(text.out, InspectionReport.inspect(nifti).text() + "\n")
 
         let bad = Self.dicomFixtures.appendingPathComponent("bad/not-dicom.txt").path
-        let none = try run(["inspect", bad])
+        let none = try UniverSegBinary.run(["inspect", bad])
         XCTAssertEqual(none.status, 1)
         XCTAssertEqual(none.err, "error: no readable volume in \(bad)\n")
-        XCTAssertTrue(none.out.contains("\(bad): not an image (a .txt document)"), none.out)
+        XCTAssertEqual(none.out, "\(bad): 0 volume(s), 1 file(s) skipped\n\nskipped:\n  \(bad): not an image (a .txt document)\n")
 
-        let missing = try run(["inspect", "/nonexistent/study"])
+        let missing = try UniverSegBinary.run(["inspect", "/nonexistent/study"])
         XCTAssertEqual(missing.status, 1)
-        XCTAssertTrue(missing.out.contains("/nonexistent/study: no such file or folder"), missing.out)
+        XCTAssertEqual(missing.out, "/nonexistent/study: 0 volume(s), 1 file(s) skipped\n\nskipped:\n"
+                       + "  /nonexistent/study: no such file or folder\n")
+    }
+
+    func testFolderWithOnlyBrokenFilesFailsWithTheReportStillPrinted() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("inspect-broken-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for name in ["bad_wrong_magic.nii", "bad_truncated_uncompressed.nii"] {
+            try FileManager.default.copyItem(at: Self.niftiFixtures.appendingPathComponent(name),
+                                             to: folder.appendingPathComponent(name))
+        }
+        let cli = try UniverSegBinary.run(["inspect", folder.path])
+        XCTAssertEqual(cli.status, 1)
+        XCTAssertEqual(cli.err, "error: no readable volume in \(folder.path)\n")
+        XCTAssertEqual(cli.out, InspectionReport.inspect(folder).text() + "\n")
+
+        let json = try UniverSegBinary.run(["inspect", folder.path, "--json"])
+        XCTAssertEqual(json.status, 1)
+        XCTAssertEqual(json.out, InspectionReport.inspect(folder).json() + "\n")
     }
 }

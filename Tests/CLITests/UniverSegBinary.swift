@@ -15,7 +15,9 @@ enum UniverSegBinary {
 
     /// Runs the binary in `folder` (default: the repository) and returns its exit status, stdout and stderr.
     /// Output goes through files, not pipes, so a chatty child can never block on a full pipe.
-    static func run(_ arguments: [String], in folder: URL = repository) throws -> (status: Int32, out: String, err: String) {
+    /// `environment` is added to (and overrides) this process's environment.
+    static func run(_ arguments: [String], in folder: URL = repository,
+                    environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("universeg-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
@@ -26,6 +28,9 @@ enum UniverSegBinary {
         process.executableURL = url
         process.arguments = arguments
         process.currentDirectoryURL = folder
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.standardOutput = try FileHandle(forWritingTo: outURL)
         process.standardError = try FileHandle(forWritingTo: errURL)
         try process.run()

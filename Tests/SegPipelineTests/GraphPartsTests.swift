@@ -11,8 +11,8 @@ import VolumeIO
             for i in 0..<5 { await channel.send(i); await sent.bump() }
             await channel.finish()
         }
-        try? await Task.sleep(nanoseconds: 100_000_000)
-        #expect(await sent.value == 2)  // the third send waits for room
+        await channel.untilSendersWait(1)   // a gate, not a sleep: returns once a send is waiting for room
+        #expect(await sent.value == 2)  // the third send is the one waiting
         #expect(await channel.bufferedCount == 2)
         var received: [Int] = []
         while let value = await channel.next() { received.append(value) }

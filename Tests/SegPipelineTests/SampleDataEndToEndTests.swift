@@ -127,18 +127,18 @@ import VolumeIO
         #expect(report.dicom?.segSOPInstanceUID?.hasPrefix("2.25.") == true)
 
         let tool = "/usr/bin/dciodvfy"
-        if FileManager.default.isExecutableFile(atPath: tool) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: tool)
-            process.arguments = [out.appendingPathComponent(segPath).path]
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            #expect(text.split(separator: "\n").filter { $0.hasPrefix("Error") } == [], "\(text)")
-        }
+        // The SEG must pass dciodvfy; without the tool this test would pass checking nothing, so it is required.
+        try #require(FileManager.default.isExecutableFile(atPath: tool), "dciodvfy (Debian dicom3tools) is not installed")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = [out.appendingPathComponent(segPath).path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(text.split(separator: "\n").filter { $0.hasPrefix("Error") } == [], "\(text)")
         #expect(Self.temporaries(in: out) == [])
     }
 

@@ -1,9 +1,10 @@
 import Foundation
 @testable import UniverSeg
 
-/// Reads the golden fixtures written by Tools/reference/make_fixtures.py.
+/// Reads the golden fixtures written by Tools/reference/make_fixtures.py. Found in the source tree from `#filePath`,
+/// as every test target finds its fixtures.
 enum Fixtures {
-    static let directory: URL = Bundle.module.resourceURL!.appendingPathComponent("Fixtures")
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
 
     static func url(_ name: String) -> URL { directory.appendingPathComponent(name) }
 

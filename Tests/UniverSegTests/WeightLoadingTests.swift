@@ -84,6 +84,13 @@ import Testing
         #expect(error.contains("CRC mismatch"))
     }
 
+    @Test func aTensorWhoseValuesDoNotFillItsShapeIsRefused() {
+        #expect(throws: UniverSegError(file: "w.safetensors", "tensor 'x' of shape [2, 3] holds 5 values")) {
+            try WeightTensor(shape: [2, 3], values: [1, 2, 3, 4, 5]).checkInvariants(name: "x", file: "w.safetensors")
+        }
+        #expect(throws: Never.self) { try WeightTensor(shape: [2, 0], values: []).checkInvariants(name: "x", file: "w") }
+    }
+
     @Test func missingKeyIsNamed() throws {
         let entries = try Fixtures.entries(of: "w16.safetensors").filter { $0.0 != "dec_blocks.1.target.vmapped.conv.bias" }
         let error = try loadError(entries)

@@ -3,8 +3,10 @@ import XCTest
 @testable import VolumeIO
 
 /// Paths of the committed fixtures and the numbers nibabel computed for them (Tools/geometry_fixtures).
+/// Every test target finds its fixtures the same way: in the source tree, from `#filePath` (never through a
+/// resource bundle), so one target can read another's fixtures and SampleData alike.
 enum Fixtures {
-    static let nifti: URL = Bundle.module.resourceURL!.appendingPathComponent("Fixtures/nifti")
+    static let nifti = DicomFixtures.repository.appendingPathComponent("Tests/VolumeIOTests/Fixtures/nifti")
 
     static func url(_ name: String) -> URL { nifti.appendingPathComponent(name) }
 

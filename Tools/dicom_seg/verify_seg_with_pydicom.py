@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Decodes a binary DICOM SEG with pydicom (independently of DCMTK) onto its source series grid and checks it.
 
-    . /work/venv/bin/activate && python Tools/dicom_seg/verify_seg_with_pydicom.py \
+    python Tools/dicom_seg/verify_seg_with_pydicom.py \
         Tests/VolumeIOTests/Fixtures/dicom/seg/ct-series-shuffled-seg.dcm \
         Tests/VolumeIOTests/Fixtures/dicom/ct-series-shuffled [--expect-test-pattern]
 

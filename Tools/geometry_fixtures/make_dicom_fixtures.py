@@ -2,7 +2,8 @@
 """Expected DICOM geometry and pixel values for the Swift reader tests, computed independently with pydicom + numpy.
 
 Writes Tests/VolumeIOTests/Fixtures/dicom/expected.json. Run from the repository root:
-    . /work/venv/bin/activate && python Tools/geometry_fixtures/make_dicom_fixtures.py
+    python Tools/geometry_fixtures/make_dicom_fixtures.py   (needs requirements.txt here; shared data from
+    $UNIVERSEG_DATA or <repo>/../shared/data)
 
 Conventions (the same spec the Swift reader implements, written again from scratch here):
 - slices sorted by ImagePositionPatient . n, n = row cosines x column cosines; ties by (path, frame);
@@ -23,6 +24,10 @@ import tempfile
 
 import numpy as np
 import pydicom
+
+# shared/data: $UNIVERSEG_DATA, or beside the repository (the CI layout).
+SHARED_DATA = os.environ.get("UNIVERSEG_DATA") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "data")
 
 ROOT = "Tests/VolumeIOTests/Fixtures/dicom"
 CASES = {
@@ -201,7 +206,7 @@ def main():
                 # The series was made from this NIfTI: same voxels in the same world places (slice axis reversed,
                 # see Tools/sample_data/make_dicom_sample.py).
                 import nibabel as nib
-                nifti = nib.load("/work/shared/data/dev-eval/pyradiomics/brain1_image.nii.gz")
+                nifti = nib.load(os.path.join(SHARED_DATA, "dev-eval/pyradiomics/brain1_image.nii.gz"))
                 data = np.asanyarray(nifti.dataobj).astype(np.float64)
                 assert np.array_equal(volume.transpose(2, 1, 0)[:, :, ::-1], data)
                 flip = np.eye(4)

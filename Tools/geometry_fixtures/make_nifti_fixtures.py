@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Builds the NIfTI test fixtures of Tests/VolumeIOTests/Fixtures/nifti and their expected geometry.
 
-Run once (needs nibabel and numpy, e.g. /work/venv):
+Run once (needs Tools/geometry_fixtures/requirements.txt):
 
-    python Tools/geometry_fixtures/make_nifti_fixtures.py [--data /work/shared/data]
+    python Tools/geometry_fixtures/make_nifti_fixtures.py [--data SHARED_DATA]   (default: $UNIVERSEG_DATA or <repo>/../shared/data)
 
 1. Copies a few small real files from shared/data (see SOURCES.md there for origin and licence).
 2. Writes synthetic cases with nibabel: oblique sform, sform != qform with both codes, qform only, no transform,
@@ -250,7 +250,8 @@ def expected_for(path):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default="/work/shared/data")
+    ap.add_argument("--data", default=os.environ.get("UNIVERSEG_DATA")
+                    or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "data"))
     args = ap.parse_args()
     # Start clean, but keep the hand-written SOURCES.md.
     os.makedirs(OUT, exist_ok=True)

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_reference import image  # noqa: E402
 from universeg_model import load  # noqa: E402
 

@@ -1,6 +1,6 @@
 """Writes the golden fixtures for the Swift engine tests (Tests/UniverSegTests/Fixtures).
 
-Run with /work/venv:  python Tools/reference/make_fixtures.py
+Run (needs Tools/reference/requirements.txt):  python Tools/reference/make_fixtures.py
 Deterministic (fixed seeds). Expected logits are computed in float64 with the reference model, so they are the
 exact answer for the stored weights; float32 implementations (torch's and ours) both sit within ~1e-6 of it.
 
@@ -31,7 +31,6 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from universeg_model import UniverSeg  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[2] / "Tests" / "UniverSegTests" / "Fixtures"

@@ -4,7 +4,7 @@ ImagePositionPatient / PixelSpacing derived from the NIfTI affine (RAS -> LPS), 
 where the NIfTI voxels are. With no arguments it builds SampleData/dicom-study/brain1-mr/ from the pyradiomics brain1
 NIfTI (BSD-3-Clause); SampleData/dicom-tissue-study/t1part2-mr/ is built from the ITK T1 study part (Apache-2.0) with
 
-    . /work/venv/bin/activate && python Tools/sample_data/make_dicom_sample.py \
+    python Tools/sample_data/make_dicom_sample.py \
         SampleData/tissue-study/t1part2/t1part2_image.nii.gz SampleData/dicom-tissue-study/t1part2-mr \
         --description "t1part2 MR (ITK k-means T1, Apache-2.0)" --seed t1part2 --manufacturer "ITK example data (converted)"
 
@@ -28,7 +28,9 @@ from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
 
 def arguments():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("source", nargs="?", default="/work/shared/data/dev-eval/pyradiomics/brain1_image.nii.gz",
+    parser.add_argument("source", nargs="?", default=os.path.join(os.environ.get("UNIVERSEG_DATA") or os.path.join(
+                            os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "data"),
+                            "dev-eval/pyradiomics/brain1_image.nii.gz"),
                         help="a 3D NIfTI with non-negative integer voxels below 65536")
     parser.add_argument("out", nargs="?", default="SampleData/dicom-study/brain1-mr", help="output folder")
     parser.add_argument("--description", default="brain1 MR (pyradiomics, BSD-3)", help="SeriesDescription")

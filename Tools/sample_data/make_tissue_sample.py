@@ -3,7 +3,7 @@
 at the middle of the brain. The posterior part's image and 3-class tissue map become a support library; the anterior
 part's image (no label) becomes the study. Each part keeps its exact world position.
 
-    . /work/venv/bin/activate && python Tools/sample_data/make_tissue_sample.py [--data ../shared/data]
+    python Tools/sample_data/make_tissue_sample.py [--data ../shared/data]
 """
 import argparse
 import os

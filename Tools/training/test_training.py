@@ -17,7 +17,6 @@ import pytest
 import torch
 
 HERE = pathlib.Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
 
 import augment  # noqa: E402
 import checkpoint  # noqa: E402

@@ -36,7 +36,7 @@ public struct UniverSegSegmenter: Segmenter {
             throw PipelineError.unavailable("cannot load the model: \(error.description)")
         }
         let digest = (try? Data(contentsOf: URL(fileURLWithPath: model.source), options: .alwaysMapped))
-            .map { " (fnv1a \(fnv1a($0)))" } ?? ""
+            .map { " (fnv1a \(FNV1a.hex($0)))" } ?? ""   // so reports say exactly which weights made a mask
         return UniverSegSegmenter(model: model, threads: threads,
                                   modelDescription: "UniverSeg \(model.encoderWidths) \(origin)\(digest)")
     }
@@ -58,12 +58,4 @@ public struct UniverSegSegmenter: Segmenter {
         return out
     }
 
-    /// 64-bit FNV-1a of the weights file, so reports say exactly which weights made a mask.
-    static func fnv1a(_ data: Data) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        data.withUnsafeBytes { bytes in
-            for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        }
-        return String(format: "%016llx", hash)
-    }
 }

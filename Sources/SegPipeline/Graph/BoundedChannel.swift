@@ -12,6 +12,8 @@ public actor BoundedChannel<Element: Sendable> {
     private var finished = false
     private var waitingSenders: [(Element, CheckedContinuation<Void, Never>)] = []
     private var waitingReceivers: [CheckedContinuation<Element?, Never>] = []
+    /// Callers of `untilSendersWait`, each with the number of waiting senders it waits for.
+    private var senderWatchers: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
 
     public init(capacity: Int) {
         precondition(capacity >= 1, "a channel needs room for at least one item")
@@ -31,7 +33,19 @@ public actor BoundedChannel<Element: Sendable> {
             buffer.append(element)
             return
         }
-        await withCheckedContinuation { waitingSenders.append((element, $0)) }
+        await withCheckedContinuation {
+            waitingSenders.append((element, $0))
+            let ready = senderWatchers.filter { $0.count <= waitingSenders.count }
+            senderWatchers.removeAll { $0.count <= waitingSenders.count }
+            for watcher in ready { watcher.continuation.resume() }
+        }
+    }
+
+    /// Returns once at least `count` senders are waiting for room: lets a test see backpressure happen without
+    /// guessing how long it takes.
+    func untilSendersWait(_ count: Int) async {
+        if waitingSenders.count >= count { return }
+        await withCheckedContinuation { senderWatchers.append((count, $0)) }
     }
 
     /// The oldest element, waiting while the channel is empty; nil once it is finished and drained.

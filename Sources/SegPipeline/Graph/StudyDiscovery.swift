@@ -3,6 +3,12 @@ import VolumeIO
 
 /// Finds the studies in an input folder: each sub-folder, or each NIfTI file at the top, whose name matches.
 public enum StudyDiscovery {
+    /// The studies a run or watch of `spec` sees: those of `studies(_:excluding:)` in its input folder, leaving
+    /// out the folders the tool itself writes there (the output folder, done/, failed/). The one list of them.
+    public static func studies(for spec: PipelineSpec) throws -> [StudyInput] {
+        try studies(spec.inputs, excluding: [spec.outputs.folder, spec.watch.doneFolder, spec.watch.failedFolder])
+    }
+
     /// Studies in `inputs.folder`, sorted by name. Hidden entries and the folders in `excluding` (done/, failed/,
     /// an output folder) are never studies.
     public static func studies(_ inputs: InputSpec, excluding: [URL] = []) throws -> [StudyInput] {

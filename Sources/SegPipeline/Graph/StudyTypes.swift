@@ -19,7 +19,7 @@ public struct StudyInput: Sendable, Equatable {
 
     /// Changes whenever a file of the study is added, removed, resized or touched.
     public var fingerprint: String {
-        PipelineSpecParser.fingerprint(of: files.map { "\($0.path)|\($0.size)|\($0.modified)" }.joined(separator: "\n"))
+        FNV1a.hex(files.map { "\($0.path)|\($0.size)|\($0.modified)" }.joined(separator: "\n"))
     }
 }
 
@@ -77,7 +77,7 @@ public struct SeriesCandidate: Sendable {
 
 /// A 2D image on the model's grid (128 x 128, row-major, x fastest).
 public struct ModelSlice: Sendable, Equatable {
-    public static let side = 128
+    public static let side = SlicingOptions.modelSide
     public var pixels: [Float]
 
     public init(pixels: [Float]) {

@@ -1,4 +1,5 @@
 import Foundation
+import ZlibShim
 
 /// A minimal PNG writer for 8-bit RGB images: filtered scanlines compressed with zlib.
 public enum PNGEncoder {
@@ -52,23 +53,11 @@ public enum PNGEncoder {
         return pa <= pb && pa <= pc ? a : (pb <= pc ? b : c)
     }
 
-    static let crcTable: [UInt32] = (0..<256).map { n -> UInt32 in
-        var c = UInt32(n)
-        for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        return c
-    }
-
-    static func crc32<S: Sequence>(_ bytes: S) -> UInt32 where S.Element == UInt8 {
-        var c: UInt32 = 0xFFFF_FFFF
-        for byte in bytes { c = crcTable[Int((c ^ UInt32(byte)) & 0xFF)] ^ (c >> 8) }
-        return c ^ 0xFFFF_FFFF
-    }
-
     static func appendChunk(_ type: String, _ payload: Data, to png: inout Data) {
         png.appendBigEndian(UInt32(payload.count))
         let typed = Data(type.utf8) + payload
         png.append(typed)
-        png.appendBigEndian(crc32(typed))
+        png.appendBigEndian(Zlib.crc32(typed))
     }
 }
 

@@ -45,7 +45,7 @@ public struct BatchRun: Sendable {
     /// What a run of `spec` with `model` (nil: not known, not compared) would do with each study; needs no engine
     /// and reads no image.
     public static func plan(spec: PipelineSpec, force: Bool, model: String?) throws -> [PlanItem] {
-        let studies = try StudyDiscovery.studies(spec.inputs, excluding: excludedFolders(spec))
+        let studies = try StudyDiscovery.studies(for: spec)
         let ledger = Ledger(outputFolder: spec.outputs.folder)
         let entries = ledger.entries()
         let conflicts = StudyDiscovery.conflicts(studies, naming: spec.outputs.naming)
@@ -109,10 +109,6 @@ public struct BatchRun: Sendable {
             try SummaryWriter.write(spec: spec, outcomes: outcomes)
         }
         return Result(outcomes: outcomes, peakInFlight: peak, notStarted: todo.count - processed.count)
-    }
-
-    static func excludedFolders(_ spec: PipelineSpec) -> [URL] {
-        [spec.outputs.folder, spec.watch.doneFolder, spec.watch.failedFolder]
     }
 }
 

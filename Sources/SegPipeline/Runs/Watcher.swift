@@ -48,8 +48,7 @@ public struct Watcher: Sendable {
         // Keyed by path, not study name: "a/" and "a.nii.gz" are both study "a" (and fail as a conflict).
         var sightings: [String: Sighting] = [:]
         while !(await stop()) {
-            let studies = (try? StudyDiscovery.studies(spec.inputs, excluding: [
-                spec.outputs.folder, spec.watch.doneFolder, spec.watch.failedFolder])) ?? []
+            let studies = (try? StudyDiscovery.studies(for: spec)) ?? []
             let now = Date()
             let present = Set(studies.map(\.location.path))
             sightings = sightings.filter { present.contains($0.key) }

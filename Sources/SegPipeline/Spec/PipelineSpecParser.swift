@@ -43,16 +43,9 @@ public enum PipelineSpecParser {
                          hint: "start from Pipelines/brain-lesion-nifti.yaml")
             return (nil, reader.diagnostics)
         }
-        let spec = readSpec(root, &reader, fingerprint: fingerprint(of: text))
+        let spec = readSpec(root, &reader, fingerprint: FNV1a.hex(text))
         let sorted = reader.diagnostics.sorted { $0.location < $1.location }
         return (sorted.contains { $0.severity == .error } ? nil : spec, sorted)
-    }
-
-    /// FNV-1a of the text, as 16 hex digits.
-    static func fingerprint(of text: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return String(format: "%016llx", hash)
     }
 
     static func yamlDiagnostic(_ error: YamlError, file: String) -> SpecDiagnostic {

@@ -81,6 +81,7 @@ extension NetworkWeights {
 
     private func forward(query: UnsafePointer<Float>, support: SupportCache, meanInput: UnsafePointer<Float>,
                          firstCrossHalf: UnsafePointer<Float>?, ws: Workspace, threads: Int) -> [Float] {
+        ws.beginPass()
         let levels = encoder.count, blocks = encoder.count + decoder.count
         let count = support.count
         let inverse = 1 / Float(count)
@@ -99,12 +100,12 @@ extension NetworkWeights {
             // bottleneck, decoder block 0. It needs elements one by one only if it has a support path itself.
             let consumer = isBottleneck ? levels : levels + (levels - 2 - l)
             let keepPerElement = hasSupportPath(block: consumer, blocks: blocks)
-            let qOut = ws.floats("enc.q.\(l)", p * f)
-            let outStore = keepPerElement ? ws.floats("enc.s.\(l)", count * p * f) : nil
-            let outMean = ws.floats("enc.mean.\(l)", p * f)
+            let qOut = ws.buffer("enc.q.\(l)", p * f)
+            let outStore = keepPerElement ? ws.buffer("enc.s.\(l)", count * p * f) : nil
+            let outMean = ws.buffer("enc.mean.\(l)", p * f)
             Elementwise.fill(outMean, count: p * f, with: 0)
-            let pooled = isBottleneck ? nil : ws.floats("enc.pooled.\(l)", count * p / 4 * f)
-            let pooledMean = ws.floats("enc.pooledmean.\(l)", p / 4 * f)
+            let pooled = isBottleneck ? nil : ws.buffer("enc.pooled.\(l)", count * p / 4 * f)
+            let pooledMean = ws.buffer("enc.pooledmean.\(l)", p / 4 * f)
             Elementwise.fill(pooledMean, count: p / 4 * f, with: 0)
 
             let elementInput = supportIn, cs = supportChannels
@@ -125,7 +126,7 @@ extension NetworkWeights {
             Elementwise.scale(pooledMean, count: p / 4 * f, by: inverse)
             skips.append(Stream(query: qOut, perElement: outStore, mean: outMean, channels: f, geometry: g))
             if !isBottleneck {
-                let qPooled = ws.floats("enc.qpooled.\(l)", p / 4 * f)
+                let qPooled = ws.buffer("enc.qpooled.\(l)", p / 4 * f)
                 Resample.maxPool2x2(qOut, g, channels: f, into: qPooled)
                 queryIn = [ConvInput(qPooled, channels: f)]
                 meanIn = [ConvInput(pooledMean, channels: f)]
@@ -140,19 +141,19 @@ extension NetworkWeights {
         for (j, b) in decoder.enumerated() {
             let skip = skips[levels - 2 - j]
             let g = skip.geometry, p = g.pixels, f = b.features, cp = previous.channels, cskip = skip.channels
-            let upQuery = ws.floats("dec.upquery", p * cp)
+            let upQuery = ws.scratch("dec.upquery", p * cp)
             Resample.upsample2x(previous.query, previous.geometry, channels: cp, into: upQuery)
-            let upMean = ws.floats("dec.upmean", p * cp)
+            let upMean = ws.scratch("dec.upmean", p * cp)
             Resample.upsample2x(previous.mean, previous.geometry, channels: cp, into: upMean)
 
             let block = levels + j
             let keepPerElement = hasSupportPath(block: block + 1, blocks: blocks)
-            let qOut = ws.floats("dec.q.\(j)", p * f)
-            let outStore = keepPerElement ? ws.floats("dec.s.\(j)", count * p * f) : nil
-            let outMean = ws.floats("dec.mean.\(j)", p * f)
+            let qOut = ws.buffer("dec.q.\(j)", p * f)
+            let outStore = keepPerElement ? ws.buffer("dec.s.\(j)", count * p * f) : nil
+            let outMean = ws.buffer("dec.mean.\(j)", p * f)
             Elementwise.fill(outMean, count: p * f, with: 0)
             let hasPath = hasSupportPath(block: block, blocks: blocks)
-            let upSupport = hasPath ? ws.floats("dec.upsupport", chunk(count, p) * p * cp) : nil
+            let upSupport = hasPath ? ws.scratch("dec.upsupport", chunk(count, p) * p * cp) : nil
             let prev = previous
             crossBlock(b, g, query: [ConvInput(upQuery, channels: cp), ConvInput(skip.query, channels: cskip)],
                        supportMean: [ConvInput(upMean, channels: cp), ConvInput(skip.mean, channels: cskip)],
@@ -199,16 +200,16 @@ extension NetworkWeights {
                             sink: (UnsafePointer<Float>, Range<Int>) -> Void,
                             ws: Workspace, threads: Int) {
         let f = b.features, p = g.pixels
-        let meanInteraction = ws.floats("block.meaninteraction", p * f)
+        let meanInteraction = ws.scratch("block.meaninteraction", p * f)
         Conv.conv3x3(query + supportMean, g, b.crossFull, into: meanInteraction, leaky: false, workspace: ws, threads: threads)
         Conv.conv3x3([ConvInput(meanInteraction, channels: f)], g, b.target, into: queryOut, leaky: true, workspace: ws, threads: threads)
         guard perElement else { return }
 
-        let fromQuery = ws.floats("block.fromquery", p * f)
+        let fromQuery = ws.scratch("block.fromquery", p * f)
         Conv.conv3x3(query, g, b.crossQuery, into: fromQuery, leaky: false, workspace: ws, threads: threads)
         let size = chunk(count, p)
-        let interaction = ws.floats("block.interaction", size * p * f)
-        let scratch = ws.floats("block.out", size * p * f)
+        let interaction = ws.scratch("block.interaction", size * p * f)
+        let scratch = ws.scratch("block.out", size * p * f)
         for start in stride(from: 0, to: count, by: size) {
             let range = start ..< min(count, start + size)
             let gc = g.with(count: range.count)

@@ -43,7 +43,7 @@ enum Conv {
         let k = 9 * channels, features = weights.features
         let tiles = (g.rows + tileRows - 1) / tileRows
         let workers = min(threads, tiles)
-        let columns = (0 ..< workers).map { SharedFloats(workspace.floats("im2col.\($0)", tileRows * k)) }
+        let columns = (0 ..< workers).map { SharedFloats(workspace.scratch("im2col.\($0)", tileRows * k)) }
         let output = SharedFloats(out)
         let addendShared = addend.map { SharedFloats($0) }
         BLAS.useCallingThreadOnly()

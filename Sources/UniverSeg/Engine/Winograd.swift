@@ -103,8 +103,8 @@ enum Winograd {
         // The alpha² matrices of a block sit `stride` floats apart. The padding keeps them from mapping to the same
         // cache sets (an exact 32 KiB spacing made the 16 or 36 scattered stores thrash L1).
         let vStride = tilesPerBlock * channels + 16, mStride = tilesPerBlock * features + 16
-        let vBuffers = (0 ..< workers).map { SharedFloats(workspace.floats("winograd.v.\($0)", a2 * vStride)) }
-        let mBuffers = (0 ..< workers).map { SharedFloats(workspace.floats("winograd.m.\($0)", a2 * mStride)) }
+        let vBuffers = (0 ..< workers).map { SharedFloats(workspace.scratch("winograd.v.\($0)", a2 * vStride)) }
+        let mBuffers = (0 ..< workers).map { SharedFloats(workspace.scratch("winograd.m.\($0)", a2 * mStride)) }
         let output = SharedFloats(out)
         let addendShared = addend.map { SharedFloats($0) }
         BLAS.useCallingThreadOnly()

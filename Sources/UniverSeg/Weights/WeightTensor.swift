@@ -1,12 +1,17 @@
 /// One named tensor as read from a weights file, converted to Float32 and laid out contiguously (row-major).
 ///
-/// Invariant: `values.count == shape.reduce(1, *)`.
+/// Invariant: `values.count == shape.reduce(1, *)`. `WeightsFile.read` checks it on every tensor it returns (finite
+/// values are `NetworkWeights`' check, as the network is built).
 struct WeightTensor: Equatable, Sendable {
     var shape: [Int]
     var values: [Float]
 
-    func checkInvariants() {
-        precondition(values.count == shape.reduce(1, *), "tensor of shape \(shape) holds \(values.count) values")
+    /// Throws, naming the tensor `name` of weights file `file`, when the invariant does not hold.
+    /// - Complexity: O(rank).
+    func checkInvariants(name: String, file: String) throws(UniverSegError) {
+        guard shape.allSatisfy({ $0 >= 0 }), values.count == shape.reduce(1, *) else {
+            throw UniverSegError(file: file, "tensor '\(name)' of shape \(shape.shapeText) holds \(values.count) values")
+        }
     }
 }
 

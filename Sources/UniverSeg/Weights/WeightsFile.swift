@@ -3,7 +3,16 @@ import Foundation
 /// Reads a weights file into name -> tensor, choosing the format from the content (zip magic: a PyTorch checkpoint;
 /// otherwise safetensors), so a misnamed file still loads or fails with a reason.
 enum WeightsFile {
+    /// Every tensor of the file, each checked against `WeightTensor`'s invariant.
     static func read(_ url: URL) throws -> [String: WeightTensor] {
+        let tensors = try readUnchecked(url)
+        for (name, tensor) in tensors.sorted(by: { $0.key < $1.key }) {
+            try tensor.checkInvariants(name: name, file: url.path)
+        }
+        return tensors
+    }
+
+    private static func readUnchecked(_ url: URL) throws -> [String: WeightTensor] {
         let file = url.path
         let data: Data
         do {

@@ -1,4 +1,5 @@
 import Foundation
+import ZlibShim
 
 /// A read-only view of the stored (uncompressed) entries of a zip archive, as `torch.save` writes them.
 ///
@@ -27,7 +28,7 @@ struct ZipArchive {
     func contents(of name: String) throws -> Data {
         guard let entry = entries[name] else { throw UniverSegError(file: file, "archive has no entry '\(name)'") }
         let bytes = data.subdata(in: entry.dataOffset ..< entry.dataOffset + entry.size)
-        guard CRC32.checksum(bytes) == entry.crc32 else {
+        guard Zlib.crc32(bytes) == entry.crc32 else {
             throw UniverSegError(file: file, "archive entry '\(name)' is corrupt (CRC mismatch)")
         }
         return bytes
@@ -105,25 +106,5 @@ struct ZipArchive {
             at += 46 + nameLength + extraLength + commentLength
         }
         return entries
-    }
-}
-
-/// CRC-32 (ISO-HDLC, as zip uses it), table-driven.
-enum CRC32 {
-    private static let table: [UInt32] = (0 ..< 256).map { n -> UInt32 in
-        var c = UInt32(n)
-        for _ in 0 ..< 8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        return c
-    }
-
-    /// - Complexity: O(n).
-    static func checksum(_ data: Data) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        data.withUnsafeBytes { bytes in
-            table.withUnsafeBufferPointer { t in
-                for byte in bytes { crc = t[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
-            }
-        }
-        return crc ^ 0xFFFF_FFFF
     }
 }

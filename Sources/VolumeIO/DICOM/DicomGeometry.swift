@@ -10,6 +10,18 @@ enum DicomGeometry {
     static let relativeGapTolerance = 0.01
     /// A stack whose direction leaves the normal by more than this (radians) is tilted.
     static let tiltTolerance = 1e-3
+    /// Two slices lie in the same plane when each ImageOrientationPatient cosine agrees within this. Scanners
+    /// write the cosines with about 6 decimals (DS, 16 characters), so one plane agrees far closer; 1e-4 is 0.006°.
+    static let orientationTolerance = 1e-4
+    /// The row and column directions of ImageOrientationPatient must be perpendicular; a |cosine| between them of
+    /// this or more (about 84°) means a corrupt value, not rounding.
+    static let perpendicularTolerance = 0.1
+    /// A direction vector shorter than this is no direction (a zero or corrupt ImageOrientationPatient); cosines
+    /// are unit length up to the ~1e-6 of their decimal encoding.
+    static let degenerateLength = 1e-6
+    /// PixelSpacing values (mm) of one series that differ by more than this get a warning; the decimal encoding
+    /// of one value differs by far less.
+    static let pixelSpacingTolerance = 1e-4
 
     /// Unit slice normal: row direction × column direction of ImageOrientationPatient; nil when degenerate.
     static func normal(_ orientation: [Double]) -> [Double]? {
@@ -21,13 +33,13 @@ enum DicomGeometry {
     /// parallel.
     static func directions(_ orientation: [Double]) -> (row: [Double], column: [Double])? {
         guard orientation.count == 6, let row = normalized(Array(orientation[0..<3])),
-              let column = normalized(Array(orientation[3..<6])), abs(dot(row, column)) < 0.1 else { return nil }
+              let column = normalized(Array(orientation[3..<6])), abs(dot(row, column)) < perpendicularTolerance else { return nil }
         return (row, column)
     }
 
-    /// Whether two ImageOrientationPatient values describe the same plane (each cosine within 1e-4).
+    /// Whether two ImageOrientationPatient values describe the same plane (each cosine within `orientationTolerance`).
     static func sameOrientation(_ a: [Double], _ b: [Double]) -> Bool {
-        a.count == 6 && b.count == 6 && zip(a, b).allSatisfy { abs($0 - $1) < 1e-4 }
+        a.count == 6 && b.count == 6 && zip(a, b).allSatisfy { abs($0 - $1) < orientationTolerance }
     }
 
     /// The result of stacking slices.
@@ -166,6 +178,6 @@ enum DicomGeometry {
     static func norm(_ a: [Double]) -> Double { dot(a, a).squareRoot() }
     static func normalized(_ a: [Double]) -> [Double]? {
         let length = norm(a)
-        return length > 1e-6 && length.isFinite ? a.map { $0 / length } : nil
+        return length > degenerateLength && length.isFinite ? a.map { $0 / length } : nil
     }
 }

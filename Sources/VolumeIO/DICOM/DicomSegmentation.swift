@@ -67,10 +67,15 @@ public struct DicomSegmentation: Sendable {
                                  frames: frames)
     }
 
+    /// A SEG frame lies on a source slice when their positions agree within this (mm): both are the same
+    /// decimal-string ImagePositionPatient, so only its last digits may differ, while slices are >= 0.1 mm apart.
+    public static let framePositionTolerance = 1e-3
+
     /// The segments as a label map on the grid of `reference` (voxel = segment number, 0 = none; a later segment
     /// wins where segments overlap). Frames are placed by matching their position to a source slice's
     /// ImagePositionPatient (within `tolerance` mm); throws when a frame lies on no slice of the grid.
-    public func labelMap(on reference: DicomSeriesReference, affine: Affine, tolerance: Double = 1e-3) throws(DicomError)
+    public func labelMap(on reference: DicomSeriesReference, affine: Affine,
+                         tolerance: Double = framePositionTolerance) throws(DicomError)
         -> Volume<Int32> {
         guard rows == reference.rows, columns == reference.columns else {
             throw DicomError(.invalidGeometry, path: path, reason: "frames are \(columns)x\(rows), the series "

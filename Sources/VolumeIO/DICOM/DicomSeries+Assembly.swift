@@ -71,8 +71,8 @@ enum DicomSeriesAssembly {
                                         tieBreak: tieBreak,
                                         names: slices.map { multiFrame.contains($0.path) ? "\($0.path) frame \($0.frame + 1)" : $0.path })!
         warnings += stack.warnings
-        if slices.contains(where: { abs(($0.pixelSpacing?[0] ?? 1) - pixelSpacing[0]) > 1e-4
-            || abs(($0.pixelSpacing?[1] ?? 1) - pixelSpacing[1]) > 1e-4 }) {
+        if slices.contains(where: { abs(($0.pixelSpacing?[0] ?? 1) - pixelSpacing[0]) > DicomGeometry.pixelSpacingTolerance
+            || abs(($0.pixelSpacing?[1] ?? 1) - pixelSpacing[1]) > DicomGeometry.pixelSpacingTolerance }) {
             warnings.append("PixelSpacing differs between slices; the first slice's value is used")
         }
         let orderedPositions = stack.order.map { positions[$0] }

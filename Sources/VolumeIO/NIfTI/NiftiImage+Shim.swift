@@ -371,13 +371,13 @@ private func integersToLabels<T: BinaryInteger>(_ raw: UnsafeRawPointer, _: T.Ty
     }
 }
 
-/// Scaled or floating-point labels: accept values within 1e-4 of an integer (float noise), reject the rest.
+/// Scaled or floating-point labels: accept values within `NiftiReader.labelTolerance` of an integer, reject the rest.
 private func numbersToLabels(_ raw: UnsafeRawPointer, _ count: Int, _ out: UnsafeMutableBufferPointer<Int32>,
                              _ problem: inout LabelProblem?, _ value: (UnsafeRawPointer, Int) -> Double) {
     for n in 0..<count {
         let v = value(raw, n)
         let r = v.rounded()
-        if v.isFinite, abs(v - r) <= 1e-4, r >= Double(Int32.min), r <= Double(Int32.max) {
+        if v.isFinite, abs(v - r) <= NiftiReader.labelTolerance, r >= Double(Int32.min), r <= Double(Int32.max) {
             out[n] = Int32(r)
         } else {
             if problem == nil { problem = LabelProblem(index: n, value: v) }

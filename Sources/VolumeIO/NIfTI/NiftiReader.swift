@@ -43,8 +43,13 @@ public enum NiftiReader {
         }
     }
 
+    /// Float or scaled label values this close to an integer are that integer: tools that resample or rescale
+    /// label maps leave float32 noise of ~1e-6 around whole numbers, while a probability map has values far from
+    /// any integer.
+    public static let labelTolerance = 1e-4
+
     /// Reads one 3D volume as integer labels. Integer datatypes convert exactly (values outside Int32 fail);
-    /// float or scaled values must be within 1e-4 of an integer, else the file is not a label map.
+    /// float or scaled values must be within `labelTolerance` of an integer, else the file is not a label map.
     public static func readLabels(_ url: URL, volumeIndex: Int? = nil) throws -> Volume<Int32> {
         try readVolume(url, volumeIndex: volumeIndex) { image, file, index in
             try image.readLabels(volume: index, voxels: file.voxelCount, datatype: file.datatype,

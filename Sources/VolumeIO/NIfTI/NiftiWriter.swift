@@ -64,13 +64,18 @@ public enum NiftiWriter {
         }
     }
 
+    /// How far (relative) a written affine may read back from the one asked for: NIfTI-1 stores the transforms as
+    /// float32 (relative rounding 6e-8, a few roundings on the way), and nothing more may differ.
+    static let float32Rounding = 1e-6
+
     /// libnifti's writer reports nothing, so read the file back and compare geometry and every voxel.
     private static func verify(_ url: URL, header: NiftiSpatialHeader, datatype: NiftiDatatype,
                                payload: NiftiVoxelPayload) throws {
         let info = try NiftiReader.readHeader(url)
-        // NIfTI-1 stores the transforms as float32: allow that rounding (relative 1e-6), nothing more.
         let expected = header.worldTransform().affine
-        let sameGeometry = zip(info.affine.values, expected.values).allSatisfy { abs($0 - $1) <= 1e-6 * (1 + abs($1)) }
+        let sameGeometry = zip(info.affine.values, expected.values).allSatisfy {
+            abs($0 - $1) <= float32Rounding * (1 + abs($1))
+        }
         guard info.datatype == datatype, info.shape == header.spatialShape, info.volumeCount == 1, sameGeometry else {
             throw VolumeIOError.writeFailed(path: url.path, reason: "the written header does not read back as written")
         }

@@ -75,10 +75,14 @@ public struct SliceMapping: Sendable {
         pixelSize = max(width, height) / Double(options.size)
     }
 
-    /// The voxel axis with the largest spacing; among spacings equal within 1e-4 (relative), the last axis.
+    /// Spacings within this (relative) of each other count as equal when choosing the acquisition axis, so that
+    /// float32 header noise on an isotropic grid does not pick an axis at random.
+    public static let equalSpacingTolerance = 1e-4
+
+    /// The voxel axis with the largest spacing; among spacings equal within `equalSpacingTolerance`, the last axis.
     public static func acquisitionAxis(spacing: [Double]) -> Int {
         let largest = spacing.max()!
-        return (0..<3).last { spacing[$0] >= largest * (1 - 1e-4) }!
+        return (0..<3).last { spacing[$0] >= largest * (1 - equalSpacingTolerance) }!
     }
 
     // MARK: - Model pixel ↔ native index along one in-plane canonical axis
@@ -119,10 +123,17 @@ public struct SliceMapping: Sendable {
                   inputCount: size, inputPerOutput: spacing[a] / pixelSize)
     }
 
-    /// True when `volume` is on this mapping's native grid (same shape, affine within 1e-4 mm per voxel step and
-    /// at the origin, the tolerance float32 headers of one grid can differ by).
+    /// Two affines describe one grid when each entry agrees within this, relative to the entry (absolute below
+    /// 1 mm): float32 headers of one grid (an image and its label map, written by different tools) differ by about
+    /// 1e-7 relative, a different grid by at least a fraction of a voxel.
+    public static let gridTolerance = 1e-4
+
+    /// True when `volume` is on this mapping's native grid (same shape, affine within `gridTolerance` mm per voxel
+    /// step and at the origin).
     public func matchesGrid<V>(_ volume: Volume<V>) -> Bool {
         guard volume.shape == nativeShape else { return false }
-        return zip(volume.affine.values, nativeAffine.values).allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($1)) }
+        return zip(volume.affine.values, nativeAffine.values).allSatisfy {
+            abs($0 - $1) <= Self.gridTolerance * max(1, abs($1))
+        }
     }
 }

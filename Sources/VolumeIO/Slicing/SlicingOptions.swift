@@ -31,12 +31,15 @@ public enum SliceAxis: Sendable, Equatable {
 
 /// How a volume becomes UniverSeg inputs.
 public struct SlicingOptions: Sendable, Equatable {
+    /// The side, in pixels, of the square grid UniverSeg was trained on and runs on: the one definition of 128.
+    public static let modelSide = 128
+
     public var axis: SliceAxis
-    /// Side of the square model slices in pixels (UniverSeg: 128).
+    /// Side of the square model slices in pixels (default `modelSide`).
     public var size: Int
     public var normalization: IntensityNormalization
 
-    public init(axis: SliceAxis = .acquisition, size: Int = 128, normalization: IntensityNormalization = .robust) {
+    public init(axis: SliceAxis = .acquisition, size: Int = modelSide, normalization: IntensityNormalization = .robust) {
         precondition(size > 0, "slice size must be positive")
         if case .voxel(let a) = axis { precondition((0..<3).contains(a), "voxel axis must be 0, 1 or 2") }
         self.axis = axis

@@ -1,20 +1,8 @@
 import Foundation
-import VolumeIO
 
-/// NIfTI files in `inspect`: .nii, .nii.gz, and .hdr/.img pairs, read through `NiftiReader`.
-extension InspectReport {
-    /// True for the data half of a .hdr/.img pair (.img, .img.gz).
-    static func isPairData(_ path: String) -> Bool {
-        let lower = path.lowercased()
-        return lower.hasSuffix(".img") || lower.hasSuffix(".img.gz")
-    }
-
-    /// The .hdr beside a .img (same folder, same stem), if there is one.
-    static func pairHeader(ofData path: String) -> String? {
-        let stem = path.hasSuffix(".gz") ? String(path.dropLast(7)) : String(path.dropLast(4))
-        return [".hdr", ".HDR", ".hdr.gz"].map { stem + $0 }.first { FileManager.default.fileExists(atPath: $0) }
-    }
-
+/// NIfTI files in an inspection: .nii, .nii.gz, and .hdr/.img pairs (paired by `NiftiFileName`'s rule), read
+/// through `NiftiReader`.
+extension InspectionReport {
     /// Reads the NIfTI files among `files`: the header first (cheap, validates geometry), then volume 0 for the
     /// intensity range. A .img is read through its .hdr; one with no .hdr beside it is listed with that reason.
     static func inspectNifti(_ files: [String]) -> (volumes: [VolumeEntry], skipped: [Skipped]) {
@@ -23,14 +11,14 @@ extension InspectReport {
         var headers: [String] = []
         for path in files {
             if NiftiFileName.isReadable(path) { headers.append(path); continue }
-            guard let header = pairHeader(ofData: path) else {
+            guard let header = NiftiFileName.pairHeader(ofData: path) else {
                 skipped.append(Skipped(path: path, reason: "image data of an Analyze/NIfTI pair, but no .hdr beside it"))
                 continue
             }
             if !listed.contains(header) { headers.append(header) }   // `inspect x.img`: read its pair
         }
         for path in headers {
-            let data = pairData(ofHeader: path)
+            let data = NiftiFileName.pairData(ofHeader: path)
             do {
                 var entry = try niftiEntry(URL(fileURLWithPath: path))
                 if let data { entry.files.append(data) }
@@ -44,13 +32,6 @@ extension InspectReport {
             }
         }
         return (volumes, skipped)
-    }
-
-    private static func pairData(ofHeader path: String) -> String? {
-        let lower = path.lowercased()
-        guard lower.hasSuffix(".hdr") || lower.hasSuffix(".hdr.gz") else { return nil }
-        let stem = lower.hasSuffix(".gz") ? String(path.dropLast(7)) : String(path.dropLast(4))
-        return [".img", ".IMG", ".img.gz"].map { stem + $0 }.first { FileManager.default.fileExists(atPath: $0) }
     }
 
     /// One line for a NIfTI failure. A .hdr without NIfTI magic is most likely ANALYZE 7.5, which we refuse
@@ -78,6 +59,10 @@ extension InspectReport {
                      warnings: niftiWarnings(header), modality: nil, seriesUID: nil, volumeCount: header.volumeCount)
     }
 
+    /// sform and qform corners closer than this (mm) are not reported: float32 quaternions alone put the corners
+    /// of ordinary files ~0.02 mm apart.
+    static let sformQformWarningDistance = 0.1
+
     /// Geometry a user should know about before trusting positions: no transform, sform and qform that disagree,
     /// units other than mm, a file whose spatial grid is a single voxel (CIFTI and other non-images).
     static func niftiWarnings(_ header: NiftiHeaderInfo) -> [String] {
@@ -92,8 +77,7 @@ extension InspectReport {
         }
         if spatial.sformCode > 0, spatial.qformCode > 0 {
             let distance = largestCornerDistance(spatial.sformAffine, spatial.qformAffine, shape: header.shape)
-            // float32 quaternions alone put the corners of ordinary files ~0.02 mm apart: only report what matters.
-            if distance > 0.1 {
+            if distance > sformQformWarningDistance {
                 warnings.append("sform and qform differ by up to \(number(distance)) mm at the corners; using the sform (as nibabel)")
             }
         }
@@ -110,13 +94,12 @@ extension InspectReport {
     }
 
     /// The largest distance (mm) between where two affines put the corner voxel centres of a grid.
-    private static func largestCornerDistance(_ a: Affine, _ b: Affine, shape: [Int]) -> Double {
+    static func largestCornerDistance(_ a: Affine, _ b: Affine, shape: [Int]) -> Double {
         var largest = 0.0
-        for k in [0, shape[2] - 1] { for j in [0, shape[1] - 1] { for i in [0, shape[0] - 1] {
-            let p = [Double(i), Double(j), Double(k)]
-            let d = zip(a.apply(p), b.apply(p)).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
-            largest = max(largest, d)
-        } } }
+        for (p, q) in zip(cornerCentres(a, shape: shape), cornerCentres(b, shape: shape)) {
+            let squared: Double = zip(p, q).map { ($0 - $1) * ($0 - $1) }.reduce(0, +)
+            largest = max(largest, squared.squareRoot())
+        }
         return largest
     }
 }
