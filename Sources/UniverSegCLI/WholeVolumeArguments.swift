@@ -3,7 +3,7 @@ import SegPipeline
 
 /// How a whole volume is segmented: support selection and post-processing, shared by `segment` and `evaluate`.
 struct WholeVolumeArguments: ParsableArguments {
-    @Option(help: "Support selection: random, position, similarity or neighbourhood (default: \(SupportSpec.defaultStrategy.rawValue)).")
+    @Option(help: "Support selection: random, position, similarity or neighbourhood.")
     var strategy: String = SupportSpec.defaultStrategy.rawValue
 
     @Option(help: "Groups of query slices along the axis that share support sets (position, similarity, neighbourhood).")

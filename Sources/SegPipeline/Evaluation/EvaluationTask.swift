@@ -13,9 +13,6 @@ public struct EvaluationTaskConfig: Sendable, Equatable {
     public var axis: Int?
     public var normalization: IntensityNormalization
 
-    /// Side of the square model slices (UniverSeg's 128).
-    public static let sliceSize = 128
-
     public init(labels: Set<Int32>? = nil, axis: Int? = nil, normalization: IntensityNormalization = .robust) {
         self.labels = labels
         self.axis = axis
@@ -25,7 +22,7 @@ public struct EvaluationTaskConfig: Sendable, Equatable {
     /// How volumes of this task are cut: the same voxel axis for support and query when `axis` is given (their
     /// volumes share orientation), else the acquisition axis of each volume.
     public var slicing: SlicingOptions {
-        SlicingOptions(axis: axis.map { .voxel($0) } ?? .acquisition, size: Self.sliceSize, normalization: normalization)
+        SlicingOptions(axis: axis.map { .voxel($0) } ?? .acquisition, size: ModelSlice.side, normalization: normalization)
     }
 
     /// Parses task.yaml text with the pipeline definition's reader, so errors come compiler-style (line, column,

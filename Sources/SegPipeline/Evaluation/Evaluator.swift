@@ -119,13 +119,13 @@ public enum Evaluator {
     static func meanProbabilities(_ task: LoadedTask, model: UniverSegModel, sets: [[Int]], slices: [LoadedTask.SliceRef],
                                   threads: Int, cache: inout [[Int]: [[Float]]],
                                   progress: (@Sendable (String) -> Void)? = nil) throws -> [[Float]] {
-        let pixels = EvaluationTaskConfig.sliceSize * EvaluationTaskConfig.sliceSize
+        let pixels = ModelSlice.side * ModelSlice.side
         var sum = [[Float]](repeating: [Float](repeating: 0, count: pixels), count: slices.count)
         for (n, set) in sets.enumerated() {
             if cache[set] == nil {
                 let start = ContinuousClock.now
                 let (images, labels) = task.supportArrays(set)
-                let support = try model.prepareSupport(images: images, labels: labels, size: (EvaluationTaskConfig.sliceSize, EvaluationTaskConfig.sliceSize), threads: threads)
+                let support = try model.prepareSupport(images: images, labels: labels, size: (ModelSlice.side, ModelSlice.side), threads: threads)
                 cache[set] = try slices.map { ref in
                     let query = task.query[ref.volume].slices
                     // As in the pipeline: a blank slice is left unsegmented.

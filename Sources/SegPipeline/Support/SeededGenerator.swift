@@ -6,9 +6,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 
     /// A generator for one use of a run seed, e.g. `(seed, "brain2", "lesion", 3)`: each use gets its own stream.
     public init(seed: UInt64, _ parts: [String]) {
-        var h: UInt64 = seed ^ 0x9E37_79B9_7F4A_7C15
-        for byte in parts.joined(separator: "\u{1F}").utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        state = h
+        state = FNV1a.hash(parts.joined(separator: "\u{1F}").utf8, basis: seed ^ 0x9E37_79B9_7F4A_7C15)
     }
 
     public mutating func next() -> UInt64 {
