@@ -70,7 +70,7 @@ import Testing
         #expect(spec == nil)
         let lines = diagnostics.map(\.description)
         #expect(lines.contains("pipeline.yaml:18:5: error: unknown key 'valeu' in 'target' (did you mean 'value'?)"))
-        #expect(lines.contains("pipeline.yaml:21:1: error: unknown key 'outptus' in 'pipeline' (did you mean 'outputs'?)"))
+        #expect(lines.contains("pipeline.yaml:22:1: error: unknown key 'outptus' in 'pipeline' (did you mean 'outputs'?)"))
         // Reading goes on as if the suggested key was meant: no cascade of "missing key" errors.
         #expect(lines.count == 2)
         #expect(diagnostics.allSatisfy { $0.hint != nil })
