@@ -28,15 +28,17 @@ let package = Package(
         // zlib behind Swift (deflate for PNG, CRC-32 for PNG chunks and zip entries): the one file that calls it.
         .target(name: "ZlibShim", dependencies: ["CZlib"]),
 
+        // What every module's errors have in common: the file, the problem, a hint; one way to print them.
+        .target(name: "Diagnostics"),
         // Volume I/O and geometry: NIfTI, DICOM, DICOM SEG, slicing to the model grid and back.
-        .target(name: "VolumeIO", dependencies: ["CNIfTI", "CDCMTKShim"]),
+        .target(name: "VolumeIO", dependencies: ["CNIfTI", "CDCMTKShim", "Diagnostics"]),
         // The network engine: tensors, kernels, weights, UniverSeg forward pass.
-        .target(name: "UniverSeg", dependencies: ["COpenBLAS", "ZlibShim"], resources: [.copy("Resources")]),
+        .target(name: "UniverSeg", dependencies: ["COpenBLAS", "ZlibShim", "Diagnostics"], resources: [.copy("Resources")]),
         // Pipelines: YAML specs, support sets, the job graph, writers, ledger, watcher.
-        .target(name: "SegPipeline", dependencies: ["VolumeIO", "UniverSeg", "ZlibShim", "Yams"]),
+        .target(name: "SegPipeline", dependencies: ["Diagnostics", "VolumeIO", "UniverSeg", "ZlibShim", "Yams"]),
         // The command-line tool.
         .executableTarget(name: "UniverSegCLI", dependencies: [
-            "SegPipeline", "VolumeIO", "UniverSeg",
+            "Diagnostics", "SegPipeline", "VolumeIO", "UniverSeg",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

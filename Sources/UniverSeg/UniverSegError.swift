@@ -1,7 +1,8 @@
+import Diagnostics
 import Foundation
 
 /// Everything the engine reports: one line naming the file (for weights) and the reason.
-public struct UniverSegError: Error, CustomStringConvertible, Equatable, Sendable {
+public struct UniverSegError: UserError, Equatable {
     /// The weights file the error is about, when there is one.
     public let file: String?
     public let reason: String
@@ -11,10 +12,7 @@ public struct UniverSegError: Error, CustomStringConvertible, Equatable, Sendabl
         self.reason = reason
     }
 
-    public var description: String {
-        if let file { return "\(file): error: \(reason)" }
-        return "error: \(reason)"
-    }
+    public var problem: String { reason }
 }
 
 extension UniverSegError: LocalizedError {

@@ -27,7 +27,7 @@ struct EngineOptions: ParsableArguments {
         do {
             return try UniverSegSegmenter.load(weights: file, threads: max(1, count))
         } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            printError(error)
             throw PipelineExit.cannotStart
         }
     }

@@ -98,7 +98,7 @@ struct EvaluateCommand: ParsableCommand {
                 FileHandle.standardOutput.write(Data(text.utf8))
             }
         } catch {
-            FileHandle.standardError.write(Data("\(InferCommand.errorLine(error))\n".utf8))
+            printError(error)
             throw ExitCode.failure
         }
     }

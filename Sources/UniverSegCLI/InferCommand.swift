@@ -59,16 +59,9 @@ struct InferCommand: ParsableCommand {
             for warning in warnings { FileHandle.standardError.write(Data("\(warning)\n".utf8)) }
             try NiftiWriter.write(output, to: URL(fileURLWithPath: logits), description: "universeg logits")
         } catch {
-            FileHandle.standardError.write(Data("\(Self.errorLine(error))\n".utf8))
+            printError(error)
             throw ExitCode.failure
         }
     }
 }
 
-extension InferCommand {
-    /// One line for stderr: our errors already read `path: error: reason`; anything else gets "error: ".
-    static func errorLine(_ error: Error) -> String {
-        let text = "\(error)"
-        return text.contains("error: ") ? text : "error: \(text)"
-    }
-}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Diagnostics
 import Foundation
 import SegPipeline
 
@@ -51,7 +52,7 @@ struct RunCommand: AsyncParsableCommand {
             result = try await BatchRun(graph: graph, force: force, shouldStop: { stop.isRequested }).run()
         } catch {
             reporter.close()
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            printError(error)
             throw PipelineExit.cannotStart
         }
         let index = spec.outputs.summary ? "; summary: \(spec.outputs.folder.appendingPathComponent("index.html").path)" : ""
@@ -68,7 +69,7 @@ struct RunCommand: AsyncParsableCommand {
         do {
             items = try BatchRun.plan(spec: spec, force: force, model: modelForPlan(spec))
         } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            printError(error)
             throw PipelineExit.cannotStart
         }
         for item in items {
@@ -93,7 +94,7 @@ struct RunCommand: AsyncParsableCommand {
         do {
             return try UniverSegSegmenter.load(weights: weights, threads: 1).modelDescription
         } catch {
-            FileHandle.standardError.write(Data("note: \(error); a run would stop here\n".utf8))
+            FileHandle.standardError.write(Data("note: a run would stop here: \(ErrorText.line(error))\n".utf8))
             return nil
         }
     }

@@ -37,7 +37,7 @@ func loadPipelineOrExit(_ path: String) throws -> PipelineSpec {
     do {
         return try PipelineSpecParser.load(URL(fileURLWithPath: path))
     } catch let error as PipelineSpecError {
-        FileHandle.standardError.write(Data((error.description + "\n").utf8))
+        printError(error)
         throw PipelineExit.invalidDefinition
     }
 }

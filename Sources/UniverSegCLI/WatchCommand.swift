@@ -40,7 +40,7 @@ struct WatchCommand: AsyncParsableCommand {
         do {
             try await Watcher(graph: graph).run(until: { stop.isRequested })
         } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            printError(error)
             throw PipelineExit.cannotStart
         }
     }

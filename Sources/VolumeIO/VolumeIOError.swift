@@ -1,6 +1,8 @@
+import Diagnostics
+
 /// Every way reading or writing a volume file can fail. Each message is one line that names the file:
 /// `path: error: reason`, like compiler output, so a user can act on it without a stack trace.
-public enum VolumeIOError: Error, CustomStringConvertible, Equatable, Sendable {
+public enum VolumeIOError: UserError, Equatable {
     /// Nothing exists at the path.
     case fileNotFound(path: String)
     /// The path exists but is a directory, pipe or device: reading it could hang or mean nothing.
@@ -63,5 +65,6 @@ public enum VolumeIOError: Error, CustomStringConvertible, Equatable, Sendable {
         }
     }
 
-    public var description: String { "\(path): error: \(reason)" }
+    public var file: String? { path }
+    public var problem: String { reason }
 }

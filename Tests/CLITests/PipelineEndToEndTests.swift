@@ -84,8 +84,9 @@ import VolumeIO
     func weightsDefaultWithoutABundledModelIsAClearErrorBeforeAnyWork() async throws {
         let result = try await execute(["run", "Pipelines/brain-lesion-nifti.yaml"])
         #expect(result.status == 3)
-        #expect(result.err.hasPrefix("error: model.weights is 'default', but this build has no bundled model"), "\(result.err)")
-        #expect(result.err.contains("--weights FILE"))
+        #expect(result.err.contains("default.safetensors: error: model.weights is 'default', but this build has no bundled model"),
+                "\(result.err)")
+        #expect(result.err.contains("\n  hint: give a weights file with --weights FILE"))
     }
 
     /// Four short studies (6 slices of brain2 each) under folder/studies and a pipeline.yaml writing to folder/out.

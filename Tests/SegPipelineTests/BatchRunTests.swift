@@ -216,7 +216,7 @@ import VolumeIO
         let failure = await SingleStudyRun.run(JobGraph(spec: spec, segmenter: FakeSegmenter()), study: image.deletingLastPathComponent())
 
         #expect(failure.status == .failed && failure.stage == .write)
-        #expect(failure.reason == "\(image.path): cannot write: refusing to write over the input \(root.appendingPathComponent("inputs/in").path)")
+        #expect(failure.reason == "\(image.path): error: cannot write: refusing to write over the input \(root.appendingPathComponent("inputs/in").path)")
         #expect(try Data(contentsOf: image) == before)
         #expect(try FileManager.default.contentsOfDirectory(atPath: image.deletingLastPathComponent().path) == ["in_image.nii.gz"])
     }
@@ -235,8 +235,9 @@ import VolumeIO
             _ = try await BatchRun(graph: JobGraph(spec: spec, segmenter: FakeSegmenter())).run()
             Issue.record("the second run started")
         } catch let error as PipelineError {
-            #expect(error.description.hasPrefix("\(spec.outputs.folder.path) is in use by another universeg run (pid \(getpid()), since "),
+            #expect(error.description.hasPrefix("\(spec.outputs.folder.path): error: in use by another universeg run (pid \(getpid()), since "),
                     "\(error)")
+            #expect(error.hint == "wait for it to end or use another output folder")
         }
         #expect(try await first.done == 2)
         #expect(try await BatchRun(graph: JobGraph(spec: spec, segmenter: FakeSegmenter()), force: true).run().done == 2)

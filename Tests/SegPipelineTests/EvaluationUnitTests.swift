@@ -29,7 +29,7 @@ import VolumeIO
     /// task.yaml is read by the pipeline definition's reader: every error at once, each with its line and column.
     @Test func taskYamlErrorsAreLocatedLikePipelineErrors() {
         func failure(_ text: String) -> String? {
-            do { _ = try EvaluationTaskConfig.parse(text, file: "t.yaml"); return nil } catch { return "\(error)" }
+            do { _ = try EvaluationTaskConfig.parse(text, file: "t.yaml"); return nil } catch { return (error as? PipelineSpecError)?.message }
         }
         #expect(failure("axis: 3") == "t.yaml:1:7: error: 'axis' must be from 0 to 2, got 3\n    axis: 3\n          ^")
         #expect(failure("labels: [a]")?.hasPrefix("t.yaml:1:10: error: 'labels' must be a whole number") == true)

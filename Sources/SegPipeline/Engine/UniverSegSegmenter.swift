@@ -30,10 +30,10 @@ public struct UniverSegSegmenter: Segmenter {
             }
         } catch let error as UniverSegError {
             if weights == nil, let file = error.file, !FileManager.default.fileExists(atPath: file) {
-                throw PipelineError.unavailable("model.weights is 'default', but this build has no bundled model "
-                    + "(\(file) is missing); give a weights file with --weights FILE or model.weights: FILE")
+                throw PipelineError.unavailable("model.weights is 'default', but this build has no bundled model", file: file,
+                                                hint: "give a weights file with --weights FILE or model.weights: FILE")
             }
-            throw PipelineError.unavailable("cannot load the model: \(error.description)")
+            throw PipelineError.unavailable("cannot load the model: \(error.problem)", file: error.file)
         }
         let digest = (try? Data(contentsOf: URL(fileURLWithPath: model.source), options: .alwaysMapped))
             .map { " (fnv1a \(FNV1a.hex($0)))" } ?? ""   // so reports say exactly which weights made a mask

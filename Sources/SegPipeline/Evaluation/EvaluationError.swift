@@ -1,6 +1,8 @@
+import Diagnostics
+
 /// Why `infer` or `evaluate` cannot go on: one line naming the file or folder and the reason, like compiler
 /// output (`path: error: reason`), the style of `VolumeIOError` and `UniverSegError`.
-public struct EvaluationError: Error, CustomStringConvertible, Equatable, Sendable {
+public struct EvaluationError: UserError, Equatable {
     public let path: String
     public let reason: String
 
@@ -9,5 +11,6 @@ public struct EvaluationError: Error, CustomStringConvertible, Equatable, Sendab
         self.reason = reason
     }
 
-    public var description: String { "\(path): error: \(reason)" }
+    public var file: String? { path }
+    public var problem: String { reason }
 }

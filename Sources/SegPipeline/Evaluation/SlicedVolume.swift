@@ -36,7 +36,7 @@ public struct SlicedVolume: Sendable {
         do {
             masks = try modelMasks(of: labels, values: values, like: slices)
         } catch let error as SlicingError {
-            throw EvaluationError(pair.label.path, "\(error) of \(pair.image.lastPathComponent)".replacingOccurrences(of: "error: ", with: ""))
+            throw EvaluationError(pair.label.path, "\(error.problem) of \(pair.image.lastPathComponent)")
         }
         return SlicedVolume(name: pair.name, slices: slices, masks: masks,
                             foreground: labels.voxels.map { values.contains($0) })

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import VolumeIO
 
@@ -132,17 +133,16 @@ public struct JobGraph: Sendable {
         await output.finish()
     }
 
-    /// The reason alone, for errors whose message would name a file the caller names already.
+    /// The problem alone, for a message that names the file already.
     static func reason(_ error: any Error) -> String {
         if case .writeFailed(_, let reason)? = error as? VolumeIOError { return reason }
-        if let error = error as? VolumeIOError { return error.reason }
-        if let error = error as? DicomError { return error.reason }
-        return describe(error)
+        if error is CocoaError { return error.localizedDescription }
+        return ErrorText.problem(error)
     }
 
+    /// A study's failure as reports, the ledger and the console show it: `file: error: problem`.
     static func describe(_ error: any Error) -> String {
-        if let error = error as? PipelineError { return error.description }
-        if error is CocoaError { return error.localizedDescription }
-        return String(describing: error)
+        if error is CocoaError { return ErrorText.line(file: nil, problem: error.localizedDescription) }
+        return ErrorText.line(error)
     }
 }

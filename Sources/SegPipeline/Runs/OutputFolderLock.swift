@@ -17,14 +17,14 @@ final class OutputFolderLock {
         let path = folder.appendingPathComponent(".universeg.lock").path
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw PipelineError.unavailable("\(path): cannot create the lock file (\(String(cString: strerror(errno))))")
+            throw PipelineError.unavailable("cannot create the lock file (\(String(cString: strerror(errno))))", file: path)
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let holder = (try? String(contentsOfFile: path, encoding: .utf8))?
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             close(fd)
-            throw PipelineError.unavailable("\(folder.path) is in use by another universeg run"
-                + (holder.map { $0.isEmpty ? "" : " (\($0))" } ?? "") + "; wait for it to end or use another output folder")
+            throw PipelineError.unavailable("in use by another universeg run" + (holder.map { $0.isEmpty ? "" : " (\($0))" } ?? ""),
+                                            file: folder.path, hint: "wait for it to end or use another output folder")
         }
         let note = "pid \(getpid()), since \(Clock.timestamp())\n"
         _ = ftruncate(fd, 0)

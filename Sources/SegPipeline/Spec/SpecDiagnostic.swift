@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// A 1-based place in a text file (Yams' `Mark` copied into our own Sendable type at the YAML edge).
@@ -57,12 +58,17 @@ public struct SpecDiagnostic: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Thrown when a definition has errors; carries all of them, in file order.
-public struct PipelineSpecError: Error, Sendable, CustomStringConvertible {
+/// Thrown when a definition has errors; carries all of them, in file order. The first is its line; printed
+/// whole, each comes compiler-style with its source line and hint.
+public struct PipelineSpecError: UserError {
     public var diagnostics: [SpecDiagnostic]
     public var source: String
 
-    public var description: String {
+    public var file: String? { diagnostics.first.map { "\($0.file):\($0.location)" } }
+    public var problem: String { diagnostics.first?.message ?? "invalid definition" }
+
+    /// Every diagnostic, rendered with its source line and hint.
+    public var message: String {
         diagnostics.map { $0.rendered(source: source) }.joined(separator: "\n")
     }
 }

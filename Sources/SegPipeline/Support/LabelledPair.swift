@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import VolumeIO
 
@@ -46,9 +47,11 @@ public struct LabelledPair: Sendable, Equatable {
 }
 
 /// Why a folder of labelled pairs cannot be used.
-public struct PairFolderError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct PairFolderError: UserError, Equatable {
     public var folder: String
     public var reason: String
 
-    public var description: String { "\(folder): \(reason)" }
+    public var file: String? { folder }
+    public var problem: String { reason }
+    public var hint: String? { "a folder of examples holds NAME_image.nii.gz + NAME_label.nii.gz pairs" }
 }

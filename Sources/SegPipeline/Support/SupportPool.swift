@@ -52,7 +52,7 @@ public final class SupportPool: Sendable {
             do {
                 masks = try modelMasks(of: label, values: Set(target.supportLabels), like: slices, resampling: .binary)
             } catch let error as SlicingError {
-                throw PipelineError.invalidVolume(pair.label.path, reason: "\(error)".replacingOccurrences(of: "error: ", with: ""))
+                throw PipelineError.invalidVolume(pair.label.path, reason: error.problem)
             }
             byTarget[target.name] = images.indices.map { k in
                 let mask = ModelMask(pixels: masks[k])

@@ -1,7 +1,9 @@
+import Diagnostics
+
 /// A DICOM file or series that cannot be read or written, with the file and the reason.
 ///
 /// `description` reads like compiler output: `path: error: reason`.
-public struct DicomError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct DicomError: UserError, Equatable {
     public enum Kind: Sendable, Equatable {
         /// Not parseable as DICOM: truncated, bad meta header, not DICOM at all (shim: CDCM_ERROR_READ).
         case unreadable
@@ -28,5 +30,6 @@ public struct DicomError: Error, Sendable, Equatable, CustomStringConvertible {
         self.reason = reason
     }
 
-    public var description: String { "\(path): error: \(reason)" }
+    public var file: String? { path }
+    public var problem: String { reason }
 }

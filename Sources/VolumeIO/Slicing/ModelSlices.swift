@@ -1,3 +1,5 @@
+import Diagnostics
+
 /// A volume cut into UniverSeg inputs: `slices[k]` is slice k as `size * size` floats in [0, 1] (row-major, see
 /// `SliceMapping`), for every slice along the slicing axis in increasing R/A/S order.
 public struct ModelSlices: Sendable {
@@ -14,16 +16,21 @@ public struct ModelSlices: Sendable {
 }
 
 /// Errors of the slicing code that are about the data, not the program.
-public enum SlicingError: Error, CustomStringConvertible, Equatable, Sendable {
+public enum SlicingError: UserError, Equatable {
     /// A label map is not on the grid of the image it should annotate.
     case gridMismatch(labels: String, image: String)
 
-    public var description: String {
+    /// The caller knows which files these are.
+    public var file: String? { nil }
+
+    public var problem: String {
         switch self {
         case .gridMismatch(let labels, let image):
-            return "error: label map grid (\(labels)) does not match the image grid (\(image))"
+            return "label map grid (\(labels)) does not match the image grid (\(image))"
         }
     }
+
+    public var hint: String? { "a label map must share its image's dimensions and affine; resample it onto the image" }
 }
 
 /// Cuts `image` into model slices: canonical frame, slicing axis, intensity normalisation, then each slice's
