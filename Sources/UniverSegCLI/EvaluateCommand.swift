@@ -51,6 +51,9 @@ struct EvaluateCommand: ParsableCommand {
 
     @OptionGroup var wholeVolume: WholeVolumeArguments
 
+    @Option(help: "Write each query volume's probability map (native grid) to this folder as NAME_prob.nii.gz.")
+    var probabilities: String?
+
     @OptionGroup var engine: EngineOptions
 
     func validate() throws {
@@ -59,14 +62,16 @@ struct EvaluateCommand: ParsableCommand {
             guard (1...1024).contains(supportSize) else { throw ValidationError("--support-size must be from 1 to 1024") }
         }
         if let ensemble, !(1...64).contains(ensemble) { throw ValidationError("--ensemble must be from 1 to 64") }
-        if let json, json != "-" {
-            let folder = URL(fileURLWithPath: task)
-            let inputs = ["support", "query", "task.yaml"].map { folder.appendingPathComponent($0) }
-                + [engine.weights].compactMap { $0.map { URL(fileURLWithPath: $0) } }
-            if let input = InputGuard.input(containing: URL(fileURLWithPath: json), inputs: inputs) {
-                throw ValidationError("--json \(json) would overwrite or land inside the input \(input.path); choose another file")
+        let folder = URL(fileURLWithPath: task)
+        let inputs = ["support", "query", "task.yaml"].map { folder.appendingPathComponent($0) }
+            + [engine.weights].compactMap { $0.map { URL(fileURLWithPath: $0) } }
+        for (option, path) in [("--json", json), ("--probabilities", probabilities)] {
+            guard let path, path != "-" else { continue }
+            if let input = InputGuard.input(containing: URL(fileURLWithPath: path), inputs: inputs) {
+                throw ValidationError("\(option) \(path) would overwrite or land inside the input \(input.path); choose another place")
             }
         }
+        if probabilities != nil && sweep { throw ValidationError("--probabilities does not apply to --sweep") }
     }
 
     func run() throws {
@@ -85,9 +90,10 @@ struct EvaluateCommand: ParsableCommand {
                                                  threads: threads, baseline: baseline, progress: progress)
                 (text, data) = (report.table(), try report.json())
             } else {
-                let options = Evaluator.Options(supportSize: supportSize ?? 16, ensemble: ensemble ?? 1, seed: seed,
+                var options = Evaluator.Options(supportSize: supportSize ?? 16, ensemble: ensemble ?? 1, seed: seed,
                                                 threads: threads, baseline: baseline,
                                                 wholeVolume: try wholeVolume.options(), progress: progress)
+                options.probabilitiesFolder = probabilities.map { URL(fileURLWithPath: $0) }
                 let report = try Evaluator.evaluate(definition, model: model, options: options)
                 (text, data) = (report.text(), try report.json())
             }

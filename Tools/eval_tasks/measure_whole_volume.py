@@ -1,7 +1,7 @@
 """Runs `universeg evaluate` on every development task with several whole-volume settings and prints one table.
 
     python Tools/eval_tasks/measure_whole_volume.py TASKS_DIR [TASKS_DIR ...] --config NAME="--strategy similarity" ...
-        [--universeg .build/release/universeg] [--out out/measure] [--threads 2]
+        [--universeg .build/release/universeg] [--out out/measure] [--threads 2] [--probabilities]
 
 Each run's JSON is kept as OUT/NAME/TASK.json and reused when present, so an interrupted measurement resumes.
 The table has one row per setting: mean 2D Dice of the paper's protocol, mean 3D Dice of whole volumes, their gap,
@@ -29,10 +29,12 @@ def tasks_in(folders: list[Path]) -> list[Path]:
     return found
 
 
-def run(universeg: str, task: Path, args: str, out: Path, threads: int) -> dict:
+def run(universeg: str, task: Path, args: str, out: Path, threads: int, probabilities: bool) -> dict:
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
         cmd = [universeg, "evaluate", str(task), "--threads", str(threads), "--json", str(out)] + shlex.split(args)
+        if probabilities:
+            cmd += ["--probabilities", str(out.with_suffix(""))]
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode != 0:
             sys.exit(f"{' '.join(cmd)} failed:\n{done.stderr}")
@@ -47,10 +49,11 @@ def main() -> None:
     p.add_argument("--universeg", default=".build/release/universeg")
     p.add_argument("--out", type=Path, default=Path("out/measure"))
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--probabilities", action="store_true", help="also keep each query's probability map (OUT/NAME/TASK/)")
     a = p.parse_args()
     configs = [c.split("=", 1) for c in a.config]
     tasks = tasks_in(a.tasks)
-    results = {name: {t.name: run(a.universeg, t, opts, a.out / name / f"{t.name}.json", a.threads) for t in tasks}
+    results = {name: {t.name: run(a.universeg, t, opts, a.out / name / f"{t.name}.json", a.threads, a.probabilities) for t in tasks}
                for name, opts in configs}
 
     def mean(xs):

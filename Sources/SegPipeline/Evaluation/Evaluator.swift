@@ -23,6 +23,8 @@ public enum Evaluator {
         public var baseline: Bool
         /// The whole-volume path, as a pipeline runs it: support selection, clean-up, smoothing, fusion.
         public var wholeVolume: WholeVolumeOptions
+        /// Where each query volume's native probability map goes, as `NAME_prob.nii.gz` (nil: not written).
+        public var probabilitiesFolder: URL?
         /// Told one line after each support set has run on every query slice (for long runs on a terminal).
         public var progress: (@Sendable (String) -> Void)?
 
@@ -60,13 +62,20 @@ public enum Evaluator {
         var volumes: [EvaluationReport.VolumeScore] = []
         for (q, volume) in loaded.query.enumerated() {
             let volumeStart = ContinuousClock.now
-            let predicted = try WholeVolume.segment(query: q, of: loaded, segmenter: segmenter, options: options)
+            let (predicted, probabilities, reverseDice) = try WholeVolume.segment(query: q, of: loaded, segmenter: segmenter, options: options)
+            if let folder = options.probabilitiesFolder {
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                try NiftiWriter.write(probabilities, to: folder.appendingPathComponent("\(volume.name)_prob.nii.gz"))
+            }
             let metrics = VolumeMetrics(predicted: predicted, truth: volume.foreground,
                                         shape: volume.slices.mapping.nativeShape, axis: volume.slices.mapping.nativeSliceAxis)
             options.progress?("\(volume.name) segmented whole in " + String(format: "%.1f s", volumeStart.duration(to: .now).seconds))
             let refs = volume.masks.indices.map { LoadedTask.SliceRef(volume: q, slice: $0) }
-            volumes.append(.init(name: volume.name, axis: volume.slices.mapping.nativeSliceAxis, metrics: metrics,
-                                 baselineDice3D: baseline.map { b in dice3D(refs.map { b[$0]! }, volume) }))
+            var score = EvaluationReport.VolumeScore(name: volume.name, axis: volume.slices.mapping.nativeSliceAxis,
+                                                     metrics: metrics,
+                                                     baselineDice3D: baseline.map { b in dice3D(refs.map { b[$0]! }, volume) })
+            score.reverseDice = reverseDice
+            volumes.append(score)
         }
         let seconds = start.duration(to: .now)
         return EvaluationReport(
