@@ -1,4 +1,5 @@
 import ArgumentParser
+import Diagnostics
 import Foundation
 import SegPipeline
 import VolumeIO
@@ -41,7 +42,7 @@ struct SegmentCommand: AsyncParsableCommand {
     @Option(help: "Slicing axis: auto, axial, coronal, sagittal, i, j or k.")
     var axis = "auto"
 
-    @Option(help: "Intensity normalization: percentile or minmax.")
+    @Option(help: "Intensity normalization, as in a pipeline: percentile, minmax, or e.g. \"{method: window, center: 40, width: 400}\".")
     var normalization = "percentile"
 
     @Option(help: "Extra outputs beside --out: report, qc, probabilities, dicom-seg (repeatable).")
@@ -88,7 +89,9 @@ struct SegmentCommand: AsyncParsableCommand {
         guard (1...256).contains(supportSize) else { throw ValidationError("--support-size must be from 1 to 256") }
         guard (1...64).contains(ensemble) else { throw ValidationError("--ensemble must be from 1 to 64") }
         guard threshold > 0 && threshold < 1 else { throw ValidationError("--threshold must be between 0 and 1") }
-        guard ["percentile", "minmax"].contains(normalization) else { throw ValidationError("--normalization must be percentile or minmax") }
+        do { _ = try PipelineSpecParser.normalization(normalization, option: "--normalization") } catch {
+            throw ValidationError(ErrorText.line(error))
+        }
         guard ["auto", "axial", "coronal", "sagittal", "i", "j", "k"].contains(axis) else {
             throw ValidationError("--axis must be auto, axial, coronal, sagittal, i, j or k")
         }
@@ -117,7 +120,7 @@ struct SegmentCommand: AsyncParsableCommand {
         outputs.ledger = false
         return PipelineSpec(
             name: "segment", inputs: InputSpec(folder: imageURL.deletingLastPathComponent()),
-            preprocessing: PreprocessingSpec(axis: slicing, normalization: normalization == "minmax" ? .minMax : .robust),
+            preprocessing: PreprocessingSpec(axis: slicing, normalization: try PipelineSpecParser.normalization(normalization, option: "--normalization")),
             support: SupportSpec(libraries: support.map { URL(fileURLWithPath: $0).standardizedFileURL },
                                  strategy: try wholeVolume.options().strategy, perStudyFolder: nil,
                                  groups: wholeVolume.groups),

@@ -150,6 +150,23 @@ public enum PipelineSpecParser {
     }
 
     /// `key`: the name the value has in its file (pipelines say normalization, task.yaml says normalize).
+    /// A normalization written as in a definition (`percentile`, `minmax`, or YAML flow text such as
+    /// `{method: window, center: 40, width: 400}`), for command-line options; errors as a definition's, naming `option`.
+    public static func normalization(_ text: String, option: String) throws -> IntensityNormalization {
+        var r = NodeReader(file: option, baseFolder: URL(fileURLWithPath: "."))
+        let node: Node?
+        do { node = try Yams.compose(yaml: text) } catch let error as YamlError {
+            throw PipelineSpecError(diagnostics: [yamlDiagnostic(error, file: option)], source: text)
+        }
+        guard let node, let value = readNormalization(node, &r, key: option) else {
+            let diagnostics = r.diagnostics.filter { $0.severity == .error }
+            throw PipelineSpecError(diagnostics: diagnostics.isEmpty
+                ? [SpecDiagnostic(file: option, location: SourceLocation(line: 1, column: 1), message: "no normalization given")]
+                : diagnostics, source: text)
+        }
+        return value
+    }
+
     static func readNormalization(_ node: Node, _ r: inout NodeReader, key: String = "normalization") -> IntensityNormalization? {
         let methods = ["percentile", "window", "minmax"]
         if node.scalar != nil, let method = r.string(node, key) {
