@@ -24,23 +24,18 @@ struct WholeVolumeArguments: ParsableArguments {
     @Flag(help: "Segment along all three axes and average the probabilities (3x the work or more).")
     var fuseAxes = false
 
-    @Option(help: "Drop a target's prediction when the reverse check's Dice falls below this (0: no check).")
-    var absenceCheck: Double = 0
-
     func validate() throws {
         guard SupportStrategy(rawValue: strategy) != nil else {
             throw ValidationError("--strategy must be one of \(SupportStrategy.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard (1...4096).contains(groups) else { throw ValidationError("--groups must be from 1 to 4096") }
         guard minComponentMl >= 0, minComponentMl.isFinite else { throw ValidationError("--min-component-ml must be 0 or more") }
-        guard (0...1).contains(absenceCheck) else { throw ValidationError("--absence-check must be from 0 to 1") }
     }
 
     func options() throws -> WholeVolumeOptions {
         WholeVolumeOptions(strategy: SupportStrategy(rawValue: strategy)!, groups: groups,
                            cleanup: MaskCleanup(largestComponent: largestComponent, minComponentML: minComponentMl,
                                                 fillHoles: fillHoles),
-                           smoothSlices: smoothSlices, fuseAxes: fuseAxes,
-                           absenceCheck: absenceCheck > 0 ? AbsenceCheck(threshold: absenceCheck) : nil)
+                           smoothSlices: smoothSlices, fuseAxes: fuseAxes)
     }
 }

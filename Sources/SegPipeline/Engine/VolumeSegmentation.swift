@@ -5,16 +5,13 @@ public struct VolumeSegmentation: Sendable {
     public var probabilities: [ModelSlice]
     /// Every support example used, once each, in first-use order.
     public var supportUsed: [SupportExample]
-    /// The absence check's mean reverse Dice, when one was run, and whether it dropped the prediction.
-    public var reverseDice: Double?
-    public var judgedAbsent = false
 
     /// Blank slices (one intensity throughout) take no part: not segmented, not in the position bins or the
     /// similarity ranking, since the network draws shapes even on an empty image. `progress` is told the number of
     /// slices done so far.
     public init(queries: [ModelSlice], blank: [Bool], positions: [Double], pool: [SupportExample],
                 request: SupportSelector.Request, target: String, segmenter: any Segmenter,
-                absenceCheck: AbsenceCheck? = nil, progress: (Int) -> Void = { _ in }) throws {
+                progress: (Int) -> Void = { _ in }) throws {
         precondition(queries.count == blank.count && queries.count == positions.count)
         let active = queries.indices.filter { !blank[$0] }
         let groups = try SupportSelector.plan(queries: active.map { queries[$0] }, positions: active.map { positions[$0] },
@@ -35,14 +32,6 @@ public struct VolumeSegmentation: Sendable {
                 supportUsed.append(example)
             }
             done = before + members.count
-        }
-        if let check = absenceCheck {
-            reverseDice = try AbsenceCheck.score(queries: queries, probabilities: probabilities, pool: pool,
-                                                 supportSize: check.supportSize, probes: check.probes, segmenter: segmenter)
-            if let score = reverseDice, score < check.threshold {
-                judgedAbsent = true
-                probabilities = [ModelSlice](repeating: .zero, count: queries.count)
-            }
         }
     }
 }

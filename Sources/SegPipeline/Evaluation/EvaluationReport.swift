@@ -28,8 +28,6 @@ public struct EvaluationReport: Encodable, Sendable, Equatable {
         public var fpSlices: Int
         public var missedSlices: Int
         public var baselineDice3D: Double?
-        /// The absence check's mean reverse Dice (with `--absence-check`, when something was drawn).
-        public var reverseDice: Double?
 
         public init(name: String, axis: Int, metrics: VolumeMetrics, baselineDice3D: Double?) {
             self.name = name
@@ -48,7 +46,6 @@ public struct EvaluationReport: Encodable, Sendable, Equatable {
             case name, axis, precision, recall
             case dice3D = "dice_3d", baselineDice3D = "baseline_dice_3d", labelledSlices = "labelled_slices"
             case emptySlices = "empty_slices", fpSlices = "fp_slices", missedSlices = "missed_slices"
-            case reverseDice = "reverse_dice"
         }
     }
 

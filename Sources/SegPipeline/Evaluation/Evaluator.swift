@@ -62,7 +62,7 @@ public enum Evaluator {
         var volumes: [EvaluationReport.VolumeScore] = []
         for (q, volume) in loaded.query.enumerated() {
             let volumeStart = ContinuousClock.now
-            let (predicted, probabilities, reverseDice) = try WholeVolume.segment(query: q, of: loaded, segmenter: segmenter, options: options)
+            let (predicted, probabilities) = try WholeVolume.segment(query: q, of: loaded, segmenter: segmenter, options: options)
             if let folder = options.probabilitiesFolder {
                 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
                 try NiftiWriter.write(probabilities, to: folder.appendingPathComponent("\(volume.name)_prob.nii.gz"))
@@ -71,11 +71,8 @@ public enum Evaluator {
                                         shape: volume.slices.mapping.nativeShape, axis: volume.slices.mapping.nativeSliceAxis)
             options.progress?("\(volume.name) segmented whole in " + String(format: "%.1f s", volumeStart.duration(to: .now).seconds))
             let refs = volume.masks.indices.map { LoadedTask.SliceRef(volume: q, slice: $0) }
-            var score = EvaluationReport.VolumeScore(name: volume.name, axis: volume.slices.mapping.nativeSliceAxis,
-                                                     metrics: metrics,
-                                                     baselineDice3D: baseline.map { b in dice3D(refs.map { b[$0]! }, volume) })
-            score.reverseDice = reverseDice
-            volumes.append(score)
+            volumes.append(.init(name: volume.name, axis: volume.slices.mapping.nativeSliceAxis, metrics: metrics,
+                                 baselineDice3D: baseline.map { b in dice3D(refs.map { b[$0]! }, volume) }))
         }
         let seconds = start.duration(to: .now)
         return EvaluationReport(

@@ -10,12 +10,9 @@ public struct WholeVolumeOptions: Sendable, Equatable {
     public var smoothSlices: Bool
     /// Segment along all three voxel axes and average the probabilities on the native grid (3x the work or more).
     public var fuseAxes: Bool
-    public var absenceCheck: AbsenceCheck?
 
     public init(strategy: SupportStrategy = SupportSpec.defaultStrategy, groups: Int = SupportSpec.defaultGroups,
-                threshold: Float = 0.5, cleanup: MaskCleanup = .none, smoothSlices: Bool = false, fuseAxes: Bool = false,
-                absenceCheck: AbsenceCheck? = nil) {
-        self.absenceCheck = absenceCheck
+                threshold: Float = 0.5, cleanup: MaskCleanup = .none, smoothSlices: Bool = false, fuseAxes: Bool = false) {
         self.strategy = strategy
         self.groups = groups
         self.threshold = threshold
@@ -33,19 +30,17 @@ public struct WholeVolumeOptions: Sendable, Equatable {
         if cleanup.fillHoles { parts.append("holes filled") }
         if smoothSlices { parts.append("smoothed across slices") }
         if fuseAxes { parts.append("3 axes fused") }
-        if let check = absenceCheck { parts.append("absence check below \(check.threshold)") }
         return parts.joined(separator: ", ")
     }
 }
 
 enum WholeVolume {
-    /// The predicted mask of query volume `q` on its native grid, the probabilities it was thresholded from, and
-    /// the absence check's score along the task's own axis.
-    static func segment(query q: Int, of task: LoadedTask, segmenter: any Segmenter, options: Evaluator.Options)
-        throws -> (mask: [Bool], probabilities: Volume<Float>, reverseDice: Double?) {
+    /// The predicted mask of query volume `q` on its native grid, and the probabilities it was thresholded from.
+    static func segment(query q: Int, of task: LoadedTask, segmenter: any Segmenter,
+                        options: Evaluator.Options) throws -> (mask: [Bool], probabilities: Volume<Float>) {
         let whole = options.wholeVolume
         let own = task.query[q]
-        var (sum, reverseDice) = try probabilities(own, support: task.support, task: task, segmenter: segmenter, options: options)
+        var sum = try probabilities(own, support: task.support, task: task, segmenter: segmenter, options: options)
         var count: Float = 1
         if whole.fuseAxes {
             for axis in 0..<3 where axis != own.slices.mapping.nativeSliceAxis {
@@ -53,7 +48,7 @@ enum WholeVolume {
                 config.axis = axis
                 let query = try SlicedVolume.load(task.task.query[q], config: config)
                 let support = try task.task.support.map { try SlicedVolume.load($0, config: config) }
-                let p = try probabilities(query, support: support, task: task, segmenter: segmenter, options: options).voxels
+                let p = try probabilities(query, support: support, task: task, segmenter: segmenter, options: options)
                 for i in sum.indices { sum[i] += p[i] }
                 count += 1
             }
@@ -62,25 +57,24 @@ enum WholeVolume {
         let probabilities = Volume(shape: mapping.nativeShape, affine: mapping.nativeAffine,
                                    voxels: sum.map { $0 / count }, source: mapping.source)
         let mask = probabilities.voxels.map { $0 >= whole.threshold }
-        guard !whole.cleanup.isNone else { return (mask, probabilities, reverseDice) }
+        guard !whole.cleanup.isNone else { return (mask, probabilities) }
         return (whole.cleanup.apply(mask, shape: mapping.nativeShape, voxelML: abs(mapping.nativeAffine.determinant) / 1000),
-                probabilities, reverseDice)
+                probabilities)
     }
 
     /// Native-grid probabilities of one sliced query volume, its support cut the same way.
     private static func probabilities(_ query: SlicedVolume, support: [SlicedVolume], task: LoadedTask,
-                                      segmenter: any Segmenter, options: Evaluator.Options) throws -> (voxels: [Float], reverseDice: Double?) {
+                                      segmenter: any Segmenter, options: Evaluator.Options) throws -> [Float] {
         let slices = query.slices
         let request = SupportSelector.Request(strategy: options.wholeVolume.strategy, size: options.supportSize,
                                               ensemble: options.ensemble, groups: options.wholeVolume.groups,
                                               seed: options.seed, streamName: [task.task.name, query.name])
         let result = try VolumeSegmentation(queries: slices.slices.map(ModelSlice.init), blank: slices.blank,
                                             positions: slices.relativePositions, pool: support.flatMap(\.examples),
-                                            request: request, target: task.task.name, segmenter: segmenter,
-                                            absenceCheck: options.wholeVolume.absenceCheck)
+                                            request: request, target: task.task.name, segmenter: segmenter)
         let perSlice = options.wholeVolume.smoothSlices
             ? SliceSmoothing.smoothed(result.probabilities, blank: slices.blank) : result.probabilities
-        return (nativeProbabilities(perSlice.map(\.pixels), mapping: slices.mapping).voxels, result.reverseDice)
+        return nativeProbabilities(perSlice.map(\.pixels), mapping: slices.mapping).voxels
     }
 }
 
