@@ -177,6 +177,25 @@ import VolumeIO
         #expect(plan[1].supportSets[0].map(\.slice).sorted() == [7, 8, 9])  // nearest to 0.775
     }
 
+    /// Support covering levels 0-9 of a body, a study covering levels 5-9: by relative position the study's first
+    /// slice would meet level 0 or 1; aligned by image similarity, each study slice meets its own level.
+    @Test func alignedSupportMeetsTheSameLevelWhenTheFieldsOfViewDiffer() throws {
+        func level(_ n: Int) -> ModelSlice {   // a bright band whose place and width tell the level
+            ModelSlice(pixels: (0..<(128 * 128)).map { p in (p / 128) / 12 == n || (p % 128) / 12 == n ? 1 : 0.1 })
+        }
+        let pool = (0..<10).map { k in
+            SupportExample(image: level(k), mask: .zero, source: "s", slice: k, position: (Double(k) + 0.5) / 10,
+                           foreground: 1, pixelSize: 1)
+        }
+        let queries = (5..<10).map(level), positions = (0..<5).map { (Double($0) + 0.5) / 5 }
+        let aligned = try SupportSelector.plan(queries: queries, positions: positions, pool: pool, SupportSelector.Request(
+            strategy: .aligned, size: 1, ensemble: 1, groups: 5, seed: 0, streamName: []), target: "t")
+        #expect(aligned.map { $0.supportSets[0].map(\.slice) } == [[5], [6], [7], [8], [9]])
+        let plain = try SupportSelector.plan(queries: queries, positions: positions, pool: pool, SupportSelector.Request(
+            strategy: .position, size: 1, ensemble: 1, groups: 5, seed: 0, streamName: []), target: "t")
+        #expect([0, 1].contains(plain[0].supportSets[0][0].slice))
+    }
+
     @Test func aPoolWithoutTheLabelIsAnError() {
         let pool = [Self.example("p", 0, position: 0, foreground: 0)]
         let request = SupportSelector.Request(strategy: .random, size: 2, ensemble: 1, groups: 1, seed: 0, streamName: [])

@@ -114,6 +114,9 @@ public enum SupportStrategy: String, Sendable, CaseIterable {
     case similarity
     /// For each query slice, the most alike support slices among those near the same relative position.
     case neighbourhood
+    /// Like `position`, with each support volume's positions aligned to the study's by image similarity first, so
+    /// support covering another stretch of the body (a lower half for an upper half) still meets the right level.
+    case aligned
 }
 
 public enum PerStudySupportMode: String, Sendable, CaseIterable {

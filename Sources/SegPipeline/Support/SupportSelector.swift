@@ -57,22 +57,25 @@ public enum SupportSelector {
             let count = min(request.size, positives.count)
             let sets = (0..<request.ensemble).map { _ in draw(count, from: positives, filler: [], using: &rng) }
             return [Group(queries: Array(queries.indices), supportSets: sets)]
-        case .position, .similarity, .neighbourhood:
+        case .position, .similarity, .neighbourhood, .aligned:
             let binCount = max(1, min(request.groups, queries.count))
             var bins = [[Int]](repeating: [], count: binCount)
             for (index, position) in positions.enumerated() {
                 bins[min(binCount - 1, Int(position * Double(binCount)))].append(index)
             }
             let thumbnails = request.strategy == .position ? [] : pool.map { thumbnail($0.image) }
+            let aligned = request.strategy == .aligned ? alignedPositions(queries: queries, positions: positions,
+                                                                           pool: pool, thumbnails: thumbnails) : [:]
             var groups: [Group] = []
             for members in bins where !members.isEmpty {
                 let centre = members.map { positions[$0] }.reduce(0, +) / Double(members.count)
-                let byPosition = pool.indices.sorted {
-                    (abs(pool[$0].position - centre), $0) < (abs(pool[$1].position - centre), $1)
-                }
+                // Where this group lies in each support volume: its own position, or the aligned one.
+                let centres = aligned.mapValues { along in members.map { along[$0] }.reduce(0, +) / Double(members.count) }
+                let distance = { (i: Int) in abs(pool[i].position - (centres[pool[i].source] ?? centre)) }
+                let byPosition = pool.indices.sorted { (distance($0), $0) < (distance($1), $1) }
                 var ranked: [Int]
                 switch request.strategy {
-                case .position:
+                case .position, .aligned:
                     ranked = byPosition
                 default:
                     let probe = thumbnail(mean(members.map { queries[$0] }))
@@ -98,6 +101,33 @@ public enum SupportSelector {
             }
             return groups
         }
+    }
+
+    /// For each support volume (by source name), each query slice's position in that volume: the position of its
+    /// most alike slice there, smoothed by a running median over up to 7 neighbouring query slices (a symmetric
+    /// window, so a steady run of matches stays as it is) so one odd match does not move a slice far. Query slices
+    /// with no alike slice (flat images) take their own position.
+    static func alignedPositions(queries: [ModelSlice], positions: [Double], pool: [SupportExample],
+                                 thumbnails: [[Float]]) -> [String: [Double]] {
+        let probes = queries.map(thumbnail)
+        var result: [String: [Double]] = [:]
+        for source in Set(pool.map(\.source)) {
+            let members = pool.indices.filter { pool[$0].source == source }
+            let matched = probes.indices.map { q -> Double in
+                var best = 0.0, matchedPosition = positions[q]
+                for i in members {
+                    let score = correlation(probes[q], thumbnails[i])
+                    if score > best { best = score; matchedPosition = pool[i].position }
+                }
+                return matchedPosition
+            }
+            result[source] = matched.indices.map { q in
+                let half = min(3, q, matched.count - 1 - q)
+                let window = matched[(q - half)...(q + half)].sorted()
+                return window[window.count / 2]
+            }
+        }
+        return result
     }
 
     /// `count` examples: a random subset of `preferred`, topped up from `filler`, repeating when both run short.
