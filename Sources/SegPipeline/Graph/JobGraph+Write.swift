@@ -6,85 +6,72 @@ extension JobGraph {
     func write(_ assembled: AssembledStudy) throws -> StudyOutcome {
         var study = assembled.study
         let start = Date()
-        let (image, labels, series) = (study.image, assembled.labels, study.series)
-        let folder = spec.outputs.folder, suffixes = spec.outputs.suffixes
-        let stem = NamingPattern.expand(spec.outputs.naming, study: study.input.name, series: series.id, pipeline: spec.name)
-        var outputs: [String] = []
-        var dicom = series.dicom.map {
+        let stem = NamingPattern.expand(spec.outputs.naming, study: study.input.name, series: study.series.id,
+                                        pipeline: spec.name)
+        var outputs = OutputStager(folder: spec.outputs.folder, stem: stem, inputs: [study.input.location]
+                                   + spec.support.libraries + spec.targets.flatMap(\.libraries))
+        defer { outputs.files.discard() }
+        let dicom = try writeImages(assembled, to: &outputs, warnings: &study.warnings)
+        let suffixes = spec.outputs.suffixes, writesReport = spec.outputs.writers.contains(.report)
+        study.timings.writeSeconds = Date().timeIntervalSince(start)
+        study.timings.totalSeconds = Date().timeIntervalSince(study.started)
+        var report = makeReport(study, labels: assembled.labels, supportUsed: assembled.supportUsed,
+                                outputs: outputs.written + (writesReport ? [stem + suffixes.report] : []))
+        report.dicom = dicom
+        if writesReport {
+            let data = try report.encoded()
+            try outputs.stage(suffixes.report) { try data.write(to: $0) }
+        }
+        try outputs.commit()
+        if spec.outputs.ledger { try Ledger(outputFolder: spec.outputs.folder).append(LedgerEntry(
+            study: study.input.name, status: .done, inputFingerprint: study.input.fingerprint,
+            pipelineFingerprint: spec.fingerprint, outputs: outputs.written, reason: nil, finishedAt: report.finishedAt,
+            model: segmenter.modelDescription)) }
+        return StudyOutcome(study: study.input, status: .done, report: report, outputs: outputs.written,
+                            seconds: Date().timeIntervalSince(study.started))
+    }
+
+    /// Stages the label map, DICOM SEG, probability maps and QC image the pipeline asks for; returns the DICOM
+    /// identities for the report (nil for a NIfTI study).
+    private func writeImages(_ assembled: AssembledStudy, to outputs: inout OutputStager,
+                             warnings: inout [String]) throws -> StudyReport.DicomIdentity? {
+        let (study, labels, suffixes, writers) = (assembled.study, assembled.labels, spec.outputs.suffixes, spec.outputs.writers)
+        var dicom = study.series.dicom.map {
             StudyReport.DicomIdentity(studyInstanceUID: $0.studyInstanceUID, seriesInstanceUID: $0.seriesInstanceUID,
                                       modality: $0.metadata.modality)
         }
-        let inputs = [study.input.location] + spec.support.libraries + spec.targets.flatMap(\.libraries)
-        // Every output is staged and all are renamed into place at the end: a failed write (disk full) leaves
-        // none of this attempt's files, and a previous run's outputs whole.
-        var files = StagedFiles()
-        defer { files.discard() }
-        /// Runs `body`, which writes the output to the (temporary) URL it is given.
-        func output(_ suffix: String, _ body: (URL) throws -> Void) throws {
-            let relative = stem + suffix
-            let url = folder.appendingPathComponent(relative)
-            if let input = InputGuard.input(containing: url, inputs: inputs) {
-                throw PipelineError.writeFailed(url.path, reason: "refusing to write over the input \(input.path)")
-            }
-            do {
-                try files.stage(url, body)
-            } catch {
-                throw PipelineError.writeFailed(url.path, reason: Self.reason(error))
-            }
-            outputs.append(relative)
-        }
-        let writers = spec.outputs.writers
         if writers.contains(.nifti) {
-            try output(suffixes.labelMap) { try NiftiWriter.write(labels, to: $0) }
+            try outputs.stage(suffixes.labelMap) { try NiftiWriter.write(labels, to: $0) }
         }
         if writers.contains(.dicomSeg) {
-            if series.format == .dicom {
+            if study.series.format == .dicom {
                 var options = DicomSegOptions()
                 options.seriesDescription = "UniverSeg \(spec.name)"
                 options.softwareVersions = ToolInfo.version
                 options.displayColors = spec.targets.indices.map { QCImage.palette[$0 % QCImage.palette.count] }
                 let segments = spec.targets.map { (value: $0.value, name: $0.name) }
-                try output(suffixes.dicomSeg) { url in
+                try outputs.stage(suffixes.dicomSeg) { url in
                     let seg = try DicomSegWriter.write(labels, segments: segments, to: url, options: options)
                     dicom?.segSeriesInstanceUID = seg.seriesInstanceUID
                     dicom?.segSOPInstanceUID = seg.sopInstanceUID
                 }
             } else {
-                study.warnings.append("dicom-seg not written: the study is NIfTI, not DICOM")
+                warnings.append("dicom-seg not written: the study is NIfTI, not DICOM")
             }
         }
         if writers.contains(.probabilities) {
             for target in spec.targets {
                 guard let map = assembled.native[target.name] else { continue }
-                try output(suffixes.probabilities(target: target.name)) { try NiftiWriter.write(map, to: $0) }
+                try outputs.stage(suffixes.probabilities(target: target.name)) { try NiftiWriter.write(map, to: $0) }
             }
         }
         if writers.contains(.qc) {
-            let picture = QCImage.render(image: image, labels: labels, plane: study.mapping.plane,
+            let picture = QCImage.render(image: study.image, labels: labels, plane: study.mapping.plane,
                                          values: spec.targets.map(\.value))
             let png = PNGEncoder.encode(width: picture.width, height: picture.height, rgb: picture.rgb)
-            try output(suffixes.qc) { try png.write(to: $0) }
+            try outputs.stage(suffixes.qc) { try png.write(to: $0) }
         }
-        study.timings.writeSeconds = Date().timeIntervalSince(start)
-        study.timings.totalSeconds = Date().timeIntervalSince(study.started)
-        var report = makeReport(study, labels: labels, supportUsed: assembled.supportUsed,
-                                outputs: outputs + (writers.contains(.report) ? [stem + suffixes.report] : []))
-        report.dicom = dicom
-        if writers.contains(.report) {
-            let data = try report.encoded()
-            try output(suffixes.report) { try data.write(to: $0) }
-        }
-        do {
-            try files.commit()
-        } catch {
-            throw PipelineError.writeFailed(folder.path, reason: Self.reason(error))
-        }
-        if spec.outputs.ledger { try Ledger(outputFolder: folder).append(LedgerEntry(
-            study: study.input.name, status: .done, inputFingerprint: study.input.fingerprint,
-            pipelineFingerprint: spec.fingerprint, outputs: outputs, reason: nil, finishedAt: report.finishedAt,
-            model: segmenter.modelDescription)) }
-        return StudyOutcome(study: study.input, status: .done, report: report, outputs: outputs,
-                            seconds: Date().timeIntervalSince(study.started))
+        return dicom
     }
 
     func makeReport(_ study: StudyInFlight, labels: Volume<Int32>, supportUsed: [String: [String]],
@@ -120,5 +107,46 @@ extension JobGraph {
             supportSize: spec.model.supportSize, ensemble: spec.model.ensemble, threshold: spec.model.threshold,
             seed: spec.model.seed, targets: targets, timings: study.timings, warnings: warnings, outputs: outputs,
             finishedAt: Clock.timestamp())
+    }
+}
+
+/// A study's outputs under one stem: each staged under a temporary name, all renamed into place together at the
+/// end, so a failed write (disk full) leaves none of this attempt's files and a previous run's outputs whole. No
+/// output may land on or inside an input.
+struct OutputStager {
+    let folder: URL
+    let stem: String
+    let inputs: [URL]
+    var files = StagedFiles()
+    /// Staged outputs, relative to `folder`.
+    private(set) var written: [String] = []
+
+    init(folder: URL, stem: String, inputs: [URL]) {
+        self.folder = folder
+        self.stem = stem
+        self.inputs = inputs
+    }
+
+    /// Runs `body`, which writes the output `stem + suffix` to the (temporary) URL it is given.
+    mutating func stage(_ suffix: String, _ body: (URL) throws -> Void) throws {
+        let relative = stem + suffix
+        let url = folder.appendingPathComponent(relative)
+        if let input = InputGuard.input(containing: url, inputs: inputs) {
+            throw PipelineError.writeFailed(url.path, reason: "refusing to write over the input \(input.path)")
+        }
+        do {
+            try files.stage(url, body)
+        } catch {
+            throw PipelineError.writeFailed(url.path, reason: JobGraph.reason(error))
+        }
+        written.append(relative)
+    }
+
+    mutating func commit() throws {
+        do {
+            try files.commit()
+        } catch {
+            throw PipelineError.writeFailed(folder.path, reason: JobGraph.reason(error))
+        }
     }
 }
