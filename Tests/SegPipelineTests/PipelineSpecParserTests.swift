@@ -62,6 +62,22 @@ import Testing
         #expect(s.watch.doneFolder.lastPathComponent == "done")
     }
 
+    /// `segment --normalization` reads the same grammar as a definition, through the same reader.
+    @Test func aCommandLineNormalizationUsesTheDefinitionGrammar() throws {
+        #expect(try PipelineSpecParser.normalization("minmax", option: "--normalization") == .minMax)
+        #expect(try PipelineSpecParser.normalization("{method: window, center: 40, width: 400}", option: "--normalization")
+            == .window(center: 40, width: 400))
+        #expect(try PipelineSpecParser.normalization("{method: percentile, lower: 1, upper: 99}", option: "-n")
+            == .percentile(lower: 1, upper: 99))
+        #expect(throws: PipelineSpecError.self) { try PipelineSpecParser.normalization("windw", option: "--normalization") }
+        do {
+            _ = try PipelineSpecParser.normalization("{method: window, center: 40}", option: "--normalization")
+            Issue.record("accepted a window without a width")
+        } catch let error as PipelineSpecError {
+            #expect(error.description.hasPrefix("--normalization:1:1: error: "), "\(error)")
+        }
+    }
+
     @Test func unknownKeysAreErrorsWithTheirPositionAndASuggestion() throws {
         let yaml = Self.valid.replacingOccurrences(of: "outputs:\n", with: "outptus:\n")
             .replacingOccurrences(of: "    value: 2\n", with: "    valeu: 2\n")
