@@ -3,10 +3,10 @@ import SegPipeline
 
 /// How a whole volume is segmented: support selection and post-processing, shared by `segment` and `evaluate`.
 struct WholeVolumeArguments: ParsableArguments {
-    @Option(help: "Support selection: random, position, similarity or neighbourhood.")
+    @Option(help: "Support selection: position, aligned, similarity or random.")
     var strategy: String = SupportSpec.defaultStrategy.rawValue
 
-    @Option(help: "Groups of query slices along the axis that share support sets (position, similarity, neighbourhood).")
+    @Option(help: "Groups of query slices along the axis that share support sets (position, aligned, similarity).")
     var groups = SupportSpec.defaultGroups
 
     @Flag(help: "Keep only the largest connected component of each target.")

@@ -6,6 +6,11 @@ zoom on the target) and resampled to size x size. The images are the real templa
 or SynthSeg-style paintings of the whole label map (a random intensity per label for the task), so the model
 learns shapes that are anatomical while the appearance varies.
 
+With empty_p > 0, that share of tasks also has label-free slices (support and/or query, synthetic.empty_layout's
+rule): slices along the task's axis where the target is absent but the label map shows anatomy inside the task's
+window, cut with the same window and painted with the same table, favouring slices just past the target's ends
+(where a whole-volume run meets them), so the model learns to draw nothing there.
+
 Discrete choices (which map, label, axis, slices) are made on the CPU with a numpy Generator from small count
 tables; the voxel work (slicing, painting, resampling) runs on the bank's device.
 """
@@ -34,6 +39,8 @@ class AtlasMap:
     heldout: np.ndarray         # (n + 1,) labels kept for validation
     counts: list                # per axis (n + 1, D_axis) int32 voxels of each label in each slice
     bbox: np.ndarray            # (n + 1, 3, 2) first and last index of each label along each axis
+    fg_count: list              # per axis (D_axis,) labelled voxels (any label > 0) in each slice
+    fg_box: list                # per axis (D_axis, 2, 2) in-plane first/last index of labelled voxels per slice
 
 
 class AtlasBank:
@@ -63,7 +70,7 @@ class AtlasBank:
             heldout = z[f"heldout_{m}"]
             eligible = (sizes >= info["min_voxels"]) & ~heldout
             eligible[0] = False
-            counts, bbox = [], np.zeros((n + 1, 3, 2), np.int64)
+            counts, bbox, fg_count, fg_box = [], np.zeros((n + 1, 3, 2), np.int64), [], []
             for axis in range(3):
                 moved = np.moveaxis(labels, axis, 0).astype(np.int64)
                 depth = moved.shape[0]
@@ -73,9 +80,17 @@ class AtlasBank:
                 present = c > 0
                 bbox[:, axis, 0] = np.where(present.any(1), present.argmax(1), 0)
                 bbox[:, axis, 1] = np.where(present.any(1), depth - 1 - present[:, ::-1].argmax(1), 0)
+                fg_count.append(c[1:].sum(axis=0))
+                fg = np.moveaxis(labels, axis, 0) > 0
+                box = np.zeros((depth, 2, 2), np.int64)
+                for k, along in enumerate((fg.any(axis=2), fg.any(axis=1))):   # (D, first), (D, second) in-plane
+                    size = along.shape[1]
+                    box[:, k, 0] = np.where(along.any(1), along.argmax(1), 0)
+                    box[:, k, 1] = np.where(along.any(1), size - 1 - along[:, ::-1].argmax(1), -1)
+                fg_box.append(box)
             self.maps.append(AtlasMap(info["name"], tuple(labels.shape), info["grid"],
                                       grids[info["grid"]]["has_image"], n, info["weight"], z[f"groups_{m}"],
-                                      eligible, heldout, counts, bbox))
+                                      eligible, heldout, counts, bbox, fg_count, fg_box))
         self.labels = self.labels.to(self.device)
         self.images = self.images.to(self.device)
         w = np.array([mp.weight for mp in self.maps])
@@ -137,20 +152,81 @@ class AtlasBank:
             centre = (np.array(shape) - 1) / 2 + rng.uniform(-0.05, 0.05, 2) * side
         return centre, side
 
+    @staticmethod
+    def _empty_layout(n: int, p: float, rng: np.random.Generator) -> np.ndarray:
+        """Label-free positions of one task of n images (n - 1 supports, then the query): (n,) bool.
+
+        The rule of synthetic.empty_layout (see there), drawn with numpy for one task.
+        """
+        s, half = n - 1, n // 2
+        layout = np.zeros(n, bool)
+        if rng.random() >= p:
+            return layout
+        query = True if min(half, s - 1) < 1 else bool(rng.random() < 0.5)
+        cap = max(min(half - int(query), s - 1), 0)
+        k = int(rng.integers(1, cap + 1)) if cap >= 1 else 0
+        if query and rng.random() < 1 / 3:
+            k = 0
+        layout[-1] = query
+        if k:
+            layout[1 + rng.choice(s - 1, size=k, replace=False)] = True   # support 0 keeps the target
+        return layout
+
+    def _empty_slices(self, mp: AtlasMap, lut: np.ndarray, axis: int, centre, side: float):
+        """Slices along axis without the target that show anatomy in the window: (candidates, probabilities).
+
+        A candidate has no voxel of the target, at least 10 % of the labelled voxels of the axis's fullest slice
+        (not a sliver at the brain's edge), and its labelled box covers at least 20 % of the square window (a
+        zoomed window still shows tissue). Slices within about 5 % of the depth of the target's ends weigh up to
+        5 times more: a whole-volume run meets those right after the structure ends.
+        """
+        per_slice = mp.counts[axis][lut].sum(axis=0)
+        fg = mp.fg_count[axis]
+        box = mp.fg_box[axis]
+        lo = np.asarray(centre) - side / 2
+        hi = np.asarray(centre) + side / 2
+        overlap = np.clip(np.minimum(hi[None], box[:, :, 1] + 1) - np.maximum(lo[None], box[:, :, 0]), 0, None)
+        ok = (per_slice == 0) & (fg > 0) & (fg >= 0.1 * fg.max()) & (overlap.prod(axis=1) >= 0.2 * side * side)
+        candidates = np.nonzero(ok)[0]
+        if candidates.size == 0:
+            return candidates, None
+        depth = per_slice.shape[0]
+        present = np.nonzero(per_slice)[0]
+        dist = np.minimum(np.abs(candidates - present.min()), np.abs(candidates - present.max()))
+        w = 1 + 4 * np.exp(-dist / max(3.0, 0.05 * depth))
+        return candidates, w / w.sum()
+
     # ---- voxel work (device) ----
 
     def tasks(self, b: int, n: int, size: int, rng: np.random.Generator, gen: torch.Generator,
-              heldout: bool = False, zoom_p: float = 0.5, real_p: float = 0.6):
-        """b tasks of n images: images (b, n, size, size) in [0, 1], binary labels (b, n, size, size)."""
+              heldout: bool = False, zoom_p: float = 0.5, real_p: float = 0.6, empty_p: float = 0.0,
+              return_layout: bool = False):
+        """b tasks of n images: images (b, n, size, size) in [0, 1], binary labels (b, n, size, size).
+
+        empty_p: share of tasks with label-free slices (_empty_layout, _empty_slices); 0 draws exactly the tasks it
+        drew before this option existed. A task whose target leaves no label-free slice with anatomy in its window
+        (e.g. the whole-brain mask) stays all positive. return_layout adds the (b, n) bool layout (on the CPU).
+        """
         plans = []
         for _ in range(b):
             index, lut, axis, slices = self._plan(n, rng, heldout, zoom_p)
             centre, side = self._window(self.maps[index], lut, axis, rng, zoom_p)
-            plans.append((index, lut, axis, slices, centre, side))
+            layout = np.zeros(n, bool)
+            if empty_p > 0:
+                layout = self._empty_layout(n, empty_p, rng)
+                if layout.any():
+                    candidates, prob = self._empty_slices(self.maps[index], lut, axis, centre, side)
+                    if candidates.size:
+                        slices = slices.copy()
+                        slices[layout] = rng.choice(candidates, size=int(layout.sum()), p=prob,
+                                                    replace=candidates.size < layout.sum())
+                    else:
+                        layout[:] = False
+            plans.append((index, lut, axis, slices, centre, side, layout))
         plans.sort(key=lambda p: p[0])  # tasks of one map are contiguous: one grid_sample per map
         # all per-task numbers in one host-to-device copy: a copy per task would wait for all queued GPU work
         numbers = np.zeros((b, 4 + n + self.max_labels + 1), np.float32)
-        for i, (index, lut, axis, slices, centre, side) in enumerate(plans):
+        for i, (index, lut, axis, slices, centre, side, _) in enumerate(plans):
             numbers[i, :4] = [axis, centre[0], centre[1], side]
             numbers[i, 4:4 + n] = slices
             numbers[i, 4 + n:4 + n + len(lut)] = lut
@@ -183,6 +259,8 @@ class AtlasBank:
             use_real = use_real.pin_memory()
         use_real = use_real.to(self.device, non_blocking=True)
         images = torch.where(use_real, torch.cat(real), painted)
+        if return_layout:
+            return corrupt(images, gen), targets, torch.from_numpy(np.stack([p[6] for p in plans]))
         return corrupt(images, gen), targets
 
     def _grids(self, params: torch.Tensor, slices: torch.Tensor, size: int) -> torch.Tensor:

@@ -116,3 +116,25 @@ def dilate(mask: torch.Tensor, radius: int = 1) -> torch.Tensor:
 
 def erode(mask: torch.Tensor, radius: int = 1) -> torch.Tensor:
     return -dilate(-mask, radius)
+
+
+def fill_from_neighbours(labels: torch.Tensor, hole: torch.Tensor, n_labels: int) -> torch.Tensor:
+    """Label maps (N, H, W) long with the `hole` pixels (N, H, W) bool taken over by the labels around them.
+
+    Push-pull: the known labels' one-hot fractions are averaged down a 2x pyramid, then pulled back up with
+    bilinear upsampling into the hole, and each hole pixel takes the label with the largest fraction. The regions
+    around a removed structure grow into its place with smooth borders (about 40 small kernels, no per-pixel
+    loop). A map that is all hole comes back as label 0.
+    """
+    known = (~hole).float()[:, None]
+    v = F.one_hot(labels, n_labels).permute(0, 3, 1, 2).float() * known
+    levels = [(v, known)]
+    w = known
+    while min(v.shape[-2:]) > 1:
+        v, w = F.avg_pool2d(v, 2, ceil_mode=True), F.avg_pool2d(w, 2, ceil_mode=True)
+        levels.append((v, w))
+    fill = levels[-1][0] / levels[-1][1].clamp_min(1e-12)
+    for v, w in reversed(levels[:-1]):
+        up = F.interpolate(fill, size=v.shape[-2:], mode="bilinear", align_corners=False)
+        fill = torch.where(w > 0, v / w.clamp_min(1e-12), up)
+    return torch.where(hole, fill.argmax(dim=1), labels)

@@ -4,6 +4,10 @@ A task is (images, labels) of shape (n, H, W): n images drawn from ONE set of ge
 map, one intensity table, one corruption style), each image a different random deformation of the base map, and
 the label is one region (or a union of two) of that map, the same region in every image. The model must learn to
 find "the region marked in the support set", whatever it looks like, which is what UniverSeg does at test time.
+
+With empty_p > 0, that share of tasks also has label-free images (empty_layout: in the support set and/or as the
+query): the same base map with the target region taken over by its neighbours, painted with the same intensity
+table, so the model sees the task's appearance without the target and learns to draw nothing there.
 """
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ import math
 
 import torch
 
-from ops import chance, gaussian_blur, normalise01, random_warp_grid, smooth_noise, standardise, uniform, warp
+from ops import (chance, fill_from_neighbours, gaussian_blur, normalise01, random_warp_grid, smooth_noise, standardise,
+                 uniform, warp)
 
 MAX_LABELS = 10   # regions per base map, background included
 MAX_SHAPES = 7    # shapes drawn onto a shape-type base map
@@ -166,8 +171,40 @@ def corrupt(img: torch.Tensor, gen) -> torch.Tensor:
     return normalise01(flat).view(b, n, h, w)
 
 
-def synthetic_tasks(b: int, n: int, size: int, gen, device) -> tuple[torch.Tensor, torch.Tensor]:
-    """b tasks of n images each: images (b, n, size, size) in [0, 1] and binary labels (b, n, size, size)."""
+def empty_layout(b: int, n: int, p: float, gen, device) -> torch.Tensor:
+    """Which images of b tasks of n images (n - 1 supports, then the query) are label-free: (b, n) bool.
+
+    A task has label-free images with probability p. Then the query is label-free in half of them, and the support
+    set holds k label-free images: for a label-free query k = 0 in a third of the tasks (a support that all shows
+    the target, as for a slice of a volume past the structure's end), else k uniform in 1..cap, cap = the largest
+    number that keeps at most half of the task's n images label-free and at least one support with the target.
+    Support 0 always keeps the target, so every prefix of the support set has one (validation uses prefixes).
+    With one support the only label-free image can be the query; with two, a task has one label-free image.
+    atlas_tasks.AtlasBank._empty_layout draws the same rule with numpy for one task.
+    """
+    s = n - 1
+    half = n // 2
+    task = chance((b,), p, gen, device)
+    if min(half, s - 1) < 1:          # S = 1: no support may go
+        query = task
+    else:
+        query = task & chance((b,), 0.5, gen, device)
+    cap = torch.clamp(torch.minimum(half - query.long(), torch.full_like(query.long(), s - 1)), min=0)
+    k = torch.where(cap >= 1, 1 + (torch.rand(b, generator=gen, device=device) * cap).long().clamp_max(cap - 1), 0)
+    k = torch.where(query & chance((b,), 1 / 3, gen, device), 0, k)
+    k = torch.where(task, k, 0)
+    ranks = torch.rand(b, max(s - 1, 0), generator=gen, device=device).argsort(dim=1).argsort(dim=1)
+    support = ranks < k[:, None]
+    never = torch.zeros(b, 1, dtype=torch.bool, device=device)
+    return torch.cat([never, support, query[:, None]], dim=1)
+
+
+def synthetic_tasks(b: int, n: int, size: int, gen, device, empty_p: float = 0.0, return_layout: bool = False):
+    """b tasks of n images each: images (b, n, size, size) in [0, 1] and binary labels (b, n, size, size).
+
+    empty_p: share of tasks with label-free images (empty_layout); 0 draws exactly the tasks it drew before this
+    option existed (no extra random numbers). return_layout adds the (b, n) bool layout as a third result.
+    """
     base = base_label_maps(b, size, size, gen, device)
     lut = pick_targets(base, gen)
     # each image: the base map under its own smooth deformation (task-level magnitudes)
@@ -179,7 +216,17 @@ def synthetic_tasks(b: int, n: int, size: int, gen, device) -> tuple[torch.Tenso
                             shift=rep(uniform((b,), 0, 0.15, gen, device)),
                             shear=rep(uniform((b,), 0, 0.1, gen, device)),
                             elastic=rep(uniform((b,), 0, 0.06, gen, device)))
-    labels = warp(base.float().repeat_interleave(n, dim=0), grid, "nearest").long().view(b, n, size, size)
+    layout = torch.zeros(b, n, dtype=torch.bool, device=device)
+    if empty_p > 0:
+        layout = empty_layout(b, n, empty_p, gen, device)
+        # the target removed from the base map before the deformation: its neighbours take its place, and the
+        # rest of the map (and so the painting) is the task's own
+        hole = lut.gather(1, base.flatten(1)).view(b, size, size)
+        without = fill_from_neighbours(base, hole, MAX_LABELS)
+        source = torch.where(layout[:, :, None, None], without[:, None], base[:, None]).reshape(bn, size, size)
+    else:
+        source = base.repeat_interleave(n, dim=0)
+    labels = warp(source.float(), grid, "nearest").long().view(b, n, size, size)
     images = corrupt(paint(labels, MAX_LABELS, gen), gen)
     target = lut.float()[:, None].expand(b, n, MAX_LABELS).gather(2, labels.flatten(2)).view(b, n, size, size)
-    return images, target
+    return (images, target, layout) if return_layout else (images, target)

@@ -6,6 +6,9 @@
 ends on time. Checkpoints (model + optimizer + step + random states), metrics.json, loss.png and
 default.safetensors are rewritten in --out every couple of minutes, so a killed run still leaves its last state.
 Resume on any device: `--resume OUT/latest.pt --device cpu --minutes 30`.
+--empty-task-p (default 0.3; 0 = the task mix the bundled model was trained on) is the share of tasks that also
+hold label-free images, in the support set and/or as the query, so the model learns to draw nothing where the
+target is absent (see synthetic.empty_layout and atlas_tasks.AtlasBank._empty_slices).
 """
 from __future__ import annotations
 
@@ -42,18 +45,18 @@ PRESETS = {
     "production": dict(encoder=[32, 64, 64, 64], decoder=[64, 64, 32], size=128, low_res=64, low_res_frac=0.25,
                        images_per_step=408, max_tasks=64, supports=[1, 2, 4, 8, 12, 16, 24, 32],
                        support_weights=[1, 1, 1.5, 2, 2, 2.5, 2, 2], lr=3e-4, min_lr_frac=0.05,
-                       warmup_steps=300, synth_frac=0.5, val_tasks=64, val_every_s=90, save_every_s=120,
-                       log_every_s=15, check_every=25),
+                       warmup_steps=300, synth_frac=0.5, empty_task_p=0.3, val_tasks=64, val_every_s=90,
+                       save_every_s=120, log_every_s=15, check_every=25),
     # A few CPU minutes that still show learning.
     "cpu": dict(encoder=[16, 32, 32, 32], decoder=[32, 32, 16], size=64, low_res=None, low_res_frac=0.0,
                 images_per_step=54, max_tasks=12, supports=[1, 2, 4, 8], support_weights=[1, 1, 1, 1],
-                lr=1e-3, min_lr_frac=0.1, warmup_steps=30, synth_frac=0.5, val_tasks=24, val_every_s=60,
-                save_every_s=120, log_every_s=15, check_every=10),
+                lr=1e-3, min_lr_frac=0.1, warmup_steps=30, synth_frac=0.5, empty_task_p=0.3, val_tasks=24,
+                val_every_s=60, save_every_s=120, log_every_s=15, check_every=10),
     # Seconds: the smoke test.
     "tiny": dict(encoder=[8, 8, 8, 8], decoder=None, size=32, low_res=None, low_res_frac=0.0,
                  images_per_step=12, max_tasks=4, supports=[1, 3], support_weights=[1, 1], lr=1e-3,
-                 min_lr_frac=0.1, warmup_steps=2, synth_frac=0.5, val_tasks=2, val_every_s=1e9,
-                 save_every_s=1e9, log_every_s=1e9, check_every=2),
+                 min_lr_frac=0.1, warmup_steps=2, synth_frac=0.5, empty_task_p=0.3, val_tasks=2,
+                 val_every_s=1e9, save_every_s=1e9, log_every_s=1e9, check_every=2),
 }
 
 
@@ -73,6 +76,11 @@ def parse(argv=None):
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--lr", type=float, help="peak learning rate (preset default otherwise)")
     p.add_argument("--synth-frac", type=float, help="share of synthetic tasks, 0..1 (1: no bundle needed)")
+    p.add_argument("--empty-task-p", type=float,
+                   help="share of tasks with label-free images in the support set and/or as the query, 0..1 "
+                        "(preset default 0.3; 0: the task mix the bundled model was trained on)")
+    p.add_argument("--no-mixed-val", action="store_true",
+                   help="validate only on the synthetic and atlas sets (not the mixed sets with label-free queries)")
     p.add_argument("--val-tasks", type=int)
     p.add_argument("--images-per-step", type=int, help="images (support + query) per step at full resolution")
     return p.parse_args(argv)
@@ -84,7 +92,7 @@ class Trainer:
         self.started = started
         self.cfg = dict(PRESETS[args.preset])
         for key, value in (("lr", args.lr), ("synth_frac", args.synth_frac), ("val_tasks", args.val_tasks),
-                           ("images_per_step", args.images_per_step)):
+                           ("images_per_step", args.images_per_step), ("empty_task_p", args.empty_task_p)):
             if value is not None:
                 self.cfg[key] = value
         dev = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
@@ -120,10 +128,13 @@ class Trainer:
         n_params = sum(p.numel() for p in self.model.parameters())
         log(f"device {self.device} ({torch.cuda.get_device_name() if self.cuda else 'cpu'}), torch {torch.__version__}, "
             f"model enc {self.cfg['encoder']} dec {self.cfg['decoder']}, {n_params / 1e6:.2f}M parameters, "
-            f"step {self.step}, preset {args.preset}")
+            f"step {self.step}, preset {args.preset}, tasks with label-free images {self.cfg['empty_task_p']:.0%}")
         t = time.time()
+        if not 0 <= self.cfg["empty_task_p"] <= 1:
+            sys.exit(f"train: --empty-task-p must be in 0..1, not {self.cfg['empty_task_p']}")
         self.val_sets = validate.make_sets(self.cfg["val_tasks"], self.cfg["size"], self.device,
-                                           args.bundle if self.bank is not None else None)
+                                           args.bundle if self.bank is not None else None,
+                                           mixed=not args.no_mixed_val)
         log(f"validation sets {', '.join(f'{k}: {v[0].shape[0]} tasks' for k, v in self.val_sets.items())} "
             f"({time.time() - t:.1f}s)")
         self.val_seconds = 0.0
@@ -161,11 +172,12 @@ class Trainer:
         b = int(min(self.cfg["max_tasks"], max(2, images_per_step * scale // (n_support + 1))))
         # a fixed split per (S, res) keeps the data-generation shapes few, so cudnn.benchmark tunes them once
         n_syn = int(round(b * self.cfg["synth_frac"])) if self.bank is not None else b
+        empty_p = self.cfg["empty_task_p"]
         parts = []
         if n_syn:
-            parts.append(synthetic_tasks(n_syn, n_support + 1, res, self.gen, self.device))
+            parts.append(synthetic_tasks(n_syn, n_support + 1, res, self.gen, self.device, empty_p=empty_p))
         if b - n_syn:
-            parts.append(self.bank.tasks(b - n_syn, n_support + 1, res, self.rng, self.gen))
+            parts.append(self.bank.tasks(b - n_syn, n_support + 1, res, self.rng, self.gen, empty_p=empty_p))
         images, labels = (torch.cat(x) for x in zip(*parts))
         images, labels = augment.in_task(images, labels, self.gen)
         return augment.task(images, labels, self.gen)
@@ -173,13 +185,7 @@ class Trainer:
     def loss(self, images, labels):
         with self.autocast():
             logits = self.model(images[:, -1:], images[:, :-1, None], labels[:, :-1, None])
-        logits = logits.float()
-        target = labels[:, -1:]
-        bce = F.binary_cross_entropy_with_logits(logits, target)
-        prob = torch.sigmoid(logits)
-        inter = (prob * target).sum(dim=(1, 2, 3))
-        soft_dice = (2 * inter + 1) / (prob.sum(dim=(1, 2, 3)) + target.sum(dim=(1, 2, 3)) + 1)
-        return bce + (1 - soft_dice).mean()
+        return query_loss(logits.float(), labels)
 
     def lr_at(self, run_step: int, progress: float, warmup: int, lr_scale: float) -> float:
         warm = min(1.0, (run_step + 1) / max(warmup, 1))
@@ -225,6 +231,10 @@ class Trainer:
                (30, 90, 200)),
               ([e["step"] for e in self.val_history], [e.get("atlas_s16", float("nan")) for e in self.val_history],
                (200, 40, 40))]),
+            ("VAL FALSE-POSITIVE RATE S16 ON LABEL-FREE QUERIES: BLUE SYNTH, RED ATLAS",
+             [([e["step"] for e in self.val_history],
+               [e.get(f"{k}_mixed_fp_s16", float("nan")) for e in self.val_history], color)
+              for k, color in (("synthetic", (30, 90, 200)), ("atlas", (200, 40, 40)))]),
         ])
         log(f"saved {', '.join(str(f) for f in files)} + safetensors, metrics, loss.png ({time.time() - t:.1f}s)")
 
@@ -323,6 +333,38 @@ class Trainer:
         self.validate()
         self.save()
         log(f"done in {time.time() - self.started:.0f}s (budget {args.minutes * 60:.0f}s)")
+
+
+def query_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """BCE + (1 - soft Dice) of the query: logits (B, 1, H, W) float, labels (B, n, H, W) = supports, then query.
+
+    Soft Dice per query is (2 I + e) / (P + T + e), I = sum(p t), P = sum(p), T = sum(t) in pixels.
+    - Query with the target (T > 0): e = 1, the loss the bundled model was trained with (unchanged).
+    - Label-free query (T = 0): the term is 1 - e / (P + e), and with e = 1 it misbehaves both ways. It saturates
+      for any visible false shape (P = 200 px: gradient 1/(P + 1)^2 = 2.5e-5 per pixel, so Dice does nothing
+      about the shapes we want gone), and the faint background dominates it (128 x 128 pixels at p = 1e-4 already
+      cost 0.62 with a pull of 0.14 per pixel: pressure towards ever more negative logits everywhere, not
+      "nothing here"). Weighting Dice off for these queries leaves only BCE, whose pull per pixel (1/(B H W)) is
+      about 1/50 of the pull Dice puts on a false pixel of a query whose target covers 1 % of the image (1/(2 T B)):
+      label-free queries would count for little. So e = A, the mean target area (pixels) of the task's support
+      images that show it (at least 0.25 % of the image): the term becomes P / (P + A). A false shape as large as
+      the target the support shows costs 0.5; the pull per pixel at P = 0 is 1/A, of the order Dice puts on a
+      false pixel next to a target of area A; it does not saturate until P >> A; faint background (P << A) costs
+      almost nothing. Its gradient is positive in every pixel, so descent lowers every logit of a label-free
+      query. (A batch-wide Dice would be defined too, but it lets large targets outweigh small ones in every batch,
+      unlike the per-query loss the model was trained with.)
+    """
+    target = labels[:, -1:]
+    bce = F.binary_cross_entropy_with_logits(logits, target)
+    prob = torch.sigmoid(logits)
+    inter = (prob * target).sum(dim=(1, 2, 3))
+    t_sum = target.sum(dim=(1, 2, 3))
+    area = labels[:, :-1].sum(dim=(2, 3))                                    # (B, S) support target areas
+    expected = area.sum(dim=1) / (area > 0).sum(dim=1).clamp_min(1)
+    floor = 0.0025 * labels.shape[-1] * labels.shape[-2]
+    smooth = torch.where(t_sum > 0, torch.ones_like(t_sum), expected.clamp_min(floor))
+    soft_dice = (2 * inter + smooth) / (prob.sum(dim=(1, 2, 3)) + t_sum + smooth)
+    return bce + (1 - soft_dice).mean()
 
 
 def _to_cpu(obj):

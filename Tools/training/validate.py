@@ -1,11 +1,17 @@
-"""Held-out validation tasks and their Dice.
+"""Held-out validation tasks, their Dice, and the false-positive rate on label-free queries.
 
 synthetic: tasks from a fixed seed that training never uses (training seeds its generators differently).
 atlas: tasks whose target is one of the bundle's held-out labels, which training never picks alone.
-Both are made on the CPU from fixed seeds and then moved to the training device, so a GPU run and a CPU run
+synthetic_mixed, atlas_mixed: the same kinds of tasks from their own seeds, every task with label-free images
+(empty_p = 1: the query label-free in about half of them, supports mixing positive and label-free images in
+varying proportions; support 0 always shows the target). For these, `<set>_s<S>` is the Dice over the queries
+that show the target and `<set>_fp_s<S>` the false-positive rate: the share of label-free queries given any
+foreground at probability 0.5. The synthetic and atlas sets and their keys are exactly what they were before
+the mixed sets existed, so their numbers stay comparable with earlier runs.
+All are made on the CPU from fixed seeds and then moved to the training device, so a GPU run and a CPU run
 validate on the very same tasks (CPU and CUDA random streams differ; sets drawn on the device would not match).
 
-    python Tools/training/validate.py CHECKPOINT [--tasks 256] [--bundle B]   # prints the held-out Dice
+    python Tools/training/validate.py CHECKPOINT [--tasks 256] [--bundle B] [--no-mixed]   # prints the numbers
 """
 from __future__ import annotations
 
@@ -20,21 +26,37 @@ VAL_SEED = 9_000_017
 SUPPORT = 16
 
 
-def make_sets(n_tasks: int, size: int, device, bundle: str | None) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-    """{'synthetic': (images, labels), 'atlas': ...}, each (n_tasks, SUPPORT + 1, size, size) on the device."""
+MIXED = ("synthetic_mixed", "atlas_mixed")   # sets with label-free queries: Dice on the others, plus the FP rate
+
+
+def _synthetic_set(n_tasks: int, size: int, seed: int, empty_p: float):
     cpu = torch.device("cpu")
-    sets = {}
-    gen = torch.Generator(device=cpu).manual_seed(VAL_SEED)
+    gen = torch.Generator(device=cpu).manual_seed(seed)
     parts = []
     for start in range(0, n_tasks, 16):
         b = min(16, n_tasks - start)
-        parts.append(augment.in_task(*synthetic_tasks(b, SUPPORT + 1, size, gen, cpu), gen))
-    sets["synthetic"] = tuple(torch.cat(x) for x in zip(*parts))
-    if bundle is not None:
-        bank = AtlasBank(bundle, cpu)
-        gen = torch.Generator(device=cpu).manual_seed(VAL_SEED + 1)
-        rng = np.random.default_rng(VAL_SEED + 1)
-        sets["atlas"] = augment.in_task(*bank.tasks(n_tasks, SUPPORT + 1, size, rng, gen, heldout=True), gen)
+        parts.append(augment.in_task(*synthetic_tasks(b, SUPPORT + 1, size, gen, cpu, empty_p=empty_p), gen))
+    return tuple(torch.cat(x) for x in zip(*parts))
+
+
+def _atlas_set(bank: AtlasBank, n_tasks: int, size: int, seed: int, empty_p: float):
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    return augment.in_task(*bank.tasks(n_tasks, SUPPORT + 1, size, rng, gen, heldout=True, empty_p=empty_p), gen)
+
+
+def make_sets(n_tasks: int, size: int, device, bundle: str | None,
+              mixed: bool = True) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """{'synthetic': (images, labels), 'atlas': ..., 'synthetic_mixed': ..., 'atlas_mixed': ...}, each
+    (n_tasks, SUPPORT + 1, size, size) on the device; atlas sets only with a bundle, mixed sets only with mixed."""
+    sets = {"synthetic": _synthetic_set(n_tasks, size, VAL_SEED, 0.0)}
+    bank = AtlasBank(bundle, "cpu") if bundle is not None else None
+    if bank is not None:
+        sets["atlas"] = _atlas_set(bank, n_tasks, size, VAL_SEED + 1, 0.0)
+    if mixed:
+        sets["synthetic_mixed"] = _synthetic_set(n_tasks, size, VAL_SEED + 2, 1.0)
+        if bank is not None:
+            sets["atlas_mixed"] = _atlas_set(bank, n_tasks, size, VAL_SEED + 3, 1.0)
     return {name: (images.to(device), labels.to(device)) for name, (images, labels) in sets.items()}
 
 
@@ -45,22 +67,39 @@ def dice(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return torch.where(total > 0, 2 * inter / total.clamp_min(1e-6), torch.ones_like(total))
 
 
+def false_positives(pred: torch.Tensor, target: torch.Tensor) -> tuple[int, int]:
+    """(label-free items given any foreground, label-free items) of (B, H, W) binaries."""
+    empty = target.sum(dim=(-2, -1)) == 0
+    drawn = pred.sum(dim=(-2, -1)) > 0
+    return int((empty & drawn).sum()), int(empty.sum())
+
+
 @torch.no_grad()
 def evaluate(model, sets, device, autocast, supports=(SUPPORT,), batch: int = 8) -> dict[str, float]:
-    """Mean query Dice for each set and support size: keys like 'synthetic_s16'."""
+    """Per set and support size: mean query Dice ('synthetic_s16'); for the MIXED sets the Dice over the queries
+    that show the target ('atlas_mixed_s16') and the false-positive rate on label-free queries
+    ('atlas_mixed_fp_s16'; NaN if a set has none)."""
     was_training = model.training
     model.eval()
     out = {}
     for name, (images, labels) in sets.items():
         for s in supports:
-            scores = []
+            scores, fp, empty = [], 0, 0
             for i in range(0, images.shape[0], batch):
                 img = images[i:i + batch].to(device)
                 lab = labels[i:i + batch].to(device)
                 with autocast():
                     logits = model(img[:, -1:], img[:, :s, None], lab[:, :s, None])
-                scores.append(dice((logits[:, 0].float() > 0).float(), lab[:, -1]).cpu())
+                pred, target = (logits[:, 0].float() > 0).float(), lab[:, -1]
+                score = dice(pred, target)
+                if name in MIXED:
+                    score = score[target.sum(dim=(-2, -1)) > 0]
+                    f, e = false_positives(pred, target)
+                    fp, empty = fp + f, empty + e
+                scores.append(score.cpu())
             out[f"{name}_s{s}"] = float(torch.cat(scores).mean())
+            if name in MIXED:
+                out[f"{name}_fp_s{s}"] = fp / empty if empty else float("nan")
     model.train(was_training)
     return out
 
@@ -80,13 +119,15 @@ def main(argv=None) -> None:
     p.add_argument("--tasks", type=int, default=256, help="tasks per set")
     p.add_argument("--bundle", default=str(here / "bundle" / "atlas_bundle.npz"))
     p.add_argument("--supports", default="1,2,4,8,16,32")
+    p.add_argument("--no-mixed", action="store_true", help="only the synthetic and atlas sets (as before the mixed "
+                   "sets existed; half the time)")
     args = p.parse_args(argv)
     state = checkpoint.load(args.checkpoint)
     cfg = state["config"]
     model = UniverSeg(cfg["encoder"], cfg["decoder"])
     model.load_state_dict(state["model"])
     bundle = args.bundle if pathlib.Path(args.bundle).is_file() else None
-    sets = make_sets(args.tasks, cfg["size"], "cpu", bundle)
+    sets = make_sets(args.tasks, cfg["size"], "cpu", bundle, mixed=not args.no_mixed)
     supports = tuple(int(s) for s in args.supports.split(","))
     result = evaluate(model, sets, "cpu", contextlib.nullcontext, supports=supports)
     print(json.dumps({"checkpoint": args.checkpoint, "step": state["step"], "tasks": args.tasks, **result}, indent=1))

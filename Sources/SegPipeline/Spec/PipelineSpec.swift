@@ -112,8 +112,6 @@ public enum SupportStrategy: String, Sendable, CaseIterable {
     case position
     /// For each query slice, the support slices whose images look most alike (normalized cross-correlation).
     case similarity
-    /// For each query slice, the most alike support slices among those near the same relative position.
-    case neighbourhood
     /// Like `position`, with each support volume's positions aligned to the study's by image similarity first, so
     /// support covering another stretch of the body (a lower half for an upper half) still meets the right level.
     case aligned

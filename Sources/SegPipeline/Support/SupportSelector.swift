@@ -3,13 +3,15 @@
 /// Query slices are split into groups that share support sets, so the engine prepares each set once per group:
 /// - `random`: one group; each ensemble member draws `size` slices containing the target (seeded; all of them
 ///   when fewer exist).
-/// - `position`: `groups` bins along the slicing axis; each bin takes the examples nearest its centre in relative
-///   position (both volumes measured from their inferior/posterior/left end), empty masks included, so slices
-///   beyond the structure learn "nothing here".
+/// - `position` (the default): `groups` bins along the slicing axis; each bin takes the examples nearest its slices'
+///   mean relative position (both volumes measured from their inferior/posterior/left end), empty masks included,
+///   so slices beyond the structure learn "nothing here".
+/// - `aligned`: as `position`, with each support volume's positions first aligned to the study's by image
+///   similarity (`alignedPositions`), for support that covers another stretch of the body.
 /// - `similarity`: the same bins, ranked instead by normalized cross-correlation between the bin's mean query image
 ///   and each example (at 32 x 32).
-/// For `position` and `similarity` with an ensemble (K > 1), each member draws `size` examples from the best
-/// 2 x `size`, so members differ.
+/// For the binned strategies with an ensemble (K > 1), each member draws `size` examples from the best 2 x `size`,
+/// so members differ.
 public enum SupportSelector {
     public struct Group: Sendable {
         /// Indices of the query slices this group covers.
@@ -26,18 +28,14 @@ public enum SupportSelector {
         public var seed: UInt64
         /// Study and target names, mixed into the seed so each gets its own repeatable draw.
         public var streamName: [String]
-        /// `neighbourhood`: how far (in relative position) an example may lie from its group's slices.
-        public var window: Double = 0.1
 
-        public init(strategy: SupportStrategy, size: Int, ensemble: Int, groups: Int, seed: UInt64,
-                    streamName: [String], window: Double = 0.1) {
+        public init(strategy: SupportStrategy, size: Int, ensemble: Int, groups: Int, seed: UInt64, streamName: [String]) {
             self.strategy = strategy
             self.size = size
             self.ensemble = ensemble
             self.groups = groups
             self.seed = seed
             self.streamName = streamName
-            self.window = window
         }
     }
 
@@ -49,57 +47,69 @@ public enum SupportSelector {
             throw PipelineError.noSupport(target: target, reason: "no support slice contains the target's labels")
         }
         var rng = SeededGenerator(seed: request.seed, request.streamName)
-        switch request.strategy {
-        case .random:
+        guard request.strategy != .random else {
             // Only slices that show the target, all of them when fewer exist: topping up with empty slices pulls
             // predictions toward "nothing here", which erases small structures (the same rule as `evaluate`).
             let positives = pool.filter { $0.foreground > 0 }
             let count = min(request.size, positives.count)
             let sets = (0..<request.ensemble).map { _ in draw(count, from: positives, filler: [], using: &rng) }
             return [Group(queries: Array(queries.indices), supportSets: sets)]
-        case .position, .similarity, .neighbourhood, .aligned:
-            let binCount = max(1, min(request.groups, queries.count))
-            var bins = [[Int]](repeating: [], count: binCount)
-            for (index, position) in positions.enumerated() {
-                bins[min(binCount - 1, Int(position * Double(binCount)))].append(index)
+        }
+        let binCount = max(1, min(request.groups, queries.count))
+        var bins = [[Int]](repeating: [], count: binCount)
+        for (index, position) in positions.enumerated() {
+            bins[min(binCount - 1, Int(position * Double(binCount)))].append(index)
+        }
+        let ranking = Ranking(strategy: request.strategy, queries: queries, positions: positions, pool: pool)
+        return bins.filter { !$0.isEmpty }.map { members in
+            let examples = ranking.ranked(for: members).map { pool[$0] }
+            let sets: [[SupportExample]]
+            if request.ensemble == 1 {
+                sets = [draw(request.size, from: Array(examples.prefix(request.size)), filler: examples, using: &rng)]
+            } else {
+                let window = Array(examples.prefix(2 * request.size))
+                sets = (0..<request.ensemble).map { _ in draw(request.size, from: window, filler: examples, using: &rng) }
             }
-            let thumbnails = request.strategy == .position ? [] : pool.map { thumbnail($0.image) }
-            let aligned = request.strategy == .aligned ? alignedPositions(queries: queries, positions: positions,
-                                                                           pool: pool, thumbnails: thumbnails) : [:]
-            var groups: [Group] = []
-            for members in bins where !members.isEmpty {
-                let centre = members.map { positions[$0] }.reduce(0, +) / Double(members.count)
-                // Where this group lies in each support volume: its own position, or the aligned one.
-                let centres = aligned.mapValues { along in members.map { along[$0] }.reduce(0, +) / Double(members.count) }
-                let distance = { (i: Int) in abs(pool[i].position - (centres[pool[i].source] ?? centre)) }
-                let byPosition = pool.indices.sorted { (distance($0), $0) < (distance($1), $1) }
-                var ranked: [Int]
-                switch request.strategy {
-                case .position, .aligned:
-                    ranked = byPosition
-                default:
-                    let probe = thumbnail(mean(members.map { queries[$0] }))
-                    // Neighbourhood: only examples near the bin's position compete on similarity (at least
-                    // 2 x size of them), so a look-alike from far along the axis cannot stand in for the right level.
-                    var candidates = pool.indices.map { $0 }
-                    if request.strategy == .neighbourhood {
-                        let near = byPosition.filter { abs(pool[$0].position - centre) <= request.window }
-                        candidates = near.count >= 2 * request.size ? near : Array(byPosition.prefix(2 * request.size))
-                    }
-                    let scores = Dictionary(uniqueKeysWithValues: candidates.map { ($0, correlation(probe, thumbnails[$0])) })
-                    ranked = candidates.sorted { (-scores[$0]!, $0) < (-scores[$1]!, $1) }
-                }
-                let examples = ranked.map { pool[$0] }
-                let sets: [[SupportExample]]
-                if request.ensemble == 1 {
-                    sets = [draw(request.size, from: Array(examples.prefix(request.size)), filler: examples, using: &rng)]
-                } else {
-                    let window = Array(examples.prefix(2 * request.size))
-                    sets = (0..<request.ensemble).map { _ in draw(request.size, from: window, filler: examples, using: &rng) }
-                }
-                groups.append(Group(queries: members, supportSets: sets))
+            return Group(queries: members, supportSets: sets)
+        }
+    }
+
+    /// Orders the pool for a group of query slices, best first, by the strategy's measure.
+    struct Ranking {
+        let strategy: SupportStrategy
+        let queries: [ModelSlice]
+        let positions: [Double]
+        let pool: [SupportExample]
+        let thumbnails: [[Float]]
+        /// `aligned`: each query slice's position in each support volume.
+        let aligned: [String: [Double]]
+
+        init(strategy: SupportStrategy, queries: [ModelSlice], positions: [Double], pool: [SupportExample]) {
+            self.strategy = strategy
+            self.queries = queries
+            self.positions = positions
+            self.pool = pool
+            thumbnails = strategy == .position ? [] : pool.map { SupportSelector.thumbnail($0.image) }
+            aligned = strategy == .aligned
+                ? SupportSelector.alignedPositions(queries: queries, positions: positions, pool: pool, thumbnails: thumbnails)
+                : [:]
+        }
+
+        /// Pool indices, best first for the query slices `members`; ties go to the earlier example.
+        func ranked(for members: [Int]) -> [Int] {
+            func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(values.count) }
+            switch strategy {
+            case .similarity:
+                let probe = SupportSelector.thumbnail(SupportSelector.mean(members.map { queries[$0] }))
+                let scores = thumbnails.map { SupportSelector.correlation(probe, $0) }
+                return pool.indices.sorted { (-scores[$0], $0) < (-scores[$1], $1) }
+            default:
+                // Where the group lies in each support volume: its own mean position, or the aligned one.
+                let own = mean(members.map { positions[$0] })
+                let centres = aligned.mapValues { along in mean(members.map { along[$0] }) }
+                let distance = pool.map { abs($0.position - (centres[$0.source] ?? own)) }
+                return pool.indices.sorted { (distance[$0], $0) < (distance[$1], $1) }
             }
-            return groups
         }
     }
 
