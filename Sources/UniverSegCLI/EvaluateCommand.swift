@@ -51,6 +51,12 @@ struct EvaluateCommand: ParsableCommand {
 
     @OptionGroup var wholeVolume: WholeVolumeArguments
 
+    @Flag(help: "Whole volumes: average probabilities with the neighbouring slices (1, 2, 1) before mapping back.")
+    var smoothSlices = false
+
+    @Flag(help: "Whole volumes: segment along all three axes and average the probabilities (3x the work or more).")
+    var fuseAxes = false
+
     @Option(help: "Write each query volume's probability map (native grid) to this folder as NAME_prob.nii.gz.")
     var probabilities: String?
 
@@ -92,7 +98,11 @@ struct EvaluateCommand: ParsableCommand {
             } else {
                 var options = Evaluator.Options(supportSize: supportSize ?? 16, ensemble: ensemble ?? 1, seed: seed,
                                                 threads: threads, baseline: baseline,
-                                                wholeVolume: try wholeVolume.options(), progress: progress)
+                                                wholeVolume: WholeVolumeOptions(
+                                                    strategy: wholeVolume.strategyValue, groups: wholeVolume.groups,
+                                                    cleanup: wholeVolume.cleanup, smoothSlices: smoothSlices,
+                                                    fuseAxes: fuseAxes),
+                                                progress: progress)
                 options.probabilitiesFolder = probabilities.map { URL(fileURLWithPath: $0) }
                 let report = try Evaluator.evaluate(definition, model: model, options: options)
                 (text, data) = (report.text(), try report.json())

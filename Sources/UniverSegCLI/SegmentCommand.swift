@@ -64,7 +64,7 @@ struct SegmentCommand: AsyncParsableCommand {
                 throw ValidationError("--label \(labels[0]) is given twice")
             }
             targets.append(TargetSpec(name: "label\(labels.map(String.init).joined(separator: "+"))",
-                                      value: labels[0], supportLabels: labels, cleanup: try wholeVolume.options().cleanup))
+                                      value: labels[0], supportLabels: labels, cleanup: wholeVolume.cleanup))
         }
         return targets
     }
@@ -122,7 +122,7 @@ struct SegmentCommand: AsyncParsableCommand {
             name: "segment", inputs: InputSpec(folder: imageURL.deletingLastPathComponent()),
             preprocessing: PreprocessingSpec(axis: slicing, normalization: try PipelineSpecParser.normalization(normalization, option: "--normalization")),
             support: SupportSpec(libraries: support.map { URL(fileURLWithPath: $0).standardizedFileURL },
-                                 strategy: try wholeVolume.options().strategy, perStudyFolder: nil,
+                                 strategy: wholeVolume.strategyValue, perStudyFolder: nil,
                                  groups: wholeVolume.groups),
             targets: try targets(),
             model: ModelSpec(weights: engine.weights.map { URL(fileURLWithPath: $0) }, supportSize: supportSize,

@@ -1,7 +1,7 @@
 import ArgumentParser
 import SegPipeline
 
-/// How a whole volume is segmented: support selection and post-processing, shared by `segment` and `evaluate`.
+/// How a whole volume is segmented: support selection and mask clean-up, shared by `segment` and `evaluate`.
 struct WholeVolumeArguments: ParsableArguments {
     @Option(help: "Support selection: position, aligned, similarity or random.")
     var strategy: String = SupportSpec.defaultStrategy.rawValue
@@ -18,12 +18,6 @@ struct WholeVolumeArguments: ParsableArguments {
     @Flag(help: "Fill cavities inside each target's mask.")
     var fillHoles = false
 
-    @Flag(help: "Average probabilities with the neighbouring slices (1, 2, 1) before mapping back.")
-    var smoothSlices = false
-
-    @Flag(help: "Segment along all three axes and average the probabilities (3x the work or more).")
-    var fuseAxes = false
-
     func validate() throws {
         guard SupportStrategy(rawValue: strategy) != nil else {
             throw ValidationError("--strategy must be one of \(SupportStrategy.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -32,10 +26,9 @@ struct WholeVolumeArguments: ParsableArguments {
         guard minComponentMl >= 0, minComponentMl.isFinite else { throw ValidationError("--min-component-ml must be 0 or more") }
     }
 
-    func options() throws -> WholeVolumeOptions {
-        WholeVolumeOptions(strategy: SupportStrategy(rawValue: strategy)!, groups: groups,
-                           cleanup: MaskCleanup(largestComponent: largestComponent, minComponentML: minComponentMl,
-                                                fillHoles: fillHoles),
-                           smoothSlices: smoothSlices, fuseAxes: fuseAxes)
+    var strategyValue: SupportStrategy { SupportStrategy(rawValue: strategy)! }
+
+    var cleanup: MaskCleanup {
+        MaskCleanup(largestComponent: largestComponent, minComponentML: minComponentMl, fillHoles: fillHoles)
     }
 }
