@@ -10,11 +10,12 @@ enum EngineCLIFixtures {
 
     static var binary: URL { UniverSegBinary.url }
 
-    /// Runs `body` on a Dispatch thread, not on Swift Testing's cooperative pool: these tests block for seconds
+    /// Runs `body` on a thread of its own, not on Swift Testing's cooperative pool: these tests block for seconds
     /// (engine work, child processes), and on a 2-core machine a blocked pool stalls other suites' async tests.
+    /// Not on `DispatchQueue.global()` either: on Linux the cooperative pool runs on those same threads.
     static func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+            Thread { continuation.resume(with: Result { try body() }) }.start()
         }
     }
 

@@ -18,9 +18,11 @@ import Testing
     }
 
     @Test(arguments: commands)
-    func helpMatchesItsGoldenText(_ command: [String]) throws {
+    func helpMatchesItsGoldenText(_ command: [String]) async throws {
         // A fixed width: ArgumentParser wraps help to the terminal's (COLUMNS), and tests must not depend on it.
-        let run = try UniverSegBinary.run(command + ["--help"], environment: ["COLUMNS": "100"])
+        let run = try await EngineCLIFixtures.blocking {
+            try UniverSegBinary.run(command + ["--help"], environment: ["COLUMNS": "100"])
+        }
         #expect(run.status == 0, "\(run.err)")
         #expect(run.err == "")
         let file = Self.folder.appendingPathComponent((["universeg"] + command).joined(separator: "-") + ".txt")

@@ -6,30 +6,31 @@ import Testing
     static var binary: URL { UniverSegBinary.url }
     static let repo = UniverSegBinary.repository
 
-    func execute(_ arguments: [String], in folder: URL = repo) throws -> (status: Int32, out: String, err: String) {
-        try UniverSegBinary.run(arguments, in: folder)
+    /// Runs the binary off the cooperative pool (a child process blocks its caller's thread).
+    func execute(_ arguments: [String], in folder: URL = repo) async throws -> (status: Int32, out: String, err: String) {
+        try await EngineCLIFixtures.blocking { try UniverSegBinary.run(arguments, in: folder) }
     }
 
     /// For audit trails: the same version string every report records.
-    @Test func versionIsPrinted() throws {
-        let result = try execute(["--version"])
+    @Test func versionIsPrinted() async throws {
+        let result = try await execute(["--version"])
         #expect(result.status == 0)
         #expect(result.out.hasPrefix("universeg ") && result.out.hasSuffix("\n") && result.out.split(separator: "\n").count == 1)
     }
 
-    @Test func validateAcceptsTheShippedNiftiPipeline() throws {
-        let result = try execute(["validate", "Pipelines/brain-lesion-nifti.yaml"])
+    @Test func validateAcceptsTheShippedNiftiPipeline() async throws {
+        let result = try await execute(["validate", "Pipelines/brain-lesion-nifti.yaml"])
         #expect(result.status == 0)
         #expect(result.out == "Pipelines/brain-lesion-nifti.yaml: ok: pipeline 'brain-lesion-nifti', 1 target (lesion), writers nifti, probabilities, report, qc\n")
     }
 
-    @Test func validateAcceptsTheShippedTissueDicomPipeline() throws {
-        let result = try execute(["validate", "Pipelines/tissue-dicom.yaml"])
+    @Test func validateAcceptsTheShippedTissueDicomPipeline() async throws {
+        let result = try await execute(["validate", "Pipelines/tissue-dicom.yaml"])
         #expect(result.status == 0)
         #expect(result.out == "Pipelines/tissue-dicom.yaml: ok: pipeline 'tissue-dicom', 2 targets (tissue-class-6, tissue-class-5), writers nifti, dicom-seg, probabilities, report, qc\n")
     }
 
-    @Test func validatePrintsEveryErrorCompilerStyleAndExits2() throws {
+    @Test func validatePrintsEveryErrorCompilerStyleAndExits2() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("clitest-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("in"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -41,7 +42,7 @@ import Testing
               folder: out
               writers: [nifit]
             """.write(to: folder.appendingPathComponent("pipeline.yaml"), atomically: true, encoding: .utf8)
-        let result = try execute(["validate", "pipeline.yaml"], in: folder)
+        let result = try await execute(["validate", "pipeline.yaml"], in: folder)
         #expect(result.status == 2)
         #expect(result.out == "")
         #expect(result.err == """
@@ -62,15 +63,15 @@ import Testing
             """)
     }
 
-    @Test func runDryRunListsStudiesAndWhy() throws {
-        let result = try execute(["run", "Pipelines/brain-lesion-nifti.yaml", "--dry-run", "--force"])
+    @Test func runDryRunListsStudiesAndWhy() async throws {
+        let result = try await execute(["run", "Pipelines/brain-lesion-nifti.yaml", "--dry-run", "--force"])
         #expect(result.status == 0)
         #expect(result.out.hasPrefix("process  brain2 (--force)"))
         #expect(result.out.contains("1 to process, 0 to skip"))
     }
 
-    @Test func badUsageExits64() throws {
-        let result = try execute(["segment", "--image", "nowhere.nii.gz", "--support", "x", "--label", "1", "--out", "o.nii.gz"])
+    @Test func badUsageExits64() async throws {
+        let result = try await execute(["segment", "--image", "nowhere.nii.gz", "--support", "x", "--label", "1", "--out", "o.nii.gz"])
         #expect(result.status == 64)
         #expect(result.err.contains("--image: no such file or folder: nowhere.nii.gz"))
     }

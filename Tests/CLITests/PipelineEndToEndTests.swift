@@ -19,8 +19,7 @@ import VolumeIO
     /// `universeg ARGUMENTS` run off the cooperative pool (these runs take seconds; a blocked pool on 2 cores
     /// stalls other suites' async tests).
     func execute(_ arguments: [String], in folder: URL = PipelineCommandTests.repo) async throws -> (status: Int32, out: String, err: String) {
-        let result = try await EngineCLIFixtures.blocking { try PipelineCommandTests().execute(arguments, in: folder) }
-        return (result.status, result.out, result.err)
+        try await PipelineCommandTests().execute(arguments, in: folder)
     }
 
     static var bundledModelPresent: Bool {

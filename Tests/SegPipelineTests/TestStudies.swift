@@ -102,10 +102,11 @@ func fakeSpec(root: URL, writers: [WriterKind] = [.nifti, .report, .qc], queueDe
         fingerprint: fingerprint)
 }
 
-/// Runs `body` on a Dispatch thread, not on the cooperative pool: engine work blocks for seconds, and a blocked
-/// pool on a 2-core machine stalls other suites' async tests (the watcher's timers among them).
+/// Runs `body` on a thread of its own, not on the cooperative pool: engine work blocks for seconds, and a blocked
+/// pool on a 2-core machine stalls other suites' async tests (the watcher's timers among them). Not on
+/// `DispatchQueue.global()` either: on Linux Swift's cooperative pool runs on those same threads, one per core.
 func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+        Thread { continuation.resume(with: Result { try body() }) }.start()
     }
 }

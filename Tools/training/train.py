@@ -231,7 +231,7 @@ class Trainer:
                (30, 90, 200)),
               ([e["step"] for e in self.val_history], [e.get("atlas_s16", float("nan")) for e in self.val_history],
                (200, 40, 40))]),
-            ("VAL FALSE-POSITIVE RATE S16 ON LABEL-FREE QUERIES: BLUE SYNTH, RED ATLAS",
+            ("VAL FALSE-POSITIVE RATE S16 ON LABEL-FREE SLICES: BLUE SYNTH, RED ATLAS",
              [([e["step"] for e in self.val_history],
                [e.get(f"{k}_mixed_fp_s16", float("nan")) for e in self.val_history], color)
               for k, color in (("synthetic", (30, 90, 200)), ("atlas", (200, 40, 40)))]),

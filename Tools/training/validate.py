@@ -11,7 +11,8 @@ the mixed sets existed, so their numbers stay comparable with earlier runs.
 All are made on the CPU from fixed seeds and then moved to the training device, so a GPU run and a CPU run
 validate on the very same tasks (CPU and CUDA random streams differ; sets drawn on the device would not match).
 
-    python Tools/training/validate.py CHECKPOINT [--tasks 256] [--bundle B] [--no-mixed]   # prints the numbers
+    python Tools/training/validate.py CHECKPOINT [CHECKPOINT ...] [--tasks 256] [--supports 4,16] [--bundle B]
+                                      [--no-mixed] [--device cuda]       # prints the numbers as JSON
 """
 from __future__ import annotations
 
@@ -114,23 +115,34 @@ def main(argv=None) -> None:
     from model_ref import UniverSeg
 
     here = pathlib.Path(__file__).resolve().parent
-    p = argparse.ArgumentParser(description="Held-out validation Dice of a training checkpoint (CPU).")
-    p.add_argument("checkpoint")
+    p = argparse.ArgumentParser(description="Held-out validation Dice (and FP rate) of training checkpoints.")
+    p.add_argument("checkpoint", nargs="+", help="one or more checkpoints, scored on the very same tasks")
     p.add_argument("--tasks", type=int, default=256, help="tasks per set")
     p.add_argument("--bundle", default=str(here / "bundle" / "atlas_bundle.npz"))
     p.add_argument("--supports", default="1,2,4,8,16,32")
     p.add_argument("--no-mixed", action="store_true", help="only the synthetic and atlas sets (as before the mixed "
                    "sets existed; half the time)")
+    p.add_argument("--device", default="cpu", help="cpu (default) or cuda: the sets are drawn on the CPU either way; "
+                   "cuda runs the model in float32 without TF32, so its numbers match the CPU's up to rounding")
     args = p.parse_args(argv)
-    state = checkpoint.load(args.checkpoint)
-    cfg = state["config"]
-    model = UniverSeg(cfg["encoder"], cfg["decoder"])
-    model.load_state_dict(state["model"])
+    device = torch.device(args.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
     bundle = args.bundle if pathlib.Path(args.bundle).is_file() else None
-    sets = make_sets(args.tasks, cfg["size"], "cpu", bundle, mixed=not args.no_mixed)
     supports = tuple(int(s) for s in args.supports.split(","))
-    result = evaluate(model, sets, "cpu", contextlib.nullcontext, supports=supports)
-    print(json.dumps({"checkpoint": args.checkpoint, "step": state["step"], "tasks": args.tasks, **result}, indent=1))
+    sets_by_size, results = {}, []
+    for path in args.checkpoint:
+        state = checkpoint.load(path)
+        cfg = state["config"]
+        model = UniverSeg(cfg["encoder"], cfg["decoder"]).to(device)
+        model.load_state_dict(state["model"])
+        if cfg["size"] not in sets_by_size:
+            sets_by_size[cfg["size"]] = make_sets(args.tasks, cfg["size"], device, bundle, mixed=not args.no_mixed)
+        result = evaluate(model, sets_by_size[cfg["size"]], device, contextlib.nullcontext, supports=supports)
+        results.append({"checkpoint": path, "step": state["step"], "tasks": args.tasks, **result})
+    # one checkpoint: its object (as before); several: a list, in the order given
+    print(json.dumps(results[0] if len(results) == 1 else results, indent=1))
 
 
 if __name__ == "__main__":

@@ -43,9 +43,7 @@ public struct LoadedTask: Sendable {
         precondition(size >= 1)
         guard pool.count > size else { return Array(pool.indices) }
         var generator = SeededGenerator(seed: seed, ["support", String(size), String(member)])
-        var indices = Array(pool.indices)
-        for i in 0..<size { indices.swapAt(i, Int.random(in: i..<indices.count, using: &generator)) }
-        return indices[0..<size].sorted()
+        return generator.distinctIndices(size, of: pool.count).sorted()
     }
 
     /// Notes on the task as built, e.g. support and query cut with different fields of view.

@@ -9,6 +9,15 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         state = FNV1a.hash(parts.joined(separator: "\u{1F}").utf8, basis: seed ^ 0x9E37_79B9_7F4A_7C15)
     }
 
+    /// `count` distinct indices of `0..<n` (all of them when `n <= count`) in draw order: a partial Fisher–Yates
+    /// shuffle, the one way support slices are drawn at random (pipelines' `random` and `evaluate`'s protocol).
+    public mutating func distinctIndices(_ count: Int, of n: Int) -> [Int] {
+        var indices = Array(0..<n)
+        let taken = min(count, n)
+        for i in 0..<taken { indices.swapAt(i, Int.random(in: i..<n, using: &self)) }
+        return Array(indices[0..<taken])
+    }
+
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

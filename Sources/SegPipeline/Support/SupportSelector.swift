@@ -143,10 +143,10 @@ public enum SupportSelector {
     /// `count` examples: a random subset of `preferred`, topped up from `filler`, repeating when both run short.
     static func draw(_ count: Int, from preferred: [SupportExample], filler: [SupportExample],
                      using rng: inout SeededGenerator) -> [SupportExample] {
-        var chosen = Array(preferred.shuffled(using: &rng).prefix(count))
+        var chosen = rng.distinctIndices(count, of: preferred.count).map { preferred[$0] }
         if chosen.count < count {
             let rest = filler.filter { candidate in !chosen.contains { $0.source == candidate.source && $0.slice == candidate.slice } }
-            chosen += rest.shuffled(using: &rng).prefix(count - chosen.count)
+            chosen += rng.distinctIndices(count - chosen.count, of: rest.count).map { rest[$0] }
         }
         let base = chosen.isEmpty ? preferred + filler : chosen
         while chosen.count < count, !base.isEmpty { chosen.append(base[Int.random(in: 0..<base.count, using: &rng)]) }
