@@ -6,7 +6,9 @@ PROBS_DIR holds one folder per task (TASK/) with the `NAME_prob.nii.gz` maps `un
 wrote (measure_whole_volume.py --probabilities keeps them as OUT/SETTING/TASK/). Each variant (threshold, keep the
 largest component, drop components under a volume, fill holes, smoothing across slices along axis 2) is applied
 here with scipy.ndimage, an independent implementation, and scored against the query labels: mean 3D Dice over
-volumes, and false-shape slices (label-free slices along axis 2 given foreground) over label-free slices. A variant
+volumes, false-shape slices (label-free slices along axis 2 given foreground) over label-free slices, target-free
+volumes left without any foreground, and volumes whose found structure (predicted voxels on the label) the variant
+erased whole. A variant
 worth offering is then measured with `universeg evaluate` itself, whose numbers are the ones published.
 """
 from __future__ import annotations
@@ -70,16 +72,22 @@ def main() -> None:
     variants += [("smoothed across slices", 0.5, False, 0, False, True),
                  ("smoothed + components >= 0.2 mL", 0.5, False, 0.2, False, True)]
     print(f"{len(volumes)} query volumes\n")
-    print("| variant | mean 3D Dice | false-shape slices |\n|---|---|---|")
+    print("| variant | mean 3D Dice | false-shape slices | target-free volumes left empty | structures erased |")
+    print("|---|---|---|---|---|")
     for label, threshold, largest, min_ml, fill, smooth in variants:
-        dices, fp, empty = [], 0, 0
+        dices, fp, empty, cleared, erased = [], 0, 0, 0, 0
         for _, _, prob, truth, voxel_ml in volumes:
             p = ndimage.correlate1d(prob, [0.25, 0.5, 0.25], axis=2, mode="nearest") if smooth else prob
-            d, f, e = score(cleanup(p >= threshold, voxel_ml, largest, min_ml, fill), truth)
+            mask = cleanup(p >= threshold, voxel_ml, largest, min_ml, fill)
+            d, f, e = score(mask, truth)
             dices.append(d)
             fp += f
             empty += e
-        print(f"| {label} | {np.mean(dices):.3f} | {fp}/{empty} ({100 * fp / max(empty, 1):.1f} %) |")
+            cleared += int(not truth.any() and not mask.any())
+            erased += int(((p >= threshold) & truth).any() and not (mask & truth).any())
+        absent = sum(not v[3].any() for v in volumes)
+        print(f"| {label} | {np.mean(dices):.3f} | {fp}/{empty} ({100 * fp / max(empty, 1):.1f} %) | "
+              f"{cleared} of {absent} | {erased} |")
 
 
 if __name__ == "__main__":
