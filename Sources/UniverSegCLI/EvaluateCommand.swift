@@ -51,9 +51,6 @@ struct EvaluateCommand: ParsableCommand {
 
     @OptionGroup var wholeVolume: WholeVolumeArguments
 
-    @Flag(help: "Whole volumes: average probabilities with the neighbouring slices (1, 2, 1) before mapping back.")
-    var smoothSlices = false
-
     @Flag(help: "Whole volumes: segment along all three axes and average the probabilities (3x the work or more).")
     var fuseAxes = false
 
@@ -100,7 +97,7 @@ struct EvaluateCommand: ParsableCommand {
                                                 threads: threads, baseline: baseline,
                                                 wholeVolume: WholeVolumeOptions(
                                                     strategy: wholeVolume.strategyValue, groups: wholeVolume.groups,
-                                                    cleanup: wholeVolume.cleanup, smoothSlices: smoothSlices,
+                                                    cleanup: wholeVolume.cleanup, smoothSlices: wholeVolume.smoothSlices,
                                                     fuseAxes: fuseAxes),
                                                 progress: progress)
                 options.probabilitiesFolder = probabilities.map { URL(fileURLWithPath: $0) }

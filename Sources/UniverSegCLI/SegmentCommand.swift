@@ -64,7 +64,7 @@ struct SegmentCommand: AsyncParsableCommand {
                 throw ValidationError("--label \(labels[0]) is given twice")
             }
             targets.append(TargetSpec(name: "label\(labels.map(String.init).joined(separator: "+"))",
-                                      value: labels[0], supportLabels: labels, cleanup: wholeVolume.cleanup))
+                                      value: labels[0], supportLabels: labels, smoothSlices: wholeVolume.smoothSlices, cleanup: wholeVolume.cleanup))
         }
         return targets
     }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import SegPipeline
 
-/// How a whole volume is segmented: support selection and mask clean-up, shared by `segment` and `evaluate`.
+/// How a whole volume is segmented: support selection and post-processing, shared by `segment` and `evaluate`.
 struct WholeVolumeArguments: ParsableArguments {
     @Option(help: "Support selection: position, aligned, similarity or random.")
     var strategy: String = SupportSpec.defaultStrategy.rawValue
@@ -17,6 +17,9 @@ struct WholeVolumeArguments: ParsableArguments {
 
     @Flag(help: "Fill cavities inside each target's mask.")
     var fillHoles = false
+
+    @Flag(help: "Average each slice's probabilities with its neighbours' (1, 2, 1) before mapping back.")
+    var smoothSlices = false
 
     func validate() throws {
         guard SupportStrategy(rawValue: strategy) != nil else {

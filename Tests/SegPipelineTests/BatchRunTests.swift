@@ -72,6 +72,31 @@ import VolumeIO
         }
     }
 
+    /// A bright voxel on one slice only: kept as it is, gone once each slice is averaged with its neighbours
+    /// (threshold 0.6: the speck's smoothed probability is about 0.5, the cube's at least 0.75).
+    @Test func sliceSmoothingDropsAShapeOnASingleSlice() async throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try makeStudies(root, names: [])
+        var image = TestStudy.image(shape: [16, 12, 6])   // the cube: i 4..<12, j 3..<9, k 1...4
+        for i in 1...2 { for j in 9...10 { image[i, j, 2] = 100 } }
+        let study = root.appendingPathComponent("inputs/s/s_image.nii.gz")
+        try FileManager.default.createDirectory(at: study.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try NiftiWriter.write(image, to: study)
+        for smooth in [false, true] {
+            var spec = fakeSpec(root: root, writers: [.nifti])
+            spec.outputs.folder = root.appendingPathComponent("out-\(smooth)")
+            spec.model.threshold = 0.6
+            spec.targets[0].smoothSlices = smooth
+            let result = try await BatchRun(graph: JobGraph(spec: spec, segmenter: FakeSegmenter())).run()
+            #expect(result.done == 1)
+            let labels = try NiftiReader.readLabels(spec.outputs.folder.appendingPathComponent("s/s_seg.nii.gz"))
+            let speck: Int32 = smooth ? 0 : 1
+            #expect(labels[1, 9, 2] == speck && labels[2, 10, 2] == speck)
+            #expect(labels[8, 6, 2] == 1)   // inside the cube either way
+        }
+    }
+
     @Test func rerunSkipsFinishedStudiesAndForceRedoesThem() async throws {
         let root = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: root) }

@@ -32,7 +32,7 @@ import Testing
           - name: spleen
             value: 2
             labels: 3
-            postprocess: {largest_component: true, min_component_ml: 0.5, fill_holes: true}
+            postprocess: {smooth_slices: true, largest_component: true, min_component_ml: 0.5, fill_holes: true}
         model: {support_size: 8, ensemble: 2, threshold: 0.4, seed: 9}
         outputs:
           folder: out
@@ -55,6 +55,7 @@ import Testing
         #expect(s.targets.map(\.name) == ["liver", "spleen"])
         #expect(s.targets.map(\.supportLabels) == [[1, 2], [3]])
         #expect(s.targets.map(\.cleanup) == [.none, MaskCleanup(largestComponent: true, minComponentML: 0.5, fillHoles: true)])
+        #expect(s.targets.map(\.smoothSlices) == [false, true])
         #expect(s.model == ModelSpec(weights: nil, supportSize: 8, ensemble: 2, threshold: 0.4, seed: 9))
         #expect(s.outputs.writers == [.nifti, .report])
         #expect(s.concurrency == ConcurrencySpec(threads: 2, queueDepth: 2))

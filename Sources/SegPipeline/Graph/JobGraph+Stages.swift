@@ -84,7 +84,8 @@ extension JobGraph {
                 events(.slicesDone(study: study.input.name, done: t * activeCount + done, total: total))
             }
             study.timings.engineSeconds += Date().timeIntervalSince(engineStart)
-            probabilities[target.name] = result.probabilities
+            probabilities[target.name] = target.smoothSlices
+                ? SliceSmoothing.smoothed(result.probabilities, blank: sliced.slices.blank) : result.probabilities
             supportUsed[target.name] = result.supportUsed.map { "\($0.source):\($0.slice)" }
             if let note = FieldOfView.mismatch(supportPixelSizes: result.supportUsed.map(\.pixelSize),
                                                studyPixel: study.mapping.pixelSize, support: "support for '\(target.name)'") {

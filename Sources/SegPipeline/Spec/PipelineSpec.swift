@@ -158,10 +158,14 @@ public struct TargetSpec: Sendable, Equatable {
     public var supportLabels: [Int32]
     /// Libraries for this target only, replacing `SupportSpec.libraries` when not empty.
     public var libraries: [URL]
+    /// Average each slice's probabilities with its neighbours' before they are mapped back (`SliceSmoothing`).
+    public var smoothSlices: Bool
     /// 3D clean-up of this target's mask on the native grid.
     public var cleanup: MaskCleanup
 
-    public init(name: String, value: Int32, supportLabels: [Int32], libraries: [URL] = [], cleanup: MaskCleanup = .none) {
+    public init(name: String, value: Int32, supportLabels: [Int32], libraries: [URL] = [], smoothSlices: Bool = false,
+                cleanup: MaskCleanup = .none) {
+        self.smoothSlices = smoothSlices
         self.name = name
         self.value = value
         self.supportLabels = supportLabels

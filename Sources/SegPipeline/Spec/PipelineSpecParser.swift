@@ -316,22 +316,26 @@ public enum PipelineSpecParser {
                 r.error(item, "target '\(name ?? "?")' has no support library",
                         hint: "add 'support: FOLDER' to the target or 'support: {library: FOLDER}' to the pipeline")
             }
-            let cleanup = f["postprocess"].map { readCleanup($0, &r) } ?? .none
+            let (smooth, cleanup) = f["postprocess"].map { readPostprocess($0, &r) } ?? (false, .none)
             guard let name, let value, !labels.isEmpty else { failed = true; continue }
-            targets.append(TargetSpec(name: name, value: value, supportLabels: labels, libraries: libraries, cleanup: cleanup))
+            targets.append(TargetSpec(name: name, value: value, supportLabels: labels, libraries: libraries,
+                                      smoothSlices: smooth, cleanup: cleanup))
         }
         return failed ? [] : targets
     }
 
-    /// `postprocess: {largest_component: true, min_component_ml: 0.5, fill_holes: true}`; every key optional.
-    static func readCleanup(_ node: Node, _ r: inout NodeReader) -> MaskCleanup {
-        var cleanup = MaskCleanup.none
-        guard let f = r.fields(node, in: "postprocess", allowed: ["largest_component", "min_component_ml", "fill_holes"])
-        else { return cleanup }
+    /// `postprocess: {smooth_slices: true, largest_component: true, min_component_ml: 0.5, fill_holes: true}`;
+    /// every key optional.
+    static func readPostprocess(_ node: Node, _ r: inout NodeReader) -> (smoothSlices: Bool, cleanup: MaskCleanup) {
+        var cleanup = MaskCleanup.none, smooth = false
+        guard let f = r.fields(node, in: "postprocess",
+                               allowed: ["smooth_slices", "largest_component", "min_component_ml", "fill_holes"])
+        else { return (smooth, cleanup) }
+        if let n = f["smooth_slices"], let v = r.bool(n, "smooth_slices") { smooth = v }
         if let n = f["largest_component"], let v = r.bool(n, "largest_component") { cleanup.largestComponent = v }
         if let n = f["min_component_ml"], let v = r.double(n, "min_component_ml", in: 0...1_000_000) { cleanup.minComponentML = v }
         if let n = f["fill_holes"], let v = r.bool(n, "fill_holes") { cleanup.fillHoles = v }
-        return cleanup
+        return (smooth, cleanup)
     }
 
     static func readModel(_ node: Node, _ r: inout NodeReader) -> ModelSpec {
