@@ -75,7 +75,7 @@ struct SegmentCommand: AsyncParsableCommand {
         for folder in support {
             let pairs: [LabelledPair]
             do { pairs = try LabelledPair.scan(URL(fileURLWithPath: folder)) } catch {
-                throw ValidationError("--support \(error)")
+                throw ValidationError("--support \(error.folder): \(error.problem)")
             }
             guard !pairs.isEmpty else { throw ValidationError("--support \(folder): no NAME_image.nii.gz + NAME_label.nii.gz pairs there") }
         }
@@ -90,7 +90,8 @@ struct SegmentCommand: AsyncParsableCommand {
         guard (1...64).contains(ensemble) else { throw ValidationError("--ensemble must be from 1 to 64") }
         guard threshold > 0 && threshold < 1 else { throw ValidationError("--threshold must be between 0 and 1") }
         do { _ = try PipelineSpecParser.normalization(normalization, option: "--normalization") } catch {
-            throw ValidationError(ErrorText.line(error))
+            let hint = (error as? PipelineSpecError)?.diagnostics.first?.hint.map { " (\($0))" } ?? ""
+            throw ValidationError("--normalization: \(ErrorText.problem(error))\(hint)")
         }
         guard ["auto", "axial", "coronal", "sagittal", "i", "j", "k"].contains(axis) else {
             throw ValidationError("--axis must be auto, axial, coronal, sagittal, i, j or k")
