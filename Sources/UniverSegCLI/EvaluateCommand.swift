@@ -51,9 +51,6 @@ struct EvaluateCommand: ParsableCommand {
 
     @OptionGroup var wholeVolume: WholeVolumeArguments
 
-    @Flag(help: "Whole volumes: segment along all three axes and average the probabilities (3x the work or more).")
-    var fuseAxes = false
-
     @Option(help: "Write each query volume's probability map (native grid) to this folder as NAME_prob.nii.gz.")
     var probabilities: String?
 
@@ -98,7 +95,7 @@ struct EvaluateCommand: ParsableCommand {
                                                 wholeVolume: WholeVolumeOptions(
                                                     strategy: wholeVolume.strategyValue, groups: wholeVolume.groups,
                                                     cleanup: wholeVolume.cleanup, smoothSlices: wholeVolume.smoothSlices,
-                                                    fuseAxes: fuseAxes),
+                                                    fuseAxes: wholeVolume.fuseAxes),
                                                 progress: progress)
                 options.probabilitiesFolder = probabilities.map { URL(fileURLWithPath: $0) }
                 let report = try Evaluator.evaluate(definition, model: model, options: options)

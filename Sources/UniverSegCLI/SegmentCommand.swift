@@ -121,7 +121,8 @@ struct SegmentCommand: AsyncParsableCommand {
         outputs.ledger = false
         return PipelineSpec(
             name: "segment", inputs: InputSpec(folder: imageURL.deletingLastPathComponent()),
-            preprocessing: PreprocessingSpec(axis: slicing, normalization: try PipelineSpecParser.normalization(normalization, option: "--normalization")),
+            preprocessing: PreprocessingSpec(axis: slicing, normalization: try PipelineSpecParser.normalization(normalization, option: "--normalization"),
+                                             fuseAxes: wholeVolume.fuseAxes),
             support: SupportSpec(libraries: support.map { URL(fileURLWithPath: $0).standardizedFileURL },
                                  strategy: wholeVolume.strategyValue, perStudyFolder: nil,
                                  groups: wholeVolume.groups),

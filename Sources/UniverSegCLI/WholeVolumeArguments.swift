@@ -21,6 +21,9 @@ struct WholeVolumeArguments: ParsableArguments {
     @Flag(help: "Average each slice's probabilities with its neighbours' (1, 2, 1) before mapping back.")
     var smoothSlices = false
 
+    @Flag(help: "Segment along all three axes and average the probabilities (3x the engine work or more).")
+    var fuseAxes = false
+
     func validate() throws {
         guard SupportStrategy(rawValue: strategy) != nil else {
             throw ValidationError("--strategy must be one of \(SupportStrategy.allCases.map(\.rawValue).joined(separator: ", "))")

@@ -97,6 +97,27 @@ import VolumeIO
         }
     }
 
+    /// With `fuse_axes`, the slices along each of the three axes go through the engine (the ones through the cube:
+    /// the others are blank, 6 + 5 + 4 of the 12 x 10 x 6 study) and the averaged maps give the same cube as one
+    /// axis does.
+    @Test func fusedAxesSegmentAlongAllThreeAndAgreeOnTheCube() async throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try makeStudies(root, names: ["s"])
+        var maps: [[Int32]] = []
+        for fuse in [false, true] {
+            var spec = fakeSpec(root: root, writers: [.nifti, .report])
+            spec.outputs.folder = root.appendingPathComponent("out-\(fuse)")
+            spec.preprocessing.fuseAxes = fuse
+            let segmenter = FakeSegmenter()
+            let result = try await BatchRun(graph: JobGraph(spec: spec, segmenter: segmenter)).run()
+            #expect(result.done == 1)
+            #expect(segmenter.queriesSeen.withLock { $0 } == (fuse ? 6 + 5 + 4 : 4))
+            maps.append(try NiftiReader.readLabels(spec.outputs.folder.appendingPathComponent("s/s_seg.nii.gz")).voxels)
+        }
+        #expect(maps[0] == maps[1] && maps[0].filter { $0 == 1 }.count == 6 * 5 * 4)
+    }
+
     @Test func rerunSkipsFinishedStudiesAndForceRedoesThem() async throws {
         let root = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: root) }

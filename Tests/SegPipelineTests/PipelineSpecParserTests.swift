@@ -21,6 +21,7 @@ import Testing
         preprocessing:
           axis: k
           normalization: {method: window, center: 40, width: 400}
+          fuse_axes: true
         support:
           library: lib
           strategy: position
@@ -50,7 +51,7 @@ import Testing
         #expect(s.name == "demo")
         #expect(s.inputs.folder.path == root.appendingPathComponent("inputs").standardizedFileURL.path)
         #expect(s.inputs.series == SeriesSelector(modality: "MR", description: "(?i)t1", orientation: .axial, minSlices: 5))
-        #expect(s.preprocessing == PreprocessingSpec(axis: .voxel(2), normalization: .window(center: 40, width: 400)))
+        #expect(s.preprocessing == PreprocessingSpec(axis: .voxel(2), normalization: .window(center: 40, width: 400), fuseAxes: true))
         #expect(s.support.strategy == .position && s.support.groups == 4)
         #expect(s.targets.map(\.name) == ["liver", "spleen"])
         #expect(s.targets.map(\.supportLabels) == [[1, 2], [3]])
@@ -86,8 +87,8 @@ import Testing
         defer { try? FileManager.default.removeItem(at: root) }
         #expect(spec == nil)
         let lines = diagnostics.map(\.description)
-        #expect(lines.contains("pipeline.yaml:18:5: error: unknown key 'valeu' in 'target' (did you mean 'value'?)"))
-        #expect(lines.contains("pipeline.yaml:22:1: error: unknown key 'outptus' in 'pipeline' (did you mean 'outputs'?)"))
+        #expect(lines.contains("pipeline.yaml:19:5: error: unknown key 'valeu' in 'target' (did you mean 'value'?)"))
+        #expect(lines.contains("pipeline.yaml:23:1: error: unknown key 'outptus' in 'pipeline' (did you mean 'outputs'?)"))
         // Reading goes on as if the suggested key was meant: no cascade of "missing key" errors.
         #expect(lines.count == 2)
         #expect(diagnostics.allSatisfy { $0.hint != nil })

@@ -41,56 +41,78 @@ extension JobGraph {
             study.warnings.append("\(nonFinite) voxels are NaN or infinite; they were read as the darkest intensity")
         }
         let ownSupport = spec.support.perStudyFolder.flatMap { input.isFolder ? input.location.appendingPathComponent($0) : nil }
-        var pools: [String: [SupportExample]] = [:]
+        var mappings = [mapping]
+        if spec.preprocessing.fuseAxes {
+            mappings += AnatomicalPlane.allCases.filter { $0 != mapping.plane }.map { plane in
+                SliceMapping(shape: image.shape, affine: image.affine, source: image.source,
+                             options: SlicingOptions(axis: .plane(plane), size: ModelSlice.side,
+                                                     normalization: spec.preprocessing.normalization))
+            }
+        }
+        var views = mappings.map { StudyView(mapping: $0, pools: [:]) }
         for target in spec.targets {
             let libraries = target.libraries.isEmpty ? spec.support.libraries : target.libraries
             let pairs = try SupportLibrary.pairs(libraries: libraries, studyFolder: ownSupport, mode: spec.support.perStudyMode)
             guard !pairs.isEmpty else { throw PipelineError.noSupport(target: target.name, reason: "the support libraries hold no pairs") }
             // Support slices are cut in the query's anatomical plane, so both show the same view.
-            pools[target.name] = try supportPool.examples(pairs, target: target, plane: mapping.plane)
+            for v in views.indices {
+                views[v].pools[target.name] = try supportPool.examples(pairs, target: target, plane: views[v].mapping.plane)
+            }
         }
         study.timings.readSeconds = Date().timeIntervalSince(start)
-        return ReadStudy(study: study, pools: pools)
+        return ReadStudy(study: study, views: views)
     }
 
     func prepare(_ read: ReadStudy) -> SlicedStudy {
         var study = read.study
         let start = Date()
-        let slices = modelSlices(of: study.image, mapping: study.mapping, normalization: spec.preprocessing.normalization)
-        let blankCount = slices.blank.filter { $0 }.count
+        let views = read.views.map { view in
+            (view, modelSlices(of: study.image, mapping: view.mapping, normalization: spec.preprocessing.normalization))
+        }
+        let blank = views[0].1.blank
+        let blankCount = blank.filter { $0 }.count
         if blankCount > 0 {
-            study.warnings.append("\(blankCount) of \(slices.blank.count) slices are blank (one intensity throughout) "
+            study.warnings.append("\(blankCount) of \(blank.count) slices are blank (one intensity throughout) "
                 + "and were left unsegmented")
         }
         study.timings.prepareSeconds = Date().timeIntervalSince(start)
-        return SlicedStudy(study: study, pools: read.pools, slices: slices)
+        return SlicedStudy(study: study, views: views)
     }
 
     func infer(_ sliced: SlicedStudy) throws -> InferredStudy {
         var study = sliced.study
         let start = Date()
-        let queries = sliced.slices.slices.map(ModelSlice.init), blank = sliced.slices.blank
-        let activeCount = blank.filter { !$0 }.count
-        let total = activeCount * spec.targets.count
-        var probabilities: [String: [ModelSlice]] = [:], supportUsed: [String: [String]] = [:]
-        for (t, target) in spec.targets.enumerated() {
-            let request = SupportSelector.Request(strategy: spec.support.strategy, size: spec.model.supportSize,
-                                                  ensemble: spec.model.ensemble, groups: spec.support.groups,
-                                                  seed: spec.model.seed, streamName: [study.input.name, target.name])
-            let engineStart = Date()
-            let result = try VolumeSegmentation(queries: queries, blank: blank, positions: sliced.slices.relativePositions,
-                                                pool: sliced.pools[target.name] ?? [], request: request,
-                                                target: target.name, segmenter: segmenter) { done in
-                events(.slicesDone(study: study.input.name, done: t * activeCount + done, total: total))
+        let total = sliced.views.map { $0.slices.blank.filter { !$0 }.count }.reduce(0, +) * spec.targets.count
+        var done = 0
+        var probabilities: [(mapping: SliceMapping, byTarget: [String: [ModelSlice]])] = []
+        var supportUsed: [String: [String]] = [:]
+        for (v, (view, slices)) in sliced.views.enumerated() {
+            let queries = slices.slices.map(ModelSlice.init)
+            var byTarget: [String: [ModelSlice]] = [:]
+            for target in spec.targets {
+                let request = SupportSelector.Request(strategy: spec.support.strategy, size: spec.model.supportSize,
+                                                      ensemble: spec.model.ensemble, groups: spec.support.groups,
+                                                      seed: spec.model.seed, streamName: [study.input.name, target.name])
+                let engineStart = Date(), before = done
+                let result = try VolumeSegmentation(queries: queries, blank: slices.blank, positions: slices.relativePositions,
+                                                    pool: view.pools[target.name] ?? [], request: request,
+                                                    target: target.name, segmenter: segmenter) { finished in
+                    events(.slicesDone(study: study.input.name, done: before + finished, total: total))
+                }
+                done = before + slices.blank.filter { !$0 }.count
+                study.timings.engineSeconds += Date().timeIntervalSince(engineStart)
+                byTarget[target.name] = target.smoothSlices
+                    ? SliceSmoothing.smoothed(result.probabilities, blank: slices.blank) : result.probabilities
+                // Other planes' slices are named with their plane: a slice index means nothing without it.
+                let plane = v == 0 ? "" : "@\(view.mapping.plane.rawValue)"
+                supportUsed[target.name, default: []] += result.supportUsed.map { "\($0.source):\($0.slice)\(plane)" }
+                if v == 0, let note = FieldOfView.mismatch(supportPixelSizes: result.supportUsed.map(\.pixelSize),
+                                                           studyPixel: study.mapping.pixelSize,
+                                                           support: "support for '\(target.name)'") {
+                    study.warnings.append(note)
+                }
             }
-            study.timings.engineSeconds += Date().timeIntervalSince(engineStart)
-            probabilities[target.name] = target.smoothSlices
-                ? SliceSmoothing.smoothed(result.probabilities, blank: sliced.slices.blank) : result.probabilities
-            supportUsed[target.name] = result.supportUsed.map { "\($0.source):\($0.slice)" }
-            if let note = FieldOfView.mismatch(supportPixelSizes: result.supportUsed.map(\.pixelSize),
-                                               studyPixel: study.mapping.pixelSize, support: "support for '\(target.name)'") {
-                study.warnings.append(note)
-            }
+            probabilities.append((view.mapping, byTarget))
         }
         study.timings.inferSeconds = Date().timeIntervalSince(start)
         return InferredStudy(study: study, probabilities: probabilities, supportUsed: supportUsed)
@@ -102,8 +124,15 @@ extension JobGraph {
         var maps: [(value: Int32, probabilities: [Float])] = []
         var native: [String: Volume<Float>] = [:]
         for target in spec.targets {
-            // Back onto exactly the source grid: same shape, affine and source geometry as the image.
-            let map = nativeProbabilities((inferred.probabilities[target.name] ?? []).map(\.pixels), mapping: study.mapping)
+            // Back onto exactly the source grid (same shape, affine and source geometry as the image); with several
+            // views, their probabilities averaged there.
+            var map = study.image.withVoxels([Float](repeating: 0, count: study.image.count))
+            for (mapping, byTarget) in inferred.probabilities {
+                let view = nativeProbabilities((byTarget[target.name] ?? []).map(\.pixels), mapping: mapping)
+                for i in map.voxels.indices { map.voxels[i] += view.voxels[i] }
+            }
+            let scale = 1 / Float(inferred.probabilities.count)
+            for i in map.voxels.indices { map.voxels[i] *= scale }
             if spec.outputs.writers.contains(.probabilities) { native[target.name] = map }
             maps.append((target.value, map.voxels))
         }

@@ -12,29 +12,36 @@ struct StudyInFlight: Sendable {
     var started: Date
     var series: SeriesCandidate
     var image: Volume<Float>
-    /// How the image maps to model slices and back; computed once, in `read`.
+    /// How the image maps to model slices and back along the pipeline's axis; computed once, in `read`.
     var mapping: SliceMapping
     var timings = StudyReport.Timings()
     var warnings: [String] = []
 }
 
-/// Read: the chosen series' image and, per target, the support examples cut in the image's slicing plane.
+/// One way of cutting the study into slices: the pipeline's axis, or with `fuse_axes` each of the three.
+/// `pools`: per target, the support examples cut in the same plane.
+struct StudyView: Sendable {
+    var mapping: SliceMapping
+    var pools: [String: [SupportExample]]
+}
+
+/// Read: the chosen series' image and its views (the first along the pipeline's axis, `study.mapping`).
 struct ReadStudy: Sendable {
     var study: StudyInFlight
-    var pools: [String: [SupportExample]]
+    var views: [StudyView]
 }
 
-/// Prepared: the image cut into normalised model slices.
+/// Prepared: the image cut into normalised model slices, view by view.
 struct SlicedStudy: Sendable {
     var study: StudyInFlight
-    var pools: [String: [SupportExample]]
-    var slices: ModelSlices
+    var views: [(view: StudyView, slices: ModelSlices)]
 }
 
-/// Inferred: per target, a probability map per model slice, and the support examples used ("source:slice").
+/// Inferred: per view and target, a probability map per model slice, and the support examples used
+/// ("source:slice").
 struct InferredStudy: Sendable {
     var study: StudyInFlight
-    var probabilities: [String: [ModelSlice]]
+    var probabilities: [(mapping: SliceMapping, byTarget: [String: [ModelSlice]])]
     var supportUsed: [String: [String]]
 }
 

@@ -93,10 +93,14 @@ public struct PreprocessingSpec: Sendable, Equatable {
     /// `auto` in the YAML is `.acquisition` (the thickest-spaced voxel axis).
     public var axis: SliceAxis
     public var normalization: IntensityNormalization
+    /// Segment along all three anatomical planes and average the probabilities on the native grid (3x the engine
+    /// work or more); `axis` still names the plane of the QC picture and the report.
+    public var fuseAxes: Bool
 
-    public init(axis: SliceAxis = .acquisition, normalization: IntensityNormalization = .robust) {
+    public init(axis: SliceAxis = .acquisition, normalization: IntensityNormalization = .robust, fuseAxes: Bool = false) {
         self.axis = axis
         self.normalization = normalization
+        self.fuseAxes = fuseAxes
     }
 
     /// The options the query volume is sliced with.

@@ -128,7 +128,8 @@ public enum PipelineSpecParser {
 
     static func readPreprocessing(_ node: Node, _ r: inout NodeReader) -> PreprocessingSpec {
         var spec = PreprocessingSpec()
-        guard let f = r.fields(node, in: "preprocessing", allowed: ["axis", "normalization"]) else { return spec }
+        guard let f = r.fields(node, in: "preprocessing", allowed: ["axis", "normalization", "fuse_axes"]) else { return spec }
+        if let n = f["fuse_axes"], let v = r.bool(n, "fuse_axes") { spec.fuseAxes = v }
         if let n = f["axis"], let text = r.string(n, "axis") {
             switch text.lowercased() {
             case "auto": spec.axis = .acquisition
