@@ -69,6 +69,7 @@ import VolumeIO
             #expect(labels.voxels.filter { $0 == 1 }.count == expected)
             let report = try JSONDecoder().decode(StudyReport.self, from: Data(contentsOf: spec.outputs.folder.appendingPathComponent("s/s_report.json")))
             #expect(report.targets.map(\.voxels) == [expected])
+            #expect(report.targets.map(\.postprocess) == [largest ? "largest component" : nil])
         }
     }
 
@@ -113,6 +114,8 @@ import VolumeIO
             let result = try await BatchRun(graph: JobGraph(spec: spec, segmenter: segmenter)).run()
             #expect(result.done == 1)
             #expect(segmenter.queriesSeen.withLock { $0 } == (fuse ? 6 + 5 + 4 : 4))
+            let report = try JSONDecoder().decode(StudyReport.self, from: Data(contentsOf: spec.outputs.folder.appendingPathComponent("s/s_report.json")))
+            #expect(report.fusedAxes == (fuse ? true : nil))
             maps.append(try NiftiReader.readLabels(spec.outputs.folder.appendingPathComponent("s/s_seg.nii.gz")).voxels)
         }
         #expect(maps[0] == maps[1] && maps[0].filter { $0 == 1 }.count == 6 * 5 * 4)

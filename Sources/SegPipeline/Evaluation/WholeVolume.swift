@@ -25,10 +25,8 @@ public struct WholeVolumeOptions: Sendable, Equatable {
     public var description: String {
         var parts = [strategy.rawValue]
         if strategy != .random { parts.append("\(groups) groups") }
-        if cleanup.largestComponent { parts.append("largest component") }
-        if cleanup.minComponentML > 0 { parts.append("components >= \(cleanup.minComponentML) mL") }
-        if cleanup.fillHoles { parts.append("holes filled") }
         if smoothSlices { parts.append("smoothed across slices") }
+        parts += cleanup.steps
         if fuseAxes { parts.append("3 axes fused") }
         return parts.joined(separator: ", ")
     }

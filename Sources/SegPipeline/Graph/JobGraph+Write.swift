@@ -88,10 +88,13 @@ extension JobGraph {
             slicesWith[value, default: []].insert([i, j, k][axis])
         } } }
         let targets = spec.targets.map { target in
-            StudyReport.Target(name: target.name, value: target.value, supportLabels: target.supportLabels,
-                               voxels: counts[target.value] ?? 0, volumeML: Double(counts[target.value] ?? 0) * voxelML,
-                               slicesWithMask: slicesWith[target.value]?.count ?? 0,
-                               supportUsed: supportUsed[target.name] ?? [])
+            let steps = (target.smoothSlices ? ["smoothed across slices"] : []) + target.cleanup.steps
+            return StudyReport.Target(name: target.name, value: target.value, supportLabels: target.supportLabels,
+                                      voxels: counts[target.value] ?? 0,
+                                      volumeML: Double(counts[target.value] ?? 0) * voxelML,
+                                      slicesWithMask: slicesWith[target.value]?.count ?? 0,
+                                      supportUsed: supportUsed[target.name] ?? [],
+                                      postprocess: steps.isEmpty ? nil : steps.joined(separator: ", "))
         }
         var warnings = study.warnings
         for target in targets where target.voxels == 0 {
@@ -105,7 +108,8 @@ extension JobGraph {
                             affine: image.affine.values),
             sliceAxis: axis, slicePlane: mapping.plane.rawValue, slicesProcessed: mapping.sliceCount, supportStrategy: spec.support.strategy.rawValue,
             supportSize: spec.model.supportSize, ensemble: spec.model.ensemble, threshold: spec.model.threshold,
-            seed: spec.model.seed, targets: targets, timings: study.timings, warnings: warnings, outputs: outputs,
+            seed: spec.model.seed, fusedAxes: spec.preprocessing.fuseAxes ? true : nil, targets: targets,
+            timings: study.timings, warnings: warnings, outputs: outputs,
             finishedAt: Clock.timestamp())
     }
 }

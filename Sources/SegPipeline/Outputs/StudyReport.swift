@@ -20,6 +20,8 @@ public struct StudyReport: Codable, Sendable, Equatable {
         public var slicesWithMask: Int
         /// Support examples used, as "pair:slice", deduplicated, in first-use order.
         public var supportUsed: [String]
+        /// The post-processing applied, in words (nil: none).
+        public var postprocess: String?
     }
 
     public struct Timings: Codable, Sendable, Equatable {
@@ -52,6 +54,8 @@ public struct StudyReport: Codable, Sendable, Equatable {
     public var ensemble: Int
     public var threshold: Double
     public var seed: UInt64
+    /// True when the study was segmented along all three planes and the probabilities averaged (nil: one plane).
+    public var fusedAxes: Bool?
     public var targets: [Target]
     public var timings: Timings
     public var warnings: [String]

@@ -20,6 +20,15 @@ public struct MaskCleanup: Sendable, Equatable {
 
     public var isNone: Bool { self == .none }
 
+    /// The steps in words, for reports: e.g. ["largest component", "holes filled"].
+    public var steps: [String] {
+        var parts: [String] = []
+        if largestComponent { parts.append("largest component") }
+        if minComponentML > 0 { parts.append("components >= \(minComponentML) mL") }
+        if fillHoles { parts.append("holes filled") }
+        return parts
+    }
+
     /// The cleaned mask. `shape` is the grid (i fastest), `voxelML` one voxel's volume in millilitres.
     public func apply(_ mask: [Bool], shape: [Int], voxelML: Double) -> [Bool] {
         precondition(shape.count == 3 && mask.count == shape.reduce(1, *))
