@@ -39,6 +39,16 @@ struct EngineOptions: ParsableArguments {
     }
 }
 
+/// How many studies a run or watch holds in memory at once.
+struct InFlightOptions: ParsableArguments {
+    @Option(help: "Most studies held in memory at once.")
+    var maxInFlight = 3
+
+    func validate() throws {
+        if maxInFlight < 1 { throw ValidationError("--max-in-flight must be at least 1") }
+    }
+}
+
 /// How progress is shown.
 struct LogOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Print only errors and the final line.")

@@ -23,15 +23,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "List the studies that would be processed or skipped, and why; read no voxels.")
     var dryRun = false
 
-    @Option(help: "Most studies held in memory at once.")
-    var maxInFlight = 3
-
+    @OptionGroup var inFlight: InFlightOptions
     @OptionGroup var engine: EngineOptions
     @OptionGroup var log: LogOptions
-
-    func validate() throws {
-        if maxInFlight < 1 { throw ValidationError("--max-in-flight must be at least 1") }
-    }
 
     func run() async throws {
         var spec = try loadPipelineOrExit(pipeline)
@@ -43,7 +37,7 @@ struct RunCommand: AsyncParsableCommand {
             return
         }
         let segmenter = try engine.segmenter(weights: spec.model.weights, pipelineThreads: spec.concurrency.threads)
-        let graph = JobGraph(spec: spec, segmenter: segmenter, maxInFlight: maxInFlight, events: reporter.handle)
+        let graph = JobGraph(spec: spec, segmenter: segmenter, maxInFlight: inFlight.maxInFlight, events: reporter.handle)
         let stop = GracefulStop {
             FileHandle.standardError.write(Data("\nstopping: the studies in progress finish and are written; no new ones start (signal again to stop now)\n".utf8))
         }

@@ -19,9 +19,7 @@ struct WatchCommand: AsyncParsableCommand {
     @Argument(help: "The pipeline definition (YAML).")
     var pipeline: String
 
-    @Option(help: "Most studies held in memory at once.")
-    var maxInFlight = 3
-
+    @OptionGroup var inFlight: InFlightOptions
     @OptionGroup var engine: EngineOptions
     @OptionGroup var log: LogOptions
 
@@ -33,7 +31,7 @@ struct WatchCommand: AsyncParsableCommand {
         if reporter.mode != .json && reporter.mode != .quiet {
             FileHandle.standardError.write(Data("watching \(spec.inputs.folder.path) (settle \(spec.watch.settleSeconds) s); Ctrl-C stops\n".utf8))
         }
-        let graph = JobGraph(spec: spec, segmenter: segmenter, maxInFlight: maxInFlight, events: reporter.handle)
+        let graph = JobGraph(spec: spec, segmenter: segmenter, maxInFlight: inFlight.maxInFlight, events: reporter.handle)
         let stop = GracefulStop {
             FileHandle.standardError.write(Data("\nstopping: the studies in progress finish and are moved; no new ones start (signal again to stop now)\n".utf8))
         }

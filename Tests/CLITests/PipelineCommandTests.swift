@@ -70,6 +70,15 @@ import Testing
         #expect(result.out.contains("1 to process, 0 to skip"))
     }
 
+    /// `watch` refuses a zero bound on studies in memory like `run` (it used to trap with SIGILL).
+    @Test func maxInFlightZeroIsAUsageErrorForRunAndWatch() async throws {
+        for command in ["run", "watch"] {
+            let result = try await execute([command, "Pipelines/brain-lesion-nifti.yaml", "--max-in-flight", "0"])
+            #expect(result.status == 64, "\(command): \(result.err)")
+            #expect(result.err.contains("--max-in-flight must be at least 1"), "\(command): \(result.err)")
+        }
+    }
+
     @Test func badUsageExits64() async throws {
         let result = try await execute(["segment", "--image", "nowhere.nii.gz", "--support", "x", "--label", "1", "--out", "o.nii.gz"])
         #expect(result.status == 64)
