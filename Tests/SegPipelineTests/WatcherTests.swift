@@ -31,7 +31,10 @@ import VolumeIO
         try writeFakeSupport(root.appendingPathComponent("support"), name: "a")
         let inbox = root.appendingPathComponent("inputs")
         try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
-        let spec = fakeSpec(root: root)  // settle 0.3 s, poll 0.05 s
+        var spec = fakeSpec(root: root)  // poll 0.05 s
+        // Pieces arrive 0.15 s apart; a settle time 13 times that keeps a loaded machine's slow writes from
+        // looking settled (0.3 s did not: the study was taken mid-arrival).
+        spec.watch.settleSeconds = 2
         let file = inbox.appendingPathComponent("slow/slow_image.nii.gz")
 
         let outcomes = try await watch(spec, until: 1) {
