@@ -9,7 +9,12 @@ public enum Dice {
             if t { actual += 1 }
             if p && t { both += 1 }
         }
-        return predicted + actual == 0 ? 1 : 2 * Double(both) / Double(predicted + actual)
+        return score(both: both, predicted: predicted, actual: actual)
+    }
+
+    /// From counts: voxels in both masks, in the prediction, in the truth.
+    public static func score(both: Int, predicted: Int, actual: Int) -> Double {
+        predicted + actual == 0 ? 1 : 2 * Double(both) / Double(predicted + actual)
     }
 
     /// Dice of a probability map thresholded at `threshold` (p ≥ threshold is foreground) against a binary mask

@@ -93,8 +93,8 @@ public struct EvaluationReport: Encodable, Sendable, Equatable {
     }
 
     /// Means over `volumes`, and slice counts summed over them.
-    public var meanPrecision: Double { mean(volumes.map(\.precision)) }
-    public var meanRecall: Double { mean(volumes.map(\.recall)) }
+    public var meanPrecision: Double { Evaluator.mean(volumes.map(\.precision)) }
+    public var meanRecall: Double { Evaluator.mean(volumes.map(\.recall)) }
     public var fpSlices: Int { volumes.map(\.fpSlices).reduce(0, +) }
     public var emptySlices: Int { volumes.map(\.emptySlices).reduce(0, +) }
     public var missedSlices: Int { volumes.map(\.missedSlices).reduce(0, +) }
@@ -217,9 +217,6 @@ public struct SweepReport: Codable, Sendable, Equatable {
 
 /// "1 slice", "3 slices".
 fileprivate func counted(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
-
-/// The mean; NaN for none.
-fileprivate func mean(_ values: [Double]) -> Double { values.isEmpty ? .nan : values.reduce(0, +) / Double(values.count) }
 
 /// `x` with `digits` decimals.
 fileprivate func decimalText(_ x: Double, _ digits: Int = 4) -> String { String(format: "%.\(digits)f", x) }

@@ -25,7 +25,7 @@ public struct VolumeMetrics: Sendable, Equatable {
             if truth[i] { truthCount += 1; truthIn[k] = true }
             if predicted[i] && truth[i] { both += 1 }
         }
-        dice = predictedCount + truthCount == 0 ? 1 : 2 * Double(both) / Double(predictedCount + truthCount)
+        dice = Dice.score(both: both, predicted: predictedCount, actual: truthCount)
         precision = predictedCount == 0 ? 1 : Double(both) / Double(predictedCount)
         recall = truthCount == 0 ? 1 : Double(both) / Double(truthCount)
         labelledSlices = truthIn.filter { $0 }.count

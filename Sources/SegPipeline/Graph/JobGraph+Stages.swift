@@ -44,9 +44,9 @@ extension JobGraph {
         var mappings = [mapping]
         if spec.preprocessing.fuseAxes {
             mappings += AnatomicalPlane.allCases.filter { $0 != mapping.plane }.map { plane in
-                SliceMapping(shape: image.shape, affine: image.affine, source: image.source,
-                             options: SlicingOptions(axis: .plane(plane), size: ModelSlice.side,
-                                                     normalization: spec.preprocessing.normalization))
+                var options = spec.preprocessing.slicingOptions
+                options.axis = .plane(plane)
+                return SliceMapping(shape: image.shape, affine: image.affine, source: image.source, options: options)
             }
         }
         var views = mappings.map { StudyView(mapping: $0, pools: [:]) }

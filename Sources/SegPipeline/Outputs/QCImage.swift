@@ -1,9 +1,10 @@
 import VolumeIO
 
 /// Renders a QC picture: up to `panels` slices side by side, the image in grey with each target's mask outlined in
-/// its colour, over a strip that shows which slices along the axis hold any label. Slices are cut in `plane` of the volume's canonical (RAS) frame, so the storage order does not
-/// matter, and shown in millimetre proportions: screen-up toward A (axial) or S, screen-right toward the
-/// patient's left when the picture spans left-right (radiological), else toward A.
+/// its colour, over a strip that shows which slices along the axis hold any label. Slices are cut in `plane` of the
+/// volume's canonical (RAS) frame, so the storage order does not matter, and shown in millimetre proportions:
+/// screen-up toward A (axial) or S, screen-right toward the patient's left when the picture spans left-right
+/// (radiological), else toward A.
 public enum QCImage {
     /// Outline colours, one per target in definition order (repeats after 6).
     public static let palette: [(UInt8, UInt8, UInt8)] = [(255, 40, 40), (40, 220, 40), (60, 140, 255),
