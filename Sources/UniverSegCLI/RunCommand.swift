@@ -23,21 +23,37 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "List the studies that would be processed or skipped, and why; read no voxels.")
     var dryRun = false
 
+    @Option(help: ArgumentHelp(
+        "Process one part of the studies: K/N is shard K of N (from 0); auto/N or auto take K from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX.",
+        discussion: "A study belongs to shard FNV-1a-64(name) mod N. Shards share the output folder; `universeg summary` merges them.",
+        valueName: "K/N"))
+    var shard: String?
+
     @OptionGroup var inFlight: InFlightOptions
     @OptionGroup var engine: EngineOptions
     @OptionGroup var log: LogOptions
 
+    func validate() throws {
+        if let shard { _ = try parsedShard(shard) }
+    }
+
+    private func parsedShard(_ text: String) throws -> Shard {
+        do { return try Shard.parse(text) } catch { throw ValidationError("--shard: \(error)") }
+    }
+
     func run() async throws {
+        let shard = try self.shard.map(parsedShard)
         var spec = try loadPipelineOrExit(pipeline)
         if let weights = engine.weights { spec.model.weights = URL(fileURLWithPath: weights) }
         let reporter = ConsoleReporter(options: log)
 
         if dryRun {
-            try printPlan(spec: spec)
+            try printPlan(spec: spec, shard: shard)
             return
         }
         let segmenter = try engine.segmenter(weights: spec.model.weights, pipelineThreads: spec.concurrency.threads)
-        let graph = JobGraph(spec: spec, segmenter: segmenter, maxInFlight: inFlight.maxInFlight, events: reporter.handle)
+        var graph = JobGraph(spec: spec, segmenter: segmenter, maxInFlight: inFlight.maxInFlight, events: reporter.handle)
+        graph.shard = shard
         let stop = GracefulStop {
             FileHandle.standardError.write(Data("\nstopping: the studies in progress finish and are written; no new ones start (signal again to stop now)\n".utf8))
         }
@@ -49,7 +65,8 @@ struct RunCommand: AsyncParsableCommand {
             printError(error)
             throw PipelineExit.cannotStart
         }
-        let index = spec.outputs.summary ? "; summary: \(spec.outputs.folder.appendingPathComponent("index.html").path)" : ""
+        let index = spec.outputs.summary ? "; summary\(shard == nil ? "" : " of every shard"): "
+            + spec.outputs.folder.appendingPathComponent("index.html").path : ""
         reporter.summary(done: result.done, skipped: result.skipped, failed: result.failed, notStarted: result.notStarted,
                          extra: index)
         if result.notStarted > 0 { throw PipelineExit.interrupted }
@@ -58,10 +75,10 @@ struct RunCommand: AsyncParsableCommand {
 
     /// Lists each study with what a run would do and why, and the series it would segment (headers only; the
     /// model is not loaded).
-    func printPlan(spec: PipelineSpec) throws {
+    func printPlan(spec: PipelineSpec, shard: Shard?) throws {
         let items: [BatchRun.PlanItem]
         do {
-            items = try BatchRun.plan(spec: spec, force: force, model: modelForPlan(spec))
+            items = try BatchRun.plan(spec: spec, force: force, model: modelForPlan(spec), shard: shard)
         } catch {
             printError(error)
             throw PipelineExit.cannotStart
@@ -77,8 +94,9 @@ struct RunCommand: AsyncParsableCommand {
         }
         let todo = items.filter { $0.skipReason == nil && $0.conflict == nil }.count
         let skip = items.filter { $0.skipReason != nil }.count, conflicts = items.count - todo - skip
-        print("\(todo) to process, \(skip) to skip\(conflicts > 0 ? ", \(conflicts) in conflict" : ""); "
-            + "outputs in \(spec.outputs.folder.path)")
+        print("\(todo) to process, \(skip) to skip\(conflicts > 0 ? ", \(conflicts) in conflict" : "")"
+            + (shard.map { " (shard \($0): the studies FNV-1a-64(name) mod \($0.count) = \($0.index))" } ?? "")
+            + "; outputs in \(spec.outputs.folder.path)")
     }
 
     /// The model a run would use, so that studies done with other weights show as "the model changed"; nil (with a

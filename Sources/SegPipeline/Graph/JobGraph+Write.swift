@@ -23,7 +23,7 @@ extension JobGraph {
             try outputs.stage(suffixes.report) { try data.write(to: $0) }
         }
         try outputs.commit()
-        if spec.outputs.ledger { try Ledger(outputFolder: spec.outputs.folder).append(LedgerEntry(
+        if spec.outputs.ledger { try ledger.append(LedgerEntry(
             study: study.input.name, status: .done, inputFingerprint: study.input.fingerprint,
             pipelineFingerprint: spec.fingerprint, outputs: outputs.written, reason: nil, finishedAt: report.finishedAt,
             model: segmenter.modelDescription)) }

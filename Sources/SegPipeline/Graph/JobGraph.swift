@@ -16,6 +16,10 @@ public struct JobGraph: Sendable {
     public var segmenter: any Segmenter
     public var maxInFlight: Int
     public var events: @Sendable (PipelineEvent) -> Void
+    /// The part of a sharded run this graph processes (nil: a whole run or watch); decides which ledger file it
+    /// appends to.
+    public var shard: Shard?
+    var ledger: Ledger { Ledger(outputFolder: spec.outputs.folder, shard: shard) }
     let supportPool: SupportPool
 
     public init(spec: PipelineSpec, segmenter: any Segmenter, maxInFlight: Int = 3,
@@ -57,7 +61,7 @@ public struct JobGraph: Sendable {
             let outcome = StudyOutcome(study: job.input, status: .failed, reason: Self.describe(error), stage: stage,
                                        seconds: Date().timeIntervalSince(job.started))
             // Recorded so the failure is on disk; a rerun still retries it (only 'done' entries are skipped).
-            if spec.outputs.ledger { try? Ledger(outputFolder: spec.outputs.folder).append(LedgerEntry(
+            if spec.outputs.ledger { try? ledger.append(LedgerEntry(
                 study: job.input.name, status: .failed, inputFingerprint: job.input.fingerprint,
                 pipelineFingerprint: spec.fingerprint, outputs: [], reason: "\(stage.rawValue): \(outcome.reason ?? "")",
                 finishedAt: Clock.timestamp())) }

@@ -13,8 +13,11 @@ public enum RunSummaryPage {
         public var seconds: Double?
     }
 
-    /// - Parameter models: the models that made this run's outputs (from the reports), named under the title.
-    public static func html(pipeline: String, generatedAt: String, rows: [Row], models: [String] = []) -> String {
+    /// - Parameters:
+    ///   - models: the models that made this run's outputs (from the reports), named under the title.
+    ///   - notes: lines shown above the table (a sharded run's counts and figures).
+    public static func html(pipeline: String, generatedAt: String, rows: [Row], models: [String] = [],
+                            notes: [String] = []) -> String {
         func esc(_ s: String) -> String {
             s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
                 .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
@@ -34,7 +37,7 @@ public enum RunSummaryPage {
         </style></head><body>
         <h1>\(esc(pipeline))</h1>
         <p>\(rows.count) \(rows.count == 1 ? "study" : "studies"): \(counts.sorted { $0.key < $1.key }.map { "\($0.value) \(esc($0.key))" }.joined(separator: ", ")). Generated \(esc(generatedAt)) by \(esc(ToolInfo.version))\(models.isEmpty ? "" : ", model " + models.map(esc).joined(separator: ", ")).</p>
-        <table><tr><th>study</th><th>status, notes</th><th>targets (mL, voxels)</th><th>time (s)</th><th>QC</th></tr>
+        \(notes.map { "<p>\(esc($0))</p>\n" }.joined())<table><tr><th>study</th><th>status, notes</th><th>targets (mL, voxels)</th><th>time (s)</th><th>QC</th></tr>
 
         """
         for row in rows.sorted(by: { $0.study < $1.study }) {

@@ -79,6 +79,14 @@ public struct StudyReport: Codable, Sendable, Equatable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(self)
     }
+
+    /// The report among a study's `outputs` (paths relative to `folder`), or nil when there is none or it does not
+    /// parse.
+    public static func read(from outputs: [String], in folder: URL) -> StudyReport? {
+        guard let path = outputs.first(where: { $0.hasSuffix("_report.json") }),
+              let data = try? Data(contentsOf: folder.appendingPathComponent(path)) else { return nil }
+        return try? JSONDecoder().decode(StudyReport.self, from: data)
+    }
 }
 
 public enum ToolInfo {

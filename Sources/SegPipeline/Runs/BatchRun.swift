@@ -1,8 +1,9 @@
 import Foundation
 import VolumeIO
 
-/// A batch over every study in the input folder (`universeg run`): skips what the ledger says is done, streams the
-/// rest through the job graph, then writes the summary page.
+/// A batch over every study in the input folder (`universeg run`), or over one shard's part of them: skips what
+/// the ledgers say is done, streams the rest through the job graph, then writes the summary page (for a shard, the
+/// whole run's, merged from every shard's records).
 public struct BatchRun: Sendable {
     public var graph: JobGraph
     /// Redo studies the ledger lists as done.
@@ -10,6 +11,7 @@ public struct BatchRun: Sendable {
     /// Asked before each study starts: true stops starting studies; those in progress finish and are written.
     public var shouldStop: @Sendable () -> Bool
 
+    /// `graph.shard` set makes this run one shard of a split run.
     public init(graph: JobGraph, force: Bool = false, shouldStop: @escaping @Sendable () -> Bool = { false }) {
         self.graph = graph
         self.force = force
@@ -39,17 +41,18 @@ public struct BatchRun: Sendable {
 
     /// What a run would do with each study, without reading any voxels: process it (and why), or skip it (and why).
     public func plan() throws -> [PlanItem] {
-        try Self.plan(spec: graph.spec, force: force, model: graph.segmenter.modelDescription)
+        try Self.plan(spec: graph.spec, force: force, model: graph.segmenter.modelDescription, shard: graph.shard)
     }
 
-    /// What a run of `spec` with `model` (nil: not known, not compared) would do with each study; needs no engine
-    /// and reads no image.
-    public static func plan(spec: PipelineSpec, force: Bool, model: String?) throws -> [PlanItem] {
+    /// What a run of `spec` with `model` (nil: not known, not compared) would do with each study (of `shard`'s
+    /// part, when given); needs no engine and reads no image.
+    public static func plan(spec: PipelineSpec, force: Bool, model: String?, shard: Shard? = nil) throws -> [PlanItem] {
         let studies = try StudyDiscovery.studies(for: spec)
         let ledger = Ledger(outputFolder: spec.outputs.folder)
         let entries = ledger.entries()
+        // Over every study, so a clash with a study of another shard is still found.
         let conflicts = StudyDiscovery.conflicts(studies, naming: spec.outputs.naming)
-        return studies.map { study in
+        return studies.filter { shard?.owns($0.name) ?? true }.map { study in
             if let conflict = conflicts[study.location] {
                 return PlanItem(study: study, skipReason: nil, conflict: conflict, runReason: "")
             }
@@ -79,10 +82,16 @@ public struct BatchRun: Sendable {
 
     public func run() async throws -> Result {
         let spec = graph.spec
-        let lock = try OutputFolderLock(spec.outputs.folder)
+        let lock = try OutputFolderLock(spec.outputs.folder, scope: graph.shard.map { .shard($0) } ?? .whole) {
+            OutputHygiene.removeStaleTemporaries(in: spec.outputs.folder)
+        }
         defer { withExtendedLifetime(lock) {} }
-        OutputHygiene.removeStaleTemporaries(in: spec.outputs.folder)
         let plan = try plan()
+        if let shard = graph.shard {
+            try ShardPlan(pipeline: spec.name, pipelineFingerprint: spec.fingerprint, shard: shard.index,
+                          shardCount: shard.count, studies: plan.map(\.study.name), startedAt: Clock.timestamp(),
+                          host: ProcessInfo.processInfo.hostName).write(to: spec.outputs.folder)
+        }
         let skipped = plan.filter { $0.skipReason != nil }.map {
             StudyOutcome(study: $0.study, status: .skipped, reason: $0.skipReason)
         }
@@ -106,7 +115,11 @@ public struct BatchRun: Sendable {
         let processed = (await collected.all).filter { $0.reason != JobGraph.stoppedReason }
         let outcomes = skipped + conflicting + processed
         if spec.outputs.summary {
-            try SummaryWriter.write(spec: spec, outcomes: outcomes)
+            if graph.shard != nil {
+                try RunSummary.collect(spec: spec).write(to: spec.outputs.folder)
+            } else {
+                try SummaryWriter.write(spec: spec, outcomes: outcomes)
+            }
         }
         return Result(outcomes: outcomes, peakInFlight: peak, notStarted: todo.count - processed.count)
     }
@@ -133,19 +146,15 @@ enum OutputHygiene {
 public enum SummaryWriter {
     public static func write(spec: PipelineSpec, outcomes: [StudyOutcome]) throws {
         let folder = spec.outputs.folder
+        let entries = Ledger(outputFolder: folder).entries()
         let rows = outcomes.map { outcome -> RunSummaryPage.Row in
             var report = outcome.report
             var outputs = outcome.outputs
             if report == nil, outcome.status == .skipped,
-               let entry = Ledger(outputFolder: folder).entries()[outcome.study.name] {
-                outputs = entry.outputs
-                if let path = entry.outputs.first(where: { $0.hasSuffix("_report.json") }),
-                   let data = try? Data(contentsOf: folder.appendingPathComponent(path)) {
-                    report = try? JSONDecoder().decode(StudyReport.self, from: data)
-                }
-                if report == nil, let reportPath = outputs.first(where: { $0.hasSuffix("_report.json") }) {
-                    outputs = outputs.filter { $0 != reportPath }
-                }
+               let entry = entries[outcome.study.name] {
+                report = StudyReport.read(from: entry.outputs, in: folder)
+                // A report that is gone is not linked.
+                outputs = entry.outputs.filter { report != nil || !$0.hasSuffix("_report.json") }
             }
             return RunSummaryPage.Row(
                 study: outcome.study.name, status: outcome.status.rawValue,

@@ -31,23 +31,39 @@ public struct LedgerEntry: Codable, Sendable, Equatable {
     }
 }
 
-/// An append-only JSON-lines file in the output folder (`ledger.jsonl`) recording finished studies, so a rerun
-/// skips them. Lines are appended only after every output of the study was renamed into place; a line cut short by
-/// a crash does not parse and is ignored, so the study is simply done again.
+/// Append-only JSON-lines files in the output folder recording finished studies, so a rerun skips them: one
+/// writer per file (`ledger.jsonl` for a whole run or watch, `ledger-shard-K-of-N.jsonl` for shard K of N), so
+/// records of concurrent shards never interleave, and every reader sees all of them. Lines are appended only after
+/// every output of the study was renamed into place; a line cut short by a crash does not parse and is ignored, so
+/// the study is simply done again.
 public struct Ledger: Sendable {
+    /// The file this run appends to.
     public let url: URL
+    public var folder: URL { url.deletingLastPathComponent() }
 
-    public init(outputFolder: URL) {
-        url = outputFolder.appendingPathComponent("ledger.jsonl")
+    public init(outputFolder: URL, shard: Shard? = nil) {
+        url = outputFolder.appendingPathComponent(shard.map { "ledger-\($0.fileTag).jsonl" } ?? "ledger.jsonl")
     }
 
-    /// The latest entry per study; unreadable lines are skipped.
+    /// Every ledger file in the folder: this run's and every shard's.
+    public func files() -> [URL] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        return names.filter { $0 == "ledger.jsonl" || ($0.hasPrefix("ledger-shard-") && $0.hasSuffix(".jsonl")) }
+            .sorted().map { folder.appendingPathComponent($0) }
+    }
+
+    /// The latest entry per study over every ledger file (later lines of a file, then later `finishedAt`, win);
+    /// unreadable lines are skipped.
     public func entries() -> [String: LedgerEntry] {
-        guard let data = try? Data(contentsOf: url) else { return [:] }
         var latest: [String: LedgerEntry] = [:]
         let decoder = JSONDecoder()
-        for line in data.split(separator: UInt8(ascii: "\n")) {
-            if let entry = try? decoder.decode(LedgerEntry.self, from: Data(line)) { latest[entry.study] = entry }
+        for file in files() {
+            guard let data = try? Data(contentsOf: file) else { continue }
+            var fileLatest: [String: LedgerEntry] = [:]
+            for line in data.split(separator: UInt8(ascii: "\n")) {
+                if let entry = try? decoder.decode(LedgerEntry.self, from: Data(line)) { fileLatest[entry.study] = entry }
+            }
+            latest.merge(fileLatest) { old, new in new.finishedAt >= old.finishedAt ? new : old }
         }
         return latest
     }
@@ -105,10 +121,19 @@ public struct Ledger: Sendable {
     }
 }
 
+/// Timestamps as every record writes them: ISO 8601 in UTC, to the second.
 enum Clock {
     static func timestamp(_ date: Date = Date()) -> String {
+        formatter.string(from: date)
+    }
+
+    static func date(_ timestamp: String) -> Date? {
+        formatter.date(from: timestamp)
+    }
+
+    private static var formatter: ISO8601DateFormatter {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
+        return formatter
     }
 }

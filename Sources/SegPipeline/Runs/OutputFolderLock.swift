@@ -3,34 +3,72 @@ import Foundation
 import Glibc
 #endif
 
-/// Holds an output folder for one `run` or `watch` at a time, so two processes never segment and write the same
-/// studies at once (a cron job overlapping the previous one, a `run` beside a `watch`).
+/// Holds an output folder for a run, a watch, or one shard of a sharded run, so two processes never segment and
+/// write the same studies at once (a cron job overlapping the previous one, a `run` beside a `watch`, a shard
+/// submitted twice, shards of two different splits).
 ///
-/// An flock(2) on `.universeg.lock` in the folder: the kernel drops it when the process ends, however it ends, so
-/// a killed run never leaves the folder held. The file names the holder, for the error the next process prints.
+/// One lock file, `.universeg.lock`, arbitrates: a whole run or watch holds all of it exclusively; the shards of an
+/// N-way split share byte N, and refuse to start while anything else in the file is held (another split, a whole
+/// run). Each shard also holds `.universeg-shard-K-of-N.lock` exclusively, so a second copy of one shard is refused.
+/// The lock files name their holder, for the error the next process prints.
 final class OutputFolderLock {
-    private let descriptor: Int32
-
-    /// Takes the folder (created if needed), or throws naming the process that holds it.
-    init(_ folder: URL) throws {
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let path = folder.appendingPathComponent(".universeg.lock").path
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw PipelineError.unavailable("cannot create the lock file (\(String(cString: strerror(errno))))", file: path)
-        }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            close(fd)
-            throw PipelineError.unavailable("in use by another universeg run" + (holder.map { $0.isEmpty ? "" : " (\($0))" } ?? ""),
-                                            file: folder.path, hint: "wait for it to end or use another output folder")
-        }
-        let note = "pid \(getpid()), since \(Clock.timestamp())\n"
-        _ = ftruncate(fd, 0)
-        _ = note.withCString { pwrite(fd, $0, strlen($0), 0) }
-        descriptor = fd
+    enum Scope: Sendable {
+        case whole
+        case shard(Shard)
     }
 
-    deinit { close(descriptor) }
+    private let folderLock: RegionLock
+    private let shardLock: RegionLock?
+
+    /// Takes the folder (created if needed) for `scope`, or throws naming who holds it. `whileAlone` runs when no
+    /// other process holds any part of the folder (always for `.whole`; for a shard, only when no other shard runs):
+    /// the moment to remove what killed runs left behind.
+    init(_ folder: URL, scope: Scope = .whole, whileAlone: () -> Void = {}) throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        folderLock = try RegionLock(path: folder.appendingPathComponent(".universeg.lock").path)
+        let holder = "pid \(getpid()) on \(ProcessInfo.processInfo.hostName), since \(Clock.timestamp())\n"
+        switch scope {
+        case .whole:
+            guard folderLock.take(.exclusive, from: 0, length: 0) else {
+                throw Self.inUse(folder, by: folderLock.conflict(.exclusive, from: 0, length: 0), note: folderLock.note())
+            }
+            folderLock.write(note: holder)
+            shardLock = nil
+            whileAlone()
+        case .shard(let shard):
+            let lock = try RegionLock(path: folder.appendingPathComponent(".universeg-\(shard.fileTag).lock").path)
+            guard lock.take(.exclusive, from: 0, length: 0) else {
+                throw PipelineError.unavailable("shard \(shard) is already running (\(lock.note()))", file: folder.path,
+                                                hint: "wait for it to end; a finished shard's studies are skipped when it is run again")
+            }
+            let alone = folderLock.take(.exclusive, from: 0, length: 0)
+            if alone { whileAlone() }
+            // Converting (or taking) the split's byte, then giving up the rest, is never seen half-done by another
+            // process: it is refused while our exclusive lock stands, and finds byte N shared afterwards.
+            guard folderLock.take(.shared, from: shard.count, length: 1) else {
+                throw Self.inUse(folder, by: folderLock.conflict(.shared, from: shard.count, length: 1), note: folderLock.note())
+            }
+            if alone {
+                folderLock.release(from: 0, length: shard.count)
+                folderLock.release(from: shard.count + 1, length: 0)
+            }
+            if let other = folderLock.conflict(.exclusive, from: 0, length: shard.count)
+                ?? folderLock.conflict(.exclusive, from: shard.count + 1, length: 0) {
+                throw Self.inUse(folder, by: other, note: folderLock.note())
+            }
+            lock.write(note: holder)
+            shardLock = lock
+        }
+    }
+
+    /// The error for a folder held by someone else: `start` is where their lock begins (0: a whole run or watch,
+    /// N: the shards of an N-way split).
+    private static func inUse(_ folder: URL, by start: Int?, note: String) -> PipelineError {
+        if let count = start, count > 0 {
+            return PipelineError.unavailable("in use by the shards of a \(count)-way split", file: folder.path,
+                                             hint: "every shard of one run must use the same count; wait for them to end or use another output folder")
+        }
+        return PipelineError.unavailable("in use by another universeg run" + (note.isEmpty ? "" : " (\(note))"),
+                                         file: folder.path, hint: "wait for it to end or use another output folder")
+    }
 }
