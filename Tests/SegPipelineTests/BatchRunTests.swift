@@ -284,7 +284,7 @@ import VolumeIO
             _ = try await BatchRun(graph: JobGraph(spec: spec, segmenter: FakeSegmenter())).run()
             Issue.record("the second run started")
         } catch let error as PipelineError {
-            #expect(error.description.hasPrefix("\(spec.outputs.folder.path): error: in use by another universeg run (pid \(getpid()), since "),
+            #expect(error.description.hasPrefix("\(spec.outputs.folder.path): error: in use by another universeg run (pid \(getpid()) on \(ProcessInfo.processInfo.hostName), since "),
                     "\(error)")
             #expect(error.hint == "wait for it to end or use another output folder")
         }

@@ -1,14 +1,14 @@
 import Foundation
 import VolumeIO
 
-/// What one shard set out to do, written when it starts (`shards/plan-shard-K-of-N.json`), so the run's summary can
-/// be made from the output folder alone and name studies that no shard finished.
+/// What one shard saw when it started (`shards/plan-shard-K-of-N.json`), so the run's summary can be made from the
+/// output folder alone and name studies that no shard finished, even those of a shard that never ran.
 public struct ShardPlan: Codable, Sendable, Equatable {
     public var pipeline: String
     public var pipelineFingerprint: String
     public var shard: Int
     public var shardCount: Int
-    /// Every study the shard owns, done before or not.
+    /// Every study of the run (all shards'), done before or not; the rule says which are this shard's.
     public var studies: [String]
     public var startedAt: String
     public var host: String

@@ -89,7 +89,7 @@ public struct BatchRun: Sendable {
         let plan = try plan()
         if let shard = graph.shard {
             try ShardPlan(pipeline: spec.name, pipelineFingerprint: spec.fingerprint, shard: shard.index,
-                          shardCount: shard.count, studies: plan.map(\.study.name), startedAt: Clock.timestamp(),
+                          shardCount: shard.count, studies: try StudyDiscovery.studies(for: spec).map(\.name), startedAt: Clock.timestamp(),
                           host: ProcessInfo.processInfo.hostName).write(to: spec.outputs.folder)
         }
         let skipped = plan.filter { $0.skipReason != nil }.map {
