@@ -84,4 +84,30 @@ import Testing
         #expect(result.status == 64)
         #expect(result.err.contains("--image: no such file or folder: nowhere.nii.gz"))
     }
+
+    /// Bad shards and summaries of nothing are usage errors or "cannot start", named on the first line; a dry run of a shard
+    /// lists just its studies.
+    @Test func shardedRunsRefuseBadShardsAndSummariesNeedARun() async throws {
+        for (arguments, status, message) in [
+            (["run", "Pipelines/tissue-nifti.yaml", "--shard", "3/3"], Int32(64), "--shard: shard index 3 is outside 0...2"),
+            (["run", "Pipelines/tissue-nifti.yaml", "--shard", "auto"], 64, "--shard: --shard auto needs SLURM_ARRAY_TASK_ID"),
+            (["run", "Pipelines/tissue-nifti.yaml", "--shard", "1/x"], 64, "--shard: 'x' in '1/x' is not a shard count"),
+            (["slurm", "Pipelines/tissue-nifti.yaml", "--shards", "0"], 64, "--shards must be at least 1"),
+            (["summary", "no/such/folder"], 64, "no such file or folder: no/such/folder"),
+            (["summary", "Tests"], 3, "no ledger and no shard plan: not the output folder of a run"),
+        ] {
+            let result = try await execute(arguments)
+            #expect(result.status == status, "\(arguments): \(result.err)")
+            #expect(result.err.split(separator: "\n").first?.contains(message) == true, "\(arguments): \(result.err)")
+        }
+        var listed: [String] = []
+        for k in 0..<2 {
+            let result = try await execute(["run", "Pipelines/tissue-nifti.yaml", "--dry-run", "--shard", "\(k)/2"])
+            #expect(result.status == 0, "\(result.err)")
+            listed += result.out.split(separator: "\n").filter { $0.hasPrefix("process") || $0.hasPrefix("skip") }.map(String.init)
+            #expect(result.out.contains("(shard \(k)/2: the studies FNV-1a-64(name) mod 2 = \(k))"))
+        }
+        let whole = try await execute(["run", "Pipelines/tissue-nifti.yaml", "--dry-run"])
+        #expect(listed.count == whole.out.split(separator: "\n").filter { $0.hasPrefix("process") || $0.hasPrefix("skip") }.count)
+    }
 }
