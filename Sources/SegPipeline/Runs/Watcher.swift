@@ -26,12 +26,13 @@ public struct Watcher: Sendable {
     public func run(until stop: @escaping @Sendable () async -> Bool,
                     onOutcome: @escaping @Sendable (StudyOutcome) async -> Void = { _ in }) async throws {
         let spec = graph.spec
-        let lock = try OutputFolderLock(spec.outputs.folder)   // creates the output folder
+        let lock = try OutputFolderLock(spec.outputs.folder) {   // creates the output folder
+            OutputHygiene.removeStaleTemporaries(in: spec.outputs.folder)
+        }
         for folder in [spec.watch.doneFolder, spec.watch.failedFolder] {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         }
         defer { withExtendedLifetime(lock) {} }
-        OutputHygiene.removeStaleTemporaries(in: spec.outputs.folder)
         let source = BoundedChannel<StudyInput>(capacity: 1)
         let state = WatchState()
         let stopping = StopFlag()
