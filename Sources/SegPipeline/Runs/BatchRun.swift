@@ -88,8 +88,9 @@ public struct BatchRun: Sendable {
         defer { withExtendedLifetime(lock) {} }
         let plan = try plan()
         if let shard = graph.shard {
+            let everyStudy = try StudyDiscovery.studies(for: spec).map(\.name)
             try ShardPlan(pipeline: spec.name, pipelineFingerprint: spec.fingerprint, shard: shard.index,
-                          shardCount: shard.count, studies: try StudyDiscovery.studies(for: spec).map(\.name), startedAt: Clock.timestamp(),
+                          shardCount: shard.count, studies: everyStudy, startedAt: Clock.timestamp(),
                           host: ProcessInfo.processInfo.hostName).write(to: spec.outputs.folder)
         }
         let skipped = plan.filter { $0.skipReason != nil }.map {
