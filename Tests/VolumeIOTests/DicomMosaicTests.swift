@@ -72,6 +72,15 @@ final class DicomMosaicTests: XCTestCase {
         XCTAssertEqual(series.reference.sliceSpacing, 3.6, accuracy: 1e-6)
         let volume = try DicomReader.readVolume(series)
         try assertMatchesNibabel(series, volume, "axasc35.dcm.gz")
+
+        // A SEG has one frame per source slice; a mosaic frame holds them all, so it is refused, not mis-referenced.
+        let labels = volume.withVoxels([Int32](repeating: 1, count: volume.count))
+        let destination = folder.appendingPathComponent("seg.dcm")
+        XCTAssertThrowsError(try DicomSegWriter.write(labels, segments: [(1, "brain")], to: destination)) { error in
+            XCTAssertEqual((error as? DicomError)?.reason, "the source series is a Siemens mosaic, whose frames each "
+                           + "hold a whole volume: a DICOM SEG cannot reference its slices")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: destination.path))
     }
 
     func testDiffusionMosaicsSplitIntoOneVolumePerBValueInAcquisitionOrder() throws {

@@ -90,12 +90,13 @@ enum DicomSeriesAssembly {
         }
         slices = stack.order.map { slices[$0] }
 
-        let reference = DicomSeriesReference(
+        var reference = DicomSeriesReference(
             files: slices.map(\.path), frames: slices.map(\.frame), sopClassUIDs: slices.map(\.sopClassUID),
             sopInstanceUIDs: slices.map(\.sopInstanceUID), studyInstanceUID: header.studyInstanceUID,
             seriesInstanceUID: header.seriesInstanceUID, frameOfReferenceUID: header.frameOfReferenceUID,
             imagePositions: orderedPositions, imageOrientation: orientation, pixelSpacing: pixelSpacing,
             sliceSpacing: stack.spacing, rows: first.rows, columns: first.columns, sliceIndices: stack.gridIndex)
+        reference.isMosaic = first.mosaicTile != nil
         return DicomSeries(studyInstanceUID: header.studyInstanceUID, seriesInstanceUID: header.seriesInstanceUID,
                            metadata: header.metadata, shape: [first.columns, first.rows, stack.gridCount],
                            affine: stack.affineLPS.flippingLPSAndRAS, warnings: warnings, reference: reference,
