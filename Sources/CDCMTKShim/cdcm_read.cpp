@@ -3,6 +3,7 @@
 #include <dcmtk/dcmdata/dccodec.h>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <sstream>
@@ -176,6 +177,27 @@ char *cdcm_get_string(const cdcm_file *file, uint32_t tag) {
 int cdcm_get_numbers(const cdcm_file *file, uint32_t tag, double *out, int capacity) {
     DcmTagKey key = tagKey(tag);
     return readNumbers(itemFor(file, key), key, out, capacity);
+}
+
+int cdcm_get_bytes(const cdcm_file *file, uint32_t tag, uint8_t **out, size_t *length) {
+    *out = nullptr;
+    *length = 0;
+    DcmTagKey key = tagKey(tag);
+    DcmItem *item = itemFor(file, key);
+    DcmElement *element = nullptr;
+    if (!item || item->findAndGetElement(key, element).bad() || !element) return 0;
+    const DcmEVR vr = element->ident();
+    if (vr != EVR_OB && vr != EVR_UN) return 0;
+    Uint8 *bytes = nullptr;
+    const unsigned long size = element->getLength();  // loads a value left on disk by a header-only open
+    if (size == 0) return 1;
+    if (element->getUint8Array(bytes).bad() || !bytes) return 0;
+    auto *copy = static_cast<uint8_t *>(std::malloc(size));
+    if (!copy) return 0;
+    std::memcpy(copy, bytes, size);
+    *out = copy;
+    *length = size;
+    return 1;
 }
 
 long cdcm_sequence_count(const cdcm_file *file, uint32_t sequence_tag) {

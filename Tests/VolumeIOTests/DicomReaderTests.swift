@@ -56,6 +56,20 @@ final class DicomReaderTests: XCTestCase {
         XCTAssertTrue(series.warnings.contains { $0.contains("slices lie up to") }, "\(series.warnings)")
     }
 
+    /// Two localizers of one series in different planes are two volumes, never one stack (dcm2niix stacks them as a
+    /// 45° tilted pair: docs/dicom-corpus.md).
+    func testPlanesOfOneSeriesAreSeparateVolumes() throws {
+        let scan = DicomReader.scan(DicomFixtures.root.appendingPathComponent("two-planes"))
+        XCTAssertEqual(scan.series.count, 2)
+        XCTAssertEqual(scan.series.map(\.shape), [[16, 16, 1], [16, 16, 1]])
+        XCTAssertEqual(Set(scan.series.map { URL(fileURLWithPath: $0.reference.files[0]).lastPathComponent }),
+                       ["sagittal.dcm", "coronal.dcm"])
+        for series in scan.series {
+            XCTAssertEqual(series.warnings.first, "series split into 2 volumes by orientation or image size")
+            XCTAssertEqual(series.volume.count, 1, "a plane is not a repeat")
+        }
+    }
+
     func testIdenticalPositionsAcrossTransferSyntaxesAreDuplicates() throws {
         let names = ["MR_small.dcm", "MR_small_RLE.dcm", "MR_small_bigendian.dcm"]
         let scan = DicomReader.scan(files: names.map { DicomFixtures.path("syntaxes/" + $0) })

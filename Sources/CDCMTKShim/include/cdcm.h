@@ -74,6 +74,11 @@ char *cdcm_get_string(const cdcm_file *file, uint32_t tag);
 /// Returns how many were read; 0 when absent or not numeric. `out` is only written for values that were read.
 int cdcm_get_numbers(const cdcm_file *file, uint32_t tag, double *out, int capacity);
 
+/// The raw value bytes of a top-level binary attribute (VR OB or UN: private blocks such as the Siemens CSA header
+/// (0029,1010), or any private element of an implicit VR file). On success `*out` holds a malloc'd copy of
+/// `*length` bytes (caller frees; NULL when the value is empty) and 1 is returned; 0 when absent or not binary.
+int cdcm_get_bytes(const cdcm_file *file, uint32_t tag, uint8_t **out, size_t *length);
+
 /// Number of items of a top-level sequence; 0 when absent.
 long cdcm_sequence_count(const cdcm_file *file, uint32_t sequence_tag);
 

@@ -44,7 +44,10 @@ extension JobGraph {
             try outputs.stage(suffixes.labelMap) { try NiftiWriter.write(labels, to: $0) }
         }
         if writers.contains(.dicomSeg) {
-            if study.series.format == .dicom {
+            if study.series.dicom?.reference.isMosaic == true {
+                warnings.append("dicom-seg not written: the study is a Siemens mosaic, whose frames each hold a whole "
+                                + "volume, so a SEG cannot reference its slices (the NIfTI label map has them)")
+            } else if study.series.format == .dicom {
                 var options = DicomSegOptions()
                 options.seriesDescription = "UniverSeg \(spec.name)"
                 options.softwareVersions = ToolInfo.version

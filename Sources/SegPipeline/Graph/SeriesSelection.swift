@@ -41,8 +41,20 @@ public enum SeriesSelection {
                 rejections.append("\(label): \(slices) slices, fewer than \(selector.minSlices)")
                 continue
             }
+            let keys = candidate.dicom?.volume.keys
+            if let wanted = selector.bValue {
+                guard let value = keys?.bValue, abs(value - wanted) <= VolumeRule.bValueTolerance else {
+                    rejections.append("\(label): b-value \(keys?.bValue.map(number) ?? "not stated") is not \(number(wanted))")
+                    continue
+                }
+            }
+            if let wanted = selector.echo, keys?.echoNumber != wanted {
+                rejections.append("\(label): echo \(keys?.echoNumber.map(String.init) ?? "not stated") is not \(wanted)")
+                continue
+            }
             matching.append(candidate)
         }
+        matching = applyVolumeRule(matching, selector.volume, rejections: &rejections)
         let chosen: [SeriesCandidate]
         switch selector.pick {
         case .first: chosen = Array(matching.sorted { $0.id < $1.id }.prefix(1))
@@ -52,4 +64,43 @@ public enum SeriesSelection {
         let passedOver = matching.filter { candidate in !chosen.contains { $0.id == candidate.id } }
         return Outcome(chosen: chosen, passedOver: passedOver, rejections: rejections)
     }
+
+    /// Keeps, of each multi-volume series, the volume the rule names among those still matching (in the series'
+    /// volume order); a single-volume series is its own first and last volume.
+    static func applyVolumeRule(_ candidates: [SeriesCandidate], _ rule: VolumeRule,
+                                rejections: inout [String]) -> [SeriesCandidate] {
+        let ruleText: String
+        switch rule {
+        case .first: ruleText = "volume: first"
+        case .last: ruleText = "volume: last"
+        case .number(let n): ruleText = "volume: \(n)"
+        }
+        var groups: [String: [SeriesCandidate]] = [:]
+        var order: [String] = []
+        for candidate in candidates {
+            let key = candidate.dicom.map { "\($0.studyInstanceUID)|\($0.seriesInstanceUID)|\($0.volume.count)" } ?? "id:" + candidate.id
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(candidate)
+        }
+        var kept: [SeriesCandidate] = []
+        for key in order {
+            let volumes = groups[key]!.sorted { ($0.dicom?.volume.index ?? 0) < ($1.dicom?.volume.index ?? 0) }
+            let chosen: Int?
+            switch rule {
+            case .first: chosen = 0
+            case .last: chosen = volumes.count - 1
+            case .number(let n): chosen = n <= volumes.count ? n - 1 : nil
+            }
+            for (index, candidate) in volumes.enumerated() {
+                if index == chosen { kept.append(candidate); continue }
+                let which = candidate.dicom.map { "volume \($0.volume.index + 1) of \($0.volume.count)" } ?? "its only volume"
+                let reason = chosen == nil ? "'\(ruleText)' asks for more volumes than the \(volumes.count) that match"
+                    : "'\(ruleText)' takes another of the \(volumes.count) matching volumes"
+                rejections.append("series \(candidate.id) (\(candidate.description)): \(which); \(reason)")
+            }
+        }
+        return kept
+    }
+
+    private static func number(_ value: Double) -> String { String(format: "%g", value) }
 }

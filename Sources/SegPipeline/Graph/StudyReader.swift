@@ -35,7 +35,9 @@ enum StudyReader {
         return scan.series.map { series in
             let uidTail = series.seriesInstanceUID.split(separator: ".").last.map(String.init) ?? "series"
             var id = series.metadata.seriesNumber.map { "S" + $0.filter { $0.isLetter || $0.isNumber } } ?? uidTail
-            if id == "S" || ids.contains(id) { id += "-" + uidTail }
+            if id == "S" { id += "-" + uidTail }
+            if series.volume.count > 1 { id += "-v\(series.volume.index + 1)" }   // one per volume of a 4D series
+            if ids.contains(id) { id += "-" + uidTail }
             ids.insert(id)
             var candidate = SeriesCandidate(
                 id: id, format: .dicom, modality: series.metadata.modality,

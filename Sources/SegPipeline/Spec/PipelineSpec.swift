@@ -70,15 +70,39 @@ public struct SeriesSelector: Sendable, Equatable {
     public var minSlices: Int
     /// Which candidate to take when several match.
     public var pick: SeriesPick
+    /// Only volumes with this diffusion b-value (s/mm², within `VolumeRule.bValueTolerance`); nil accepts any.
+    public var bValue: Double?
+    /// Only volumes with this EchoNumbers (0018,0086); nil accepts any.
+    public var echo: Int?
+    /// Which volume of a series that repeats its slice positions (DICOM time points, diffusion directions, echoes)
+    /// to take, among those `bValue` and `echo` leave.
+    public var volume: VolumeRule
 
     public init(modality: String? = nil, description: String? = nil, orientation: AnatomicalPlane? = nil,
-                minSlices: Int = 1, pick: SeriesPick = .mostSlices) {
+                minSlices: Int = 1, pick: SeriesPick = .mostSlices, bValue: Double? = nil, echo: Int? = nil,
+                volume: VolumeRule = .first) {
         self.modality = modality
         self.description = description
         self.orientation = orientation
         self.minSlices = minSlices
         self.pick = pick
+        self.bValue = bValue
+        self.echo = echo
+        self.volume = volume
     }
+}
+
+/// Which volume of a multi-volume DICOM series to segment, in the series' volume order (docs/pipeline-schema.md:
+/// temporal position, acquisition number, b-value, gradient direction, echo number, trigger time).
+public enum VolumeRule: Sendable, Equatable {
+    case first
+    case last
+    /// The n-th volume, 1-based.
+    case number(Int)
+
+    /// b-values are whole numbers in practice; scanners store e.g. 995 or 1005 for a nominal 1000 only on some
+    /// vendors, which this tolerance does not cover on purpose (give the stored value).
+    public static let bValueTolerance = 0.5
 }
 
 public enum SeriesPick: String, Sendable, CaseIterable {

@@ -108,7 +108,8 @@ public enum PipelineSpecParser {
         if let n = f["format"], let v = r.choice(n, "input format", InputFormat.self) { spec.format = v }
         if let n = f["image"], let v = r.string(n, "image") { spec.image = v }
         if let n = f["series"], let s = r.fields(n, in: "series", allowed: ["modality", "description", "orientation",
-                                                                              "min_slices", "pick"]) {
+                                                                              "min_slices", "pick", "volume", "b_value",
+                                                                              "echo"]) {
             if let m = s["modality"] { spec.series.modality = r.string(m, "modality")?.uppercased() }
             if let d = s["description"], let pattern = r.string(d, "description") {
                 do {
@@ -122,8 +123,32 @@ public enum PipelineSpecParser {
             if let o = s["orientation"] { spec.series.orientation = r.choice(o, "orientation", AnatomicalPlane.self) }
             if let m = s["min_slices"], let v = r.int(m, "min_slices", in: 1...100_000) { spec.series.minSlices = v }
             if let p = s["pick"], let v = r.choice(p, "pick", SeriesPick.self) { spec.series.pick = v }
+            if let b = s["b_value"], let v = r.double(b, "b_value", in: 0...100_000) { spec.series.bValue = v }
+            if let e = s["echo"], let v = r.int(e, "echo", in: 1...1000) { spec.series.echo = v }
+            if let v = s["volume"], let rule = readVolumeRule(v, &r) { spec.series.volume = rule }
         }
         return folder == nil ? nil : spec
+    }
+
+    /// `volume: first | last | N` (N a whole number from 1).
+    static func readVolumeRule(_ node: Node, _ r: inout NodeReader) -> VolumeRule? {
+        let hint = "use first, last, or the volume's number in the series (1 is the first), e.g. 'volume: 2'"
+        if let number = node.scalar.flatMap({ _ in node.int }) {
+            guard number >= 1 else {
+                r.error(node, "'volume' must be 1 or more, got \(number)", hint: hint)
+                return nil
+            }
+            return .number(number)
+        }
+        switch node.scalar?.string {
+        case "first": return .first
+        case "last": return .last
+        default:
+            let text = NodeReader.kind(of: node)
+            r.error(node, "'volume' must be first, last or a volume number, got \(text)"
+                    + Suggestion.didYouMean(node.scalar?.string ?? "", in: ["first", "last"]), hint: hint)
+            return nil
+        }
     }
 
     static func readPreprocessing(_ node: Node, _ r: inout NodeReader) -> PreprocessingSpec {

@@ -60,6 +60,34 @@ final class DicomFile {
 
     func number(_ tag: UInt32) -> Double? { numbers(tag, capacity: 1).first }
 
+    /// Raw value bytes of a binary (OB or UN) attribute such as a private block (C: `cdcm_get_bytes`); nil when
+    /// absent or not binary.
+    func bytes(_ tag: UInt32) -> [UInt8]? {
+        var pointer: UnsafeMutablePointer<UInt8>?
+        var length = 0
+        guard cdcm_get_bytes(handle, tag, &pointer, &length) != 0 else { return nil }
+        defer { cdcm_free(pointer) }
+        guard let pointer, length > 0 else { return [] }
+        return Array(UnsafeBufferPointer(start: pointer, count: length))
+    }
+
+    /// A private attribute's text whether DCMTK knows its VR (text) or not (UN bytes read as ASCII).
+    func privateText(_ tag: UInt32) -> String? {
+        guard let raw = bytes(tag) else { return string(tag) }   // DCMTK's text of binary values is hex
+        let text = String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        return text.isEmpty ? nil : text
+    }
+
+    /// A private numeric attribute: known to DCMTK (a number), stored as text in UN bytes, or a little-endian US in
+    /// UN bytes (2 bytes, e.g. Siemens NumberOfImagesInMosaic in an implicit VR file).
+    func privateNumber(_ tag: UInt32) -> Double? {
+        if let raw = bytes(tag) {
+            if raw.count == 2, !raw.allSatisfy({ (0x20...0x7E).contains($0) }) { return Double(UInt16(raw[0]) | UInt16(raw[1]) << 8) }
+            return privateText(tag).flatMap { Double($0.split(separator: "\\").first ?? "") }
+        }
+        return number(tag)
+    }
+
     /// Number of items of a top-level sequence (C: `cdcm_sequence_count`).
     func sequenceCount(_ tag: UInt32) -> Int { cdcm_sequence_count(handle, tag) }
 

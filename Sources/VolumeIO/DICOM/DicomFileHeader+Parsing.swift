@@ -55,7 +55,7 @@ extension DicomFileHeader {
 
         let bitsStored = Int(file.number(DicomTag.bitsStored) ?? Double(bitsAllocated))
         let slope = file.number(DicomTag.rescaleSlope).flatMap { $0 != 0 && $0.isFinite ? $0 : nil }
-        let template = DicomSlice(
+        var template = DicomSlice(
             path: path, frame: 0, sopClassUID: sopClass, sopInstanceUID: file.string(DicomTag.sopInstanceUID) ?? "",
             rows: rows, columns: columns,
             position: exactly(3, file.numbers(DicomTag.imagePositionPatient)),
@@ -68,11 +68,22 @@ extension DicomFileHeader {
             invert: photometric == "MONOCHROME1", bitsStored: min(max(bitsStored, 1), bitsAllocated),
             isSigned: file.number(DicomTag.pixelRepresentation) == 1)
 
+        template.instanceNumber = file.number(DicomTag.instanceNumber).map { Int($0) }
+        let isSiemens = metadata.manufacturer?.uppercased().contains("SIEMENS") == true
+        let csa = isSiemens ? DicomMosaic.csaImageHeader(file) : nil
+        template.volumeKeys = volumeKeys(file, csa: csa, isSiemens: isSiemens)
+
         var notes: [String] = []
         var slices: [DicomSlice]
         let hasFunctionalGroups = file.has(DicomTag.perFrameFunctionalGroupsSequence)
             || file.has(DicomTag.sharedFunctionalGroupsSequence)
-        if hasFunctionalGroups {
+        if DicomMosaic.isMosaic(imageType: file.string(DicomTag.imageType)) {
+            guard frameCount == 1, !hasFunctionalGroups else {
+                throw DicomError(.unsupported, path: path, reason: "a multi-frame MOSAIC image: only single-frame "
+                                 + "Siemens mosaics can be unpacked")
+            }
+            slices = try DicomMosaic.tiles(of: file, template: template, csa: csa, manufacturer: metadata.manufacturer)
+        } else if hasFunctionalGroups {
             slices = (0..<frameCount).map { frame in
                 var slice = template
                 slice.frame = frame
@@ -111,6 +122,20 @@ extension DicomFileHeader {
                                seriesInstanceUID: file.string(DicomTag.seriesInstanceUID) ?? "",
                                frameOfReferenceUID: file.string(DicomTag.frameOfReferenceUID) ?? "",
                                metadata: metadata, slices: slices, notes: notes)
+    }
+
+    /// The attributes that tell repeated acquisitions of one position apart (see `DicomVolumeSplit`).
+    private static func volumeKeys(_ file: DicomFile, csa: SiemensCSAHeader?, isSiemens: Bool) -> DicomVolumeKeys {
+        var keys = DicomVolumeKeys()
+        keys.temporalPosition = file.number(DicomTag.temporalPositionIdentifier).map { Int($0) }
+        keys.acquisitionNumber = file.number(DicomTag.acquisitionNumber).map { Int($0) }
+        keys.bValue = file.number(DicomTag.diffusionBValue) ?? csa?.number("B_value")
+            ?? (isSiemens ? file.privateNumber(DicomTag.siemensBValue) : nil)
+        keys.gradientDirection = exactly(3, file.numbers(DicomTag.diffusionGradientOrientation))
+            ?? csa?.vector("DiffusionGradientDirection", count: 3)
+        keys.echoNumber = file.number(DicomTag.echoNumbers).map { Int($0) }
+        keys.triggerTime = file.number(DicomTag.triggerTime)
+        return keys
     }
 
     /// A reason when the file is plainly not DICOM, found from its first bytes (gzip), else nil.

@@ -42,10 +42,20 @@ public enum DicomReader {
         var open: DicomFile?
         let sliceIndices = series.reference.sliceIndices
         var darkest = Float.infinity
+        var mosaic: (path: String, frame: Int, pixels: [Float])?   // the decoded frame the tiles come from
         for (s, slice) in series.slices.enumerated() {
             if open?.path != slice.path { open = nil; open = try DicomFile(path: slice.path, headerOnly: false) }
             let offset = sliceIndices[s] * nx * ny
-            try open!.decodeFrame(slice.frame, into: &voxels, offset: offset, count: nx * ny)
+            if let tile = slice.mosaicTile {
+                if mosaic?.path != slice.path || mosaic?.frame != slice.frame {
+                    var pixels = [Float](repeating: 0, count: tile.mosaicRows * tile.mosaicColumns)
+                    try open!.decodeFrame(slice.frame, into: &pixels, offset: 0, count: pixels.count)
+                    mosaic = (slice.path, slice.frame, pixels)
+                }
+                DicomMosaic.copyTile(tile, rows: ny, columns: nx, from: mosaic!.pixels, into: &voxels, offset: offset)
+            } else {
+                try open!.decodeFrame(slice.frame, into: &voxels, offset: offset, count: nx * ny)
+            }
             applyModalityLUT(slice, to: &voxels, range: offset ..< offset + nx * ny)
             darkest = min(darkest, voxels[offset ..< offset + nx * ny].min() ?? darkest)
         }

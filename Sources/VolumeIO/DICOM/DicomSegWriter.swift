@@ -78,6 +78,10 @@ public enum DicomSegWriter {
             throw DicomError(.writeFailed, path: destination,
                              reason: "the label map is not on a DICOM series grid (its source is not DICOM)")
         }
+        guard !reference.isMosaic else {
+            throw DicomError(.writeFailed, path: destination, reason: "the source series is a Siemens mosaic, whose "
+                             + "frames each hold a whole volume: a DICOM SEG cannot reference its slices")
+        }
         let nx = reference.columns, ny = reference.rows, nz = reference.sliceCount
         guard labels.shape == [nx, ny, nz], labels.voxels.count == nx * ny * nz else {
             throw DicomError(.writeFailed, path: destination, reason: "label map shape \(labels.shape) does not match "

@@ -1,4 +1,5 @@
-/// Groups slices into volumes: by SeriesInstanceUID, then by orientation and size; sorts each along its normal.
+/// Groups slices into volumes: by SeriesInstanceUID, then by orientation and size, then by the keys that tell
+/// repeated positions apart (`DicomVolumeSplit`); sorts each along its normal.
 enum DicomSeriesAssembly {
     static func assemble(_ headers: [DicomFileHeader]) -> [DicomSeries] {
         // Bucket by series; slices without usable geometry cannot be stacked with others, so each such file is its
@@ -33,17 +34,23 @@ enum DicomSeriesAssembly {
                 }
             }
             for group in groups {
-                var series = makeSeries(group)
-                if groups.count > 1 {
-                    series.warnings.insert("series split into \(groups.count) volumes by orientation or image size", at: 0)
+                let slices = group.map(\.1)
+                let split = DicomVolumeSplit.split(slices, normal: slices[0].orientation.flatMap(DicomGeometry.normal))
+                for (index, volume) in split.volumes.enumerated() {
+                    let info = DicomVolumeInfo(index: index, count: split.volumes.count, splitBy: split.splitBy,
+                                               keys: DicomVolumeSplit.sharedKeys(volume, slices))
+                    var series = makeSeries(volume.map { group[$0] }, volume: info)
+                    if groups.count > 1 {
+                        series.warnings.insert("series split into \(groups.count) volumes by orientation or image size", at: 0)
+                    }
+                    result.append(series)
                 }
-                result.append(series)
             }
         }
         return result
     }
 
-    private static func makeSeries(_ members: [(DicomFileHeader, DicomSlice)]) -> DicomSeries {
+    private static func makeSeries(_ members: [(DicomFileHeader, DicomSlice)], volume: DicomVolumeInfo) -> DicomSeries {
         let header = members[0].0
         var slices = members.map(\.1)
         var warnings: [String] = []
@@ -83,15 +90,16 @@ enum DicomSeriesAssembly {
         }
         slices = stack.order.map { slices[$0] }
 
-        let reference = DicomSeriesReference(
+        var reference = DicomSeriesReference(
             files: slices.map(\.path), frames: slices.map(\.frame), sopClassUIDs: slices.map(\.sopClassUID),
             sopInstanceUIDs: slices.map(\.sopInstanceUID), studyInstanceUID: header.studyInstanceUID,
             seriesInstanceUID: header.seriesInstanceUID, frameOfReferenceUID: header.frameOfReferenceUID,
             imagePositions: orderedPositions, imageOrientation: orientation, pixelSpacing: pixelSpacing,
             sliceSpacing: stack.spacing, rows: first.rows, columns: first.columns, sliceIndices: stack.gridIndex)
+        reference.isMosaic = first.mosaicTile != nil
         return DicomSeries(studyInstanceUID: header.studyInstanceUID, seriesInstanceUID: header.seriesInstanceUID,
                            metadata: header.metadata, shape: [first.columns, first.rows, stack.gridCount],
                            affine: stack.affineLPS.flippingLPSAndRAS, warnings: warnings, reference: reference,
-                           leftOutFiles: leftOut, slices: slices)
+                           leftOutFiles: leftOut, volume: volume, slices: slices)
     }
 }

@@ -17,6 +17,9 @@ public struct DicomSeries: Sendable {
     /// Files of this series none of whose slices is in the volume (every one duplicated a kept slice's position),
     /// so that reports can account for every file.
     public var leftOutFiles: [String]
+    /// Which volume of its series this is, when the series repeats its slice positions (time points, diffusion
+    /// directions, echoes), and the values that identify it.
+    public var volume: DicomVolumeInfo
     /// Per-slice decoding parameters, in volume slice order.
     var slices: [DicomSlice]
 
@@ -25,6 +28,7 @@ public struct DicomSeries: Sendable {
         var parts: [String] = []
         parts.append((metadata.modality ?? "DICOM") + " series" + (metadata.seriesNumber.map { " \($0)" } ?? ""))
         if let description = metadata.seriesDescription { parts.append("'\(description)'") }
+        if let volume = volume.label { parts.append(volume) }
         parts.append("(\(seriesInstanceUID.isEmpty ? "no SeriesInstanceUID" : seriesInstanceUID))")
         return parts.joined(separator: " ")
     }

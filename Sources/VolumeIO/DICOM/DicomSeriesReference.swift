@@ -29,6 +29,9 @@ public struct DicomSeriesReference: Sendable, Equatable {
     public var columns: Int
     /// Volume slice of each source slice (strictly increasing).
     public var sliceIndices: [Int]
+    /// The slices are tiles of Siemens mosaic frames: a source frame holds many slices, so no frame-per-slice object
+    /// (a DICOM SEG) can reference them.
+    public var isMosaic = false
     /// Slices of the volume, including places of missing source slices.
     public var sliceCount: Int { (sliceIndices.last ?? -1) + 1 }
 

@@ -23,6 +23,11 @@ struct DicomSlice: Sendable, Equatable {
     var isSigned: Bool
     /// The position was derived (a multi-frame file without per-frame positions), not stated.
     var positionIsAssumed: Bool = false
+    /// Set when the slice is one tile of a Siemens mosaic frame; `rows` and `columns` are then the tile's.
+    var mosaicTile: MosaicTile?
+    /// What tells repeated acquisitions of one position apart (time, diffusion, echo).
+    var volumeKeys = DicomVolumeKeys()
+    var instanceNumber: Int?
 
     /// Smallest and largest stored values BitsStored and PixelRepresentation allow.
     var storedRange: (min: Double, max: Double) {
@@ -31,6 +36,15 @@ struct DicomSlice: Sendable, Equatable {
     }
 
     private func pow2(_ x: Double) -> Double { Double(sign: .plus, exponent: Int(x), significand: 1) }
+}
+
+/// Where one slice of a Siemens mosaic lies in its tiled frame: tile `index` (row-major) of a grid of
+/// `tilesPerRow` x `tilesPerRow` tiles, each `rows` x `columns` of the slice.
+struct MosaicTile: Sendable, Equatable {
+    var index: Int
+    var tilesPerRow: Int
+    var mosaicRows: Int
+    var mosaicColumns: Int
 }
 
 /// The series-level identity and description of one parsed file, plus its slices.

@@ -18,13 +18,22 @@ enum DicomTag {
     static let sliceThickness: UInt32 = 0x0018_0050
     static let spacingBetweenSlices: UInt32 = 0x0018_0088
     static let imagerPixelSpacing: UInt32 = 0x0018_1164
+    static let echoNumbers: UInt32 = 0x0018_0086
+    static let triggerTime: UInt32 = 0x0018_1060
+    static let diffusionBValue: UInt32 = 0x0018_9087
+    static let diffusionGradientOrientation: UInt32 = 0x0018_9089
+    /// Siemens "SIEMENS MR HEADER" private block 10: NumberOfImagesInMosaic (US) and B_value (IS).
+    static let siemensNumberOfImagesInMosaic: UInt32 = 0x0019_100A
+    static let siemensBValue: UInt32 = 0x0019_100C
     static let studyInstanceUID: UInt32 = 0x0020_000D
     static let seriesInstanceUID: UInt32 = 0x0020_000E
     static let seriesNumber: UInt32 = 0x0020_0011
+    static let acquisitionNumber: UInt32 = 0x0020_0012
     static let instanceNumber: UInt32 = 0x0020_0013
     static let imagePositionPatient: UInt32 = 0x0020_0032
     static let imageOrientationPatient: UInt32 = 0x0020_0037
     static let frameOfReferenceUID: UInt32 = 0x0020_0052
+    static let temporalPositionIdentifier: UInt32 = 0x0020_0100
     static let samplesPerPixel: UInt32 = 0x0028_0002
     static let photometricInterpretation: UInt32 = 0x0028_0004
     static let numberOfFrames: UInt32 = 0x0028_0008
@@ -36,6 +45,9 @@ enum DicomTag {
     static let pixelRepresentation: UInt32 = 0x0028_0103
     static let rescaleIntercept: UInt32 = 0x0028_1052
     static let rescaleSlope: UInt32 = 0x0028_1053
+    /// Private creator elements (0029,0010)...(0029,00FF) name the blocks of group 0029; the CSA image header is
+    /// element 10 of the "SIEMENS CSA HEADER" block.
+    static let csaPrivateGroup: UInt32 = 0x0029_0000
     static let segmentSequence: UInt32 = 0x0062_0002
     static let segmentNumber: UInt32 = 0x0062_0004
     static let segmentLabel: UInt32 = 0x0062_0005

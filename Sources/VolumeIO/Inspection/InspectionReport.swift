@@ -26,6 +26,9 @@ public struct InspectionReport: Codable, Equatable, Sendable {
         public var warnings: [String]
         public var modality: String?
         public var seriesInstanceUID: String?
+        /// Which volume of its DICOM series this is, with the values that identify it, when the series repeats its
+        /// slice positions (time points, diffusion directions, echoes); nil otherwise.
+        public var volume: DicomVolumeInfo?
     }
 
     /// A file that is in no volume, and the reason in one line.
@@ -57,9 +60,11 @@ public struct InspectionReport: Codable, Equatable, Sendable {
         for series in scan.series {
             do throws(DicomError) {
                 let volume = try DicomReader.readVolume(series)
-                report.volumes.append(entry(volume, format: "DICOM", description: series.label,
-                                            files: series.reference.distinctFiles, warnings: series.warnings,
-                                            modality: series.metadata.modality, seriesUID: series.seriesInstanceUID))
+                var item = entry(volume, format: "DICOM", description: series.label,
+                                 files: series.reference.distinctFiles, warnings: series.warnings,
+                                 modality: series.metadata.modality, seriesUID: series.seriesInstanceUID)
+                item.volume = series.volume.count > 1 ? series.volume : nil
+                report.volumes.append(item)
             } catch {
                 report.skipped.append(Skipped(path: error.path, reason: error.reason))
             }
