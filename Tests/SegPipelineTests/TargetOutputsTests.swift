@@ -113,6 +113,27 @@ import VolumeIO
             == StatisticsTable.columns.count + ($0.contains("\"") ? 1 : 0) })
     }
 
+    /// The committed output of a real run (Fixtures/statistics-run: `universeg run pipeline.yaml` on tiny.nii.gz)
+    /// is what the code computes today, so Tools/stats_check, which checks that fixture against nibabel + numpy,
+    /// checks this code.
+    @Test func theStatisticsRunFixtureIsWhatTheCodeWritesToday() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/statistics-run")
+        let image = try NiftiReader.readImage(folder.appendingPathComponent("tiny.nii.gz"))
+        let labels = try NiftiReader.readLabels(folder.appendingPathComponent("tiny_seg.nii.gz"))
+        let report = try JSONDecoder().decode(StudyReport.self, from: Data(contentsOf: folder.appendingPathComponent("tiny_report.json")))
+        let stats = TargetStatistics.compute(image: image, labels: labels, values: report.targets.map(\.value))
+        #expect(report.targets.map(\.statistics) == report.targets.map { stats[$0.value] })
+        #expect(report.targets.allSatisfy { $0.statistics != nil })
+        #expect(StatisticsTable.csv([report]) == (try String(contentsOf: folder.appendingPathComponent("summary.csv"), encoding: .utf8)))
+        var disc = Self.target("disc", 1)
+        disc.color = DisplayColor(200, 120, 80)
+        disc.code = CodedConcept(scheme: "SCT", value: "10200004", meaning: "Liver")
+        let legend = TargetLegend(targets: [disc, Self.target("edge", 2)])
+        #expect(legend.slicerColorTable == (try String(contentsOf: folder.appendingPathComponent("tiny_seg.ctbl"), encoding: .utf8)))
+        #expect(legend.itksnapLabelDescriptions
+            == (try String(contentsOf: folder.appendingPathComponent("tiny_seg.itksnap.txt"), encoding: .utf8)))
+    }
+
     // MARK: Legend
 
     static func target(_ name: String, _ value: Int32) -> TargetSpec {
