@@ -134,6 +134,35 @@ import VolumeIO
             == (try String(contentsOf: folder.appendingPathComponent("tiny_seg.itksnap.txt"), encoding: .utf8)))
     }
 
+    /// A CT study's statistics are in Hounsfield units: the DICOM reader applied RescaleIntercept -1024 (stored
+    /// values are unsigned here, so only rescaled values go below 0), and the report says "HU".
+    @Test func aCTStudysStatisticsAreInHounsfieldUnits() async throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let ct = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../VolumeIOTests/Fixtures/dicom/ct-series-shuffled").standardizedFileURL
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("inputs"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: ct, to: root.appendingPathComponent("inputs/ct"))
+        try writeFakeSupport(root.appendingPathComponent("support"), name: "a")
+        var spec = fakeSpec(root: root, writers: [.nifti, .report])
+        spec.inputs.format = .dicom
+        let result = try await BatchRun(graph: JobGraph(spec: spec, segmenter: FakeSegmenter())).run()
+        #expect(result.done == 1)
+        let report = try #require(result.outcomes.first?.report)
+        #expect(report.intensityUnits == "HU")
+        let series = try #require(DicomReader.scan(root.appendingPathComponent("inputs/ct")).series.first)
+        let image = try DicomReader.readVolume(series)
+        #expect(image.voxels.min()! < 0)
+        let labels = try NiftiReader.readLabels(spec.outputs.folder.appendingPathComponent("ct/ct_seg.nii.gz"))
+        let stats = try #require(report.targets[0].statistics)
+        // On the series' own affine (the NIfTI label map's is stored in float32).
+        #expect(stats == TargetStatistics.compute(image: image, labels: image.withVoxels(labels.voxels), values: [1])[1])
+        let inside = zip(image.voxels, labels.voxels).filter { $0.1 == 1 }.map { Double($0.0) }
+        #expect(stats.intensity.min == inside.min() && stats.intensity.max == inside.max())
+        let csv = try String(contentsOf: spec.outputs.folder.appendingPathComponent("summary.csv"), encoding: .utf8)
+        #expect(csv.contains(",HU,"))
+    }
+
     // MARK: Legend
 
     static func target(_ name: String, _ value: Int32) -> TargetSpec {
