@@ -48,7 +48,7 @@ let package = Package(
         // Tests find their fixtures in the source tree (from #filePath), never as bundle resources.
         .testTarget(name: "VolumeIOTests", dependencies: ["VolumeIO"], exclude: ["Fixtures"]),
         .testTarget(name: "UniverSegTests", dependencies: ["UniverSeg"], exclude: ["Fixtures"]),
-        .testTarget(name: "SegPipelineTests", dependencies: ["SegPipeline", "ZlibShim", "CZlib"]),
+        .testTarget(name: "SegPipelineTests", dependencies: ["SegPipeline", "ZlibShim", "CZlib"], exclude: ["Fixtures"]),
         .testTarget(name: "CLITests", dependencies: ["UniverSegCLI", "VolumeIO"], exclude: ["Fixtures"]),
     ],
     cxxLanguageStandard: .cxx17

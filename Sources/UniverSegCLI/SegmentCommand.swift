@@ -11,7 +11,8 @@ struct SegmentCommand: AsyncParsableCommand {
         discussion: """
             Each --label V is one target: support-label value V, written as V in the output label map. \
             --label A+B makes one target from support labels A and B (written as A).
-            The report, QC image, probability maps and DICOM SEG go beside --out (seg.nii.gz -> seg_report.json, seg.dcm).
+            The report, QC image, probability maps and DICOM SEG go beside --out, with colour tables for 3D Slicer and \
+            ITK-SNAP (seg.nii.gz -> seg_report.json, seg.dcm, seg.ctbl, seg.itksnap.txt).
             Exit status: 0 done, 1 the study failed, 3 cannot start.
             """)
 

@@ -148,9 +148,10 @@ typedef struct cdcm_seg_segment {
     /// The caller picks the codes, e.g. ("91723000", "SCT", "Anatomical Structure").
     const char *category_code[3];
     const char *type_code[3];
-    /// RecommendedDisplayCIELabValue (US, 3, 1), given as sRGB bytes; written only when has_display_color is 1.
+    /// RecommendedDisplayCIELabValue (US, 3, 1), already scaled to 0..65535 (the Swift side converts from sRGB);
+    /// written only when has_display_color is 1.
     int has_display_color;
-    unsigned char display_rgb[3];
+    uint16_t display_cielab[3];
 } cdcm_seg_segment;
 
 /// One frame of a binary segmentation: one segment on one source slice.

@@ -143,11 +143,13 @@ enum OutputHygiene {
     }
 }
 
-/// Writes index.html for a set of outcomes; studies skipped as done get their numbers from their reports on disk.
+/// Writes index.html and summary.csv for a set of outcomes; studies skipped as done get their numbers from their
+/// reports on disk.
 public enum SummaryWriter {
     public static func write(spec: PipelineSpec, outcomes: [StudyOutcome]) throws {
         let folder = spec.outputs.folder
         let entries = Ledger(outputFolder: folder).entries()
+        var reports: [StudyReport] = []
         let rows = outcomes.map { outcome -> RunSummaryPage.Row in
             var report = outcome.report
             var outputs = outcome.outputs
@@ -157,6 +159,7 @@ public enum SummaryWriter {
                 // A report that is gone is not linked.
                 outputs = entry.outputs.filter { report != nil || !$0.hasSuffix("_report.json") }
             }
+            if let report { reports.append(report) }
             return RunSummaryPage.Row(
                 study: outcome.study.name, status: outcome.status.rawValue,
                 detail: outcome.reason.map { (outcome.stage.map { "\($0.rawValue): " } ?? "") + $0 }
@@ -170,5 +173,7 @@ public enum SummaryWriter {
         let html = RunSummaryPage.html(pipeline: spec.name, generatedAt: Clock.timestamp(), rows: rows,
                                        models: models.sorted())
         try AtomicFile.write(Data(html.utf8), to: folder.appendingPathComponent("index.html"))
+        try AtomicFile.write(Data(StatisticsTable.csv(reports).utf8),
+                             to: folder.appendingPathComponent(OutputSuffixes.statisticsTable))
     }
 }

@@ -190,15 +190,24 @@ public struct TargetSpec: Sendable, Equatable {
     public var smoothSlices: Bool
     /// 3D clean-up of this target's mask on the native grid.
     public var cleanup: MaskCleanup
+    /// How viewers show it (SEG segment, colour tables, QC outline); nil: the defaults `TargetLegend` documents.
+    public var color: DisplayColor?
+    /// The structure as a coded concept (SEG Segmented Property Type), and its category.
+    public var code: CodedConcept?
+    public var category: CodedConcept?
 
     public init(name: String, value: Int32, supportLabels: [Int32], libraries: [URL] = [], smoothSlices: Bool = false,
-                cleanup: MaskCleanup = .none) {
+                cleanup: MaskCleanup = .none, color: DisplayColor? = nil, code: CodedConcept? = nil,
+                category: CodedConcept? = nil) {
         self.smoothSlices = smoothSlices
         self.name = name
         self.value = value
         self.supportLabels = supportLabels
         self.libraries = libraries
         self.cleanup = cleanup
+        self.color = color
+        self.code = code
+        self.category = category
     }
 }
 
@@ -257,8 +266,20 @@ public struct OutputSuffixes: Sendable, Equatable {
     public var dicomSeg = "_seg.dcm"
     public var report = "_report.json"
     public var qc = "_qc.png"
+    /// The run's table of every study's target statistics, in the output folder itself.
+    public static let statisticsTable = "summary.csv"
 
     public init() {}
+
+    /// Colour tables beside the label map, named after it: `_seg.nii.gz` gives `_seg.ctbl` (3D Slicer) and
+    /// `_seg.itksnap.txt` (ITK-SNAP label descriptions).
+    public var slicerColorTable: String { labelMapStem + ".ctbl" }
+    public var itksnapLabels: String { labelMapStem + ".itksnap.txt" }
+
+    private var labelMapStem: String {
+        for ext in [".nii.gz", ".nii"] where labelMap.lowercased().hasSuffix(ext) { return String(labelMap.dropLast(ext.count)) }
+        return labelMap
+    }
 
     public func probabilities(target: String) -> String { "_prob-\(target).nii.gz" }
 }

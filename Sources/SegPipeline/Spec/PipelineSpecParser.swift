@@ -304,7 +304,8 @@ public enum PipelineSpecParser {
         var names: [String: Node] = [:], values: [Int32: Node] = [:]
         var failed = false
         for item in sequence {
-            guard let f = r.fields(item, in: "target", allowed: ["name", "value", "labels", "support", "postprocess"],
+            guard let f = r.fields(item, in: "target", allowed: ["name", "value", "labels", "support", "postprocess",
+                                                                  "color", "code", "category"],
                                    required: ["name", "value", "labels"]) else { failed = true; continue }
             var name: String?
             if let n = f["name"], let text = r.string(n, "name") {
@@ -343,11 +344,57 @@ public enum PipelineSpecParser {
                         hint: "add 'support: FOLDER' to the target or 'support: {library: FOLDER}' to the pipeline")
             }
             let (smooth, cleanup) = f["postprocess"].map { readPostprocess($0, &r) } ?? (false, .none)
+            let color = f["color"].flatMap { readColor($0, &r) }
+            let code = f["code"].flatMap { readCode($0, "code", &r) }
+            let category = f["category"].flatMap { readCode($0, "category", &r) }
+            if f["color"] != nil && color == nil || f["code"] != nil && code == nil || f["category"] != nil && category == nil {
+                failed = true
+            }
             guard let name, let value, !labels.isEmpty else { failed = true; continue }
             targets.append(TargetSpec(name: name, value: value, supportLabels: labels, libraries: libraries,
-                                      smoothSlices: smooth, cleanup: cleanup))
+                                      smoothSlices: smooth, cleanup: cleanup, color: color, code: code, category: category))
         }
         return failed ? [] : targets
+    }
+
+    /// `color: [r, g, b]`, each 0...255 (sRGB).
+    static func readColor(_ node: Node, _ r: inout NodeReader) -> DisplayColor? {
+        let hint = "give red, green and blue from 0 to 255, e.g. color: [220, 60, 60]"
+        guard case .sequence(let items) = node, items.count == 3 else {
+            r.error(node, "'color' must be a list of three numbers [red, green, blue], got \(NodeReader.kind(of: node))",
+                    hint: hint)
+            return nil
+        }
+        var channels: [UInt8] = []
+        for item in items {
+            guard item.scalar != nil, let v = item.int else {
+                r.error(item, "'color' channels must be whole numbers, got \(NodeReader.kind(of: item))", hint: hint)
+                continue
+            }
+            guard (0...255).contains(v) else {
+                r.error(item, "'color' channel \(v) is out of range", hint: hint)
+                continue
+            }
+            channels.append(UInt8(v))
+        }
+        return channels.count == 3 ? DisplayColor(channels[0], channels[1], channels[2]) : nil
+    }
+
+    /// `code: {scheme: SCT, value: "10200004", meaning: Liver}` (and the same for `category`).
+    static func readCode(_ node: Node, _ what: String, _ r: inout NodeReader) -> CodedConcept? {
+        guard let f = r.fields(node, in: what, allowed: ["scheme", "value", "meaning"],
+                               required: ["scheme", "value", "meaning"]),
+              let s = f["scheme"], let v = f["value"], let m = f["meaning"],
+              let scheme = r.string(s, "scheme"), let value = r.string(v, "value"), let meaning = r.string(m, "meaning")
+        else { return nil }
+        let code = CodedConcept(scheme: scheme, value: value, meaning: meaning)
+        if let problem = code.problem {
+            r.error(["scheme": s, "value": v][problem.field] ?? m, "'\(what)': \(problem.reason)",
+                    hint: "e.g. \(what): {scheme: SCT, value: \"10200004\", meaning: Liver} (SNOMED CT codes: "
+                        + "DICOM PS3.16); scheme and value at most 16 characters, meaning at most 64, printable ASCII")
+            return nil
+        }
+        return code
     }
 
     /// `postprocess: {smooth_slices: true, largest_component: true, min_component_ml: 0.5, fill_holes: true}`;
