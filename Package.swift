@@ -25,13 +25,13 @@ let package = Package(
                 linkerSettings: dcmtkLibraries.map { .linkedLibrary($0) }),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        // zlib behind Swift (deflate for PNG, CRC-32 for PNG chunks and zip entries): the one file that calls it.
+        // zlib behind Swift (deflate for PNG, gzip for NRRD/MGZ, bounded inflate, CRC-32): the one file that calls it.
         .target(name: "ZlibShim", dependencies: ["CZlib"]),
 
         // What every module's errors have in common: the file, the problem, a hint; one way to print them.
         .target(name: "Diagnostics"),
-        // Volume I/O and geometry: NIfTI, DICOM, DICOM SEG, slicing to the model grid and back.
-        .target(name: "VolumeIO", dependencies: ["CNIfTI", "CDCMTKShim", "Diagnostics"]),
+        // Volume I/O and geometry: NIfTI, DICOM, DICOM SEG, NRRD, MetaImage, MGH, slicing to the model grid and back.
+        .target(name: "VolumeIO", dependencies: ["CNIfTI", "CDCMTKShim", "ZlibShim", "Diagnostics"]),
         // The network engine: tensors, kernels, weights, UniverSeg forward pass.
         .target(name: "UniverSeg", dependencies: ["COpenBLAS", "ZlibShim", "Diagnostics"], resources: [.copy("Resources")]),
         // Pipelines: YAML specs, support sets, the job graph, writers, ledger, watcher.
