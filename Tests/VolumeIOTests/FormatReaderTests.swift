@@ -217,3 +217,33 @@ final class FormatReaderTests: XCTestCase {
         XCTAssertFalse(VolumeFile.isSelfContained("a.mhd"))
     }
 }
+
+/// `inspect` lists NRRD, MetaImage and MGH volumes like the others; a detached header's data file is in its volume.
+final class FormatInspectionTests: XCTestCase {
+    func testFolderOfEveryFormatAccountsForEveryFile() throws {
+        let folder = try Fixtures.temporaryFolder(self)
+        let source = FormatReaderTests.folder
+        for name in ["nrrd/las_detached.nhdr", "nrrd/las_detached.raw.gz", "metaimage/oblique_compressed.mha",
+                     "metaimage/oblique_raw.mhd", "metaimage/oblique_raw.raw", "mgh/oblique_float.mgz", "bad/truncated.nrrd"] {
+            try FileManager.default.copyItem(at: source.appendingPathComponent(name),
+                                             to: folder.appendingPathComponent((name as NSString).lastPathComponent))
+        }
+        let report = InspectionReport.inspect(folder)
+        let root = folder.path + "/"
+        let formats = Dictionary(uniqueKeysWithValues: report.volumes.map { ($0.files[0].replacingOccurrences(of: root, with: ""), $0) })
+        XCTAssertEqual(formats.mapValues(\.format), ["las_detached.nhdr": "NRRD", "oblique_compressed.mha": "MetaImage",
+                                                     "oblique_raw.mhd": "MetaImage", "oblique_float.mgz": "MGH"])
+        XCTAssertEqual(formats["las_detached.nhdr"]!.files.map { ($0 as NSString).lastPathComponent }, ["las_detached.nhdr", "las_detached.raw.gz"])
+        XCTAssertEqual(formats["las_detached.nhdr"]!.description, "las_detached.nhdr (NRRD, ushort, gzip, space left-anterior-superior)")
+        XCTAssertEqual(formats["oblique_float.mgz"]!.dims, [5, 4, 3])
+        XCTAssertEqual(formats["oblique_float.mgz"]!.intensityMax, 234.25)
+        XCTAssertEqual(report.skipped.map { $0.path.replacingOccurrences(of: root, with: "") }, ["truncated.nrrd"])
+        XCTAssertTrue(report.skipped[0].reason.hasPrefix("truncated voxel data"), report.skipped[0].reason)
+        let accounted = report.volumes.flatMap(\.files) + report.skipped.map(\.path)
+        let onDisk = try FileManager.default.contentsOfDirectory(atPath: folder.path).map { root + $0 }
+        XCTAssertEqual(accounted.sorted(), onDisk.sorted())
+        // The same corners the independent reader gave (bounds are the corners' extremes).
+        let expected = FormatReaderTests.expected["mgh/oblique_float.mgz"]!.corners.map(\.xyz)
+        assertClose(formats["oblique_float.mgz"]!.boundsMin, (0..<3).map { a in expected.map { $0[a] }.min()! }, 1e-5)
+    }
+}

@@ -40,8 +40,11 @@ extension JobGraph {
             StudyReport.DicomIdentity(studyInstanceUID: $0.studyInstanceUID, seriesInstanceUID: $0.seriesInstanceUID,
                                       modality: $0.metadata.modality)
         }
-        if writers.contains(.nifti) {
+        if writers.contains(.nifti) || (writers.contains(.native) && study.series.format == .nifti) {
             try outputs.stage(suffixes.labelMap) { try NiftiWriter.write(labels, to: $0) }
+        }
+        if writers.contains(.native) {
+            try NativeLabelMap.stage(labels, format: study.series.format, targets: spec.targets, suffixes: suffixes, to: &outputs)
         }
         if writers.contains(.dicomSeg) {
             if study.series.format == .dicom {
@@ -56,7 +59,7 @@ extension JobGraph {
                     dicom?.segSOPInstanceUID = seg.sopInstanceUID
                 }
             } else {
-                warnings.append("dicom-seg not written: the study is NIfTI, not DICOM")
+                warnings.append("dicom-seg not written: the study is \(study.series.format.rawValue), not DICOM")
             }
         }
         if writers.contains(.probabilities) {
