@@ -3,6 +3,7 @@ import PackageDescription
 
 // Native libraries come from Debian (libnifti-dev, libdcmtk-dev, libopenblas-dev); see scripts/install-deps.sh.
 let dcmtkLibraries = ["dcmseg", "dcmfg", "dcmiod", "dcmjpeg", "dcmjpls", "dcmimage", "dcmimgle", "dcmdata", "oflog", "ofstd"]
+// JPEG 2000 pixel data is decoded with OpenJPEG (libopenjp2-7-dev) inside the DCMTK shim.
 
 let package = Package(
     name: "universeg",
@@ -22,7 +23,7 @@ let package = Package(
         // Thin native shims: the only places that see C pointers.
         .target(name: "CNIfTI", linkerSettings: [.linkedLibrary("nifti2"), .linkedLibrary("znz"), .linkedLibrary("z"), .linkedLibrary("m")]),
         .target(name: "CDCMTKShim",
-                linkerSettings: dcmtkLibraries.map { .linkedLibrary($0) }),
+                linkerSettings: (dcmtkLibraries + ["openjp2"]).map { .linkedLibrary($0) }),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // zlib behind Swift (deflate for PNG, gzip for NRRD/MGZ, bounded inflate, CRC-32): the one file that calls it.

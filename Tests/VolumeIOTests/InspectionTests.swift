@@ -46,8 +46,8 @@ final class InspectionTests: XCTestCase {
     func testFolderWithBadFilesListsEveryUnreadableFileWithItsReason() {
         let report = InspectionReport.inspect(DicomFixtures.root)
         let unreadable = Dictionary(uniqueKeysWithValues: report.skipped.map { (($0.path as NSString).lastPathComponent, $0.reason) })
-        XCTAssertEqual(unreadable["MR_small_jp2klossless.dcm"],
-                       "no decoder for transfer syntax JPEG 2000 (Lossless only) (1.2.840.10008.1.2.4.90) in this DCMTK build")
+        // JPEG 2000 decodes (OpenJPEG): no file is refused for want of a decoder.
+        XCTAssertFalse(report.skipped.contains { $0.reason.contains("no decoder") }, "\(report.skipped)")
         XCTAssertEqual(unreadable["MR_truncated.dcm"], "truncated or malformed DICOM: I/O suspension or premature end of stream")
         XCTAssertEqual(unreadable["ct-series-shuffled-seg.dcm"], "a DICOM Segmentation (SEG), not an image series")
         XCTAssertTrue(report.volumes.contains { $0.dims == [16, 16, 5] && $0.modality == "CT" })
