@@ -100,4 +100,24 @@ import VolumeIO
         let names = try StudyDiscovery.studies(InputSpec(folder: root)).map(\.name)
         #expect(names == ["a", "b", "c", "s"])
     }
+
+    @Test func definitionsNameTheFormatsAndTheNativeWriter() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("inputs"), withIntermediateDirectories: true)
+        try writeFakeSupport(root.appendingPathComponent("lib"), name: "a")
+        for format in ["nrrd", "metaimage", "mgh"] {
+            let yaml = """
+                inputs: {folder: inputs, format: \(format)}
+                support: {library: lib}
+                targets: [{name: t, value: 1, labels: 1}]
+                outputs: {folder: out, writers: [native, dicom-seg]}
+                """
+            let (spec, diagnostics) = PipelineSpecParser.check(yaml, file: "p.yaml", baseFolder: root)
+            #expect(spec == nil)
+            #expect(diagnostics.map(\.description) == ["p.yaml:4:42: error: writer 'dicom-seg' needs DICOM inputs, but inputs.format is \(format)"])
+            let (valid, none) = PipelineSpecParser.check(yaml.replacingOccurrences(of: ", dicom-seg", with: ""), file: "p.yaml", baseFolder: root)
+            #expect(none == [] && valid?.outputs.writers == [.native] && valid?.inputs.format.rawValue == format)
+        }
+    }
 }

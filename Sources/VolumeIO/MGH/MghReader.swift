@@ -3,7 +3,7 @@ import Foundation
 /// Reads FreeSurfer MGH/MGZ volumes (frame 0) into RAS+ volumes, with FreeSurfer's vox2ras.
 public enum MghReader {
     public static func readHeader(_ url: URL) throws -> MghHeader {
-        try HeaderChecks.regularFile(url.path)
+        try checkRegularFile(url.path)   // directories and pipes are refused before anything opens them
         return try MghHeader.parse(url.path)
     }
 

@@ -4,7 +4,7 @@ import Foundation
 /// the geometry (LPS; TransformMatrix, Offset, ElementSpacing).
 public enum MetaImageReader {
     public static func readHeader(_ url: URL) throws -> MetaImageHeader {
-        try HeaderChecks.regularFile(url.path)
+        try checkRegularFile(url.path)   // directories and pipes are refused before anything opens them
         return try MetaImageHeader.parse(url.path)
     }
 

@@ -4,7 +4,7 @@ import Foundation
 public enum NrrdReader {
     /// Reads and checks the header only (no voxels).
     public static func readHeader(_ url: URL) throws -> NrrdHeader {
-        try HeaderChecks.regularFile(url.path)
+        try checkRegularFile(url.path)   // directories and pipes are refused before anything opens them
         return try NrrdHeader.parse(url.path)
     }
 

@@ -27,11 +27,6 @@ enum HeaderChecks {
         return affine
     }
 
-    /// The regular file at `path`, refusing directories and pipes before anything opens them.
-    static func regularFile(_ path: String) throws {
-        try checkRegularFile(path)
-    }
-
     /// The leading bytes of a text header: up to `limit` bytes of the file.
     static func leadingBytes(_ path: String, limit: Int) throws -> [UInt8] {
         guard let handle = FileHandle(forReadingAtPath: path) else { throw VolumeIOError.fileNotFound(path: path) }
