@@ -3,6 +3,7 @@ import PackageDescription
 
 // Native libraries come from Debian (libnifti-dev, libdcmtk-dev, libopenblas-dev); see scripts/install-deps.sh.
 let dcmtkLibraries = ["dcmseg", "dcmfg", "dcmiod", "dcmjpeg", "dcmjpls", "dcmimage", "dcmimgle", "dcmdata", "oflog", "ofstd"]
+// JPEG 2000 pixel data is decoded with OpenJPEG (libopenjp2-7-dev) inside the DCMTK shim.
 
 let package = Package(
     name: "universeg",
@@ -22,16 +23,16 @@ let package = Package(
         // Thin native shims: the only places that see C pointers.
         .target(name: "CNIfTI", linkerSettings: [.linkedLibrary("nifti2"), .linkedLibrary("znz"), .linkedLibrary("z"), .linkedLibrary("m")]),
         .target(name: "CDCMTKShim",
-                linkerSettings: dcmtkLibraries.map { .linkedLibrary($0) }),
+                linkerSettings: (dcmtkLibraries + ["openjp2"]).map { .linkedLibrary($0) }),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        // zlib behind Swift (deflate for PNG, CRC-32 for PNG chunks and zip entries): the one file that calls it.
+        // zlib behind Swift (deflate for PNG, gzip for NRRD/MGZ, bounded inflate, CRC-32): the one file that calls it.
         .target(name: "ZlibShim", dependencies: ["CZlib"]),
 
         // What every module's errors have in common: the file, the problem, a hint; one way to print them.
         .target(name: "Diagnostics"),
-        // Volume I/O and geometry: NIfTI, DICOM, DICOM SEG, slicing to the model grid and back.
-        .target(name: "VolumeIO", dependencies: ["CNIfTI", "CDCMTKShim", "Diagnostics"]),
+        // Volume I/O and geometry: NIfTI, DICOM, DICOM SEG, NRRD, MetaImage, MGH, slicing to the model grid and back.
+        .target(name: "VolumeIO", dependencies: ["CNIfTI", "CDCMTKShim", "ZlibShim", "Diagnostics"]),
         // The network engine: tensors, kernels, weights, UniverSeg forward pass.
         .target(name: "UniverSeg", dependencies: ["COpenBLAS", "ZlibShim", "Diagnostics"], resources: [.copy("Resources")]),
         // Pipelines: YAML specs, support sets, the job graph, writers, ledger, watcher.

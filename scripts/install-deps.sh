@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the native libraries and tools universeg needs on Debian 12. Idempotent; uses sudo only when not root.
 set -euo pipefail
-packages=(libnifti-dev libdcmtk-dev libopenblas-dev zlib1g-dev pkg-config dcmtk dicom3tools slurm-wlm munge jq)
+packages=(libnifti-dev libdcmtk-dev libopenjp2-7-dev libopenblas-dev zlib1g-dev pkg-config dcmtk dicom3tools slurm-wlm munge jq)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

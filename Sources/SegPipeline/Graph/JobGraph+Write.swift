@@ -44,11 +44,14 @@ extension JobGraph {
                                       modality: $0.metadata.modality)
         }
         let legend = TargetLegend(targets: spec.targets)
-        if writers.contains(.nifti) {
+        if writers.contains(.nifti) || (writers.contains(.native) && study.series.format == .nifti) {
             try outputs.stage(suffixes.labelMap) { try NiftiWriter.write(labels, to: $0) }
             // Viewers that open the label map find its names and colours beside it.
             try outputs.stage(suffixes.slicerColorTable) { try Data(legend.slicerColorTable.utf8).write(to: $0) }
             try outputs.stage(suffixes.itksnapLabels) { try Data(legend.itksnapLabelDescriptions.utf8).write(to: $0) }
+        }
+        if writers.contains(.native) {
+            try NativeLabelMap.stage(labels, format: study.series.format, legend: legend, suffixes: suffixes, to: &outputs)
         }
         if writers.contains(.dicomSeg) {
             if study.series.dicom?.reference.isMosaic == true {
@@ -64,7 +67,7 @@ extension JobGraph {
                     dicom?.segSOPInstanceUID = seg.sopInstanceUID
                 }
             } else {
-                warnings.append("dicom-seg not written: the study is NIfTI, not DICOM")
+                warnings.append("dicom-seg not written: the study is \(study.series.format.rawValue), not DICOM")
             }
         }
         if writers.contains(.probabilities) {

@@ -128,7 +128,7 @@ public struct Watcher: Sendable {
     static func freeName(for name: String, in folder: URL) -> URL {
         var candidate = folder.appendingPathComponent(name)
         var n = 2
-        let ext = NiftiFileName.extension(of: name) ?? ""
+        let ext = VolumeFile.extension(of: name) ?? ""
         let stem = String(name.dropLast(ext.count))
         while FileManager.default.fileExists(atPath: candidate.path) {
             candidate = folder.appendingPathComponent("\(stem)-\(n)\(ext)")

@@ -35,20 +35,32 @@ public struct PipelineSpec: Sendable, Equatable {
 }
 
 public enum InputFormat: String, Sendable, CaseIterable {
-    case auto, nifti, dicom
+    case auto, nifti, dicom, nrrd, metaimage, mgh
+
+    /// The volume file format this names, or nil for `auto` and `dicom`.
+    public var fileFormat: VolumeFileFormat? {
+        switch self {
+        case .auto, .dicom: nil
+        case .nifti: .nifti
+        case .nrrd: .nrrd
+        case .metaimage: .metaImage
+        case .mgh: .mgh
+        }
+    }
 }
 
 public struct InputSpec: Sendable, Equatable {
-    /// The folder whose entries are studies (a sub-folder, or a single NIfTI file, per study).
+    /// The folder whose entries are studies (a sub-folder, or a single volume file, per study).
     public var folder: URL
     /// Shell-style pattern on entry names selecting which entries are studies.
     public var match: String
     public var format: InputFormat
-    /// For NIfTI studies held in folders: the pattern naming the image file(s) inside a study folder.
+    /// For studies of volume files held in folders: the pattern naming the image file(s) inside a study folder
+    /// (only files of a readable format, `VolumeFile`, are considered).
     public var image: String
     public var series: SeriesSelector
 
-    public init(folder: URL, match: String = "*", format: InputFormat = .auto, image: String = "*.nii*",
+    public init(folder: URL, match: String = "*", format: InputFormat = .auto, image: String = "*",
                 series: SeriesSelector = .init()) {
         self.folder = folder
         self.match = match
@@ -232,6 +244,10 @@ public struct ModelSpec: Sendable, Equatable {
 public enum WriterKind: String, Sendable, CaseIterable, Hashable {
     case nifti
     case dicomSeg = "dicom-seg"
+    /// The label map in the study's own file format when that is NRRD (a 3D Slicer .seg.nrrd), MetaImage (.mha) or
+    /// MGH (.mgz); NIfTI's for a NIfTI study (the `nifti` writer's file, written once); nothing for DICOM, whose
+    /// own format is `dicom-seg`.
+    case native
     case probabilities
     case report
     case qc
@@ -249,7 +265,7 @@ public struct OutputSpec: Sendable, Equatable {
     /// Whether finished studies are recorded in `folder/ledger.jsonl` (off for one-off `segment`).
     public var ledger: Bool = true
 
-    public init(folder: URL, naming: String = "{study}/{study}", writers: [WriterKind] = [.nifti, .report, .qc],
+    public init(folder: URL, naming: String = "{study}/{study}", writers: [WriterKind] = [.nifti, .native, .report, .qc],
                 summary: Bool = true) {
         self.folder = folder
         self.naming = naming
@@ -268,6 +284,10 @@ public struct OutputSuffixes: Sendable, Equatable {
     public var qc = "_qc.png"
     /// The run's table of every study's target statistics, in the output folder itself.
     public static let statisticsTable = "summary.csv"
+    /// The `native` writer's label maps: 3D Slicer recognises a segmentation by the .seg.nrrd ending.
+    public var nrrdLabelMap = ".seg.nrrd"
+    public var metaImageLabelMap = "_seg.mha"
+    public var mghLabelMap = "_seg.mgz"
 
     public init() {}
 

@@ -455,9 +455,9 @@ public enum PipelineSpecParser {
                     r.error(item, "writer '\(text)' is listed twice")
                     continue
                 }
-                if writer == .dicomSeg, inputs?.format == .nifti {
-                    r.error(item, "writer 'dicom-seg' needs DICOM inputs, but inputs.format is nifti",
-                            hint: "use the 'nifti' writer for NIfTI studies, or set format: dicom")
+                if writer == .dicomSeg, let format = inputs?.format, format.fileFormat != nil {
+                    r.error(item, "writer 'dicom-seg' needs DICOM inputs, but inputs.format is \(format.rawValue)",
+                            hint: "use the 'nifti' or 'native' writer for file studies, or set format: dicom")
                 }
                 writers.append(writer)
             }

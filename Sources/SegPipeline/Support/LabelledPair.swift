@@ -2,14 +2,15 @@ import Diagnostics
 import Foundation
 import VolumeIO
 
-/// One labelled example: `NAME_image.nii.gz` and `NAME_label.nii.gz` (or `.nii`), a volume or a single slice.
+/// One labelled example: `NAME_image.nii.gz` and `NAME_label.nii.gz` (or `.nii`, or another volume format:
+/// `.nrrd`, `.nhdr`, `.mha`, `.mhd`, `.mgz`, `.mgh`; the two halves may differ), a volume or a single slice.
 /// Support libraries, per-study support folders and evaluation task folders all hold these.
 public struct LabelledPair: Sendable, Equatable {
     public var name: String
     public var image: URL
     public var label: URL
 
-    /// The pairs in `folder`, sorted by name. Hidden files and files that are not NIfTI are ignored; any NIfTI file
+    /// The pairs in `folder`, sorted by name. Hidden files and files that are not volumes are ignored; any volume file
     /// that is not half of a complete pair is an error, as is a name given twice (e.g. .nii and .nii.gz): an example
     /// silently left out, or picked by listing order, would change every result made with the folder.
     public static func scan(_ folder: URL) throws(PairFolderError) -> [LabelledPair] {
@@ -21,8 +22,8 @@ public struct LabelledPair: Sendable, Equatable {
             throw PairFolderError(folder: folder.path, reason: "cannot list the folder")
         }
         var images: [String: URL] = [:], labels: [String: URL] = [:]
-        for file in names.sorted() where !file.hasPrefix(".") && NiftiFileName.extension(of: file) != nil {
-            let stem = NiftiFileName.stem(file), url = folder.appendingPathComponent(file)
+        for file in names.sorted() where !file.hasPrefix(".") && VolumeFile.format(of: file) != nil {
+            let stem = VolumeFile.stem(file), url = folder.appendingPathComponent(file)
             let name = String(stem.dropLast(6))
             let role = stem.suffix(6).lowercased()   // _image or _label, in any case like the extension
             if role == "_image" || role == "_label" {
