@@ -31,6 +31,32 @@ public struct LedgerEntry: Codable, Sendable, Equatable {
     }
 }
 
+/// A ledger line saying that a destination acknowledged (C-STORE success or warning) one output instance of a
+/// study: `{"kind": "delivery", "study": ..., "destination": "PACS@host:port", "file": "a/b_seg.dcm",
+/// "sopInstanceUID": ..., "deliveredAt": ...}`. Keyed by destination and SOP Instance UID, so an instance is never
+/// sent again to a destination that took it, while a recomputed SEG (a new instance) is.
+public struct DeliveryRecord: Codable, Sendable, Equatable {
+    static let kindName = "delivery"
+
+    public var kind: String
+    public var study: String
+    /// `DicomDestination.description`: CALLED_AET@host:port.
+    public var destination: String
+    /// The output file sent, relative to the output folder.
+    public var file: String
+    public var sopInstanceUID: String
+    public var deliveredAt: String
+
+    public init(study: String, destination: String, file: String, sopInstanceUID: String, deliveredAt: String) {
+        kind = Self.kindName
+        self.study = study
+        self.destination = destination
+        self.file = file
+        self.sopInstanceUID = sopInstanceUID
+        self.deliveredAt = deliveredAt
+    }
+}
+
 /// An append-only JSON-lines file in the output folder (`ledger.jsonl`) recording finished studies, so a rerun
 /// skips them. Lines are appended only after every output of the study was renamed into place; a line cut short by
 /// a crash does not parse and is ignored, so the study is simply done again.
@@ -76,11 +102,26 @@ public struct Ledger: Sendable {
     }
 
     /// Appends one entry as a single write, then syncs it to disk.
-    public func append(_ entry: LedgerEntry) throws {
+    public func append(_ entry: LedgerEntry) throws { try appendLine(entry) }
+
+    /// The deliveries recorded so far (lines with `"kind": "delivery"`; the study entries above never decode as one,
+    /// nor these as a study entry).
+    public func deliveries() -> [DeliveryRecord] {
+        guard let data = try? Data(contentsOf: url) else { return [] }
+        let decoder = JSONDecoder()
+        return data.split(separator: UInt8(ascii: "\n")).compactMap {
+            (try? decoder.decode(DeliveryRecord.self, from: Data($0))).flatMap { $0.kind == DeliveryRecord.kindName ? $0 : nil }
+        }
+    }
+
+    /// Appends one delivery record as a single write, then syncs it to disk.
+    public func append(_ record: DeliveryRecord) throws { try appendLine(record) }
+
+    private func appendLine(_ value: some Encodable) throws {
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var line = try encoder.encode(entry)
+        var line = try encoder.encode(value)
         line.append(UInt8(ascii: "\n"))
         if !FileManager.default.fileExists(atPath: url.path) {
             guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
