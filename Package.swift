@@ -55,7 +55,7 @@ let package = Package(
         // Tests find their fixtures in the source tree (from #filePath), never as bundle resources.
         .testTarget(name: "VolumeIOTests", dependencies: ["VolumeIO"], exclude: ["Fixtures"]),
         .testTarget(name: "UniverSegTests", dependencies: ["UniverSeg"], exclude: ["Fixtures"]),
-        .testTarget(name: "SegPipelineTests", dependencies: ["SegPipeline", "ZlibShim", "CZlib"]),
+        .testTarget(name: "SegPipelineTests", dependencies: ["SegPipeline", "DicomNetwork", "ZlibShim", "CZlib"]),
         .testTarget(name: "DicomNetworkTests", dependencies: ["DicomNetwork", "VolumeIO"]),
         .testTarget(name: "CLITests", dependencies: ["UniverSegCLI", "VolumeIO"], exclude: ["Fixtures"]),
     ],

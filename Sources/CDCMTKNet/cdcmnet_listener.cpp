@@ -43,6 +43,8 @@ public:
         : inbox_(settings.inbox), aeTitle_(settings.ae_title), onEvent_(onEvent), context_(context) {
         for (size_t i = 0; i < settings.allowed_calling_aet_count; i++) allowed_.insert(settings.allowed_calling_aets[i]);
         for (size_t i = 0; i < settings.transfer_syntax_count; i++) syntaxes_.push_back(settings.transfer_syntaxes[i]);
+        for (size_t i = 0; i < settings.sop_class_count; i++) sopClasses_.push_back(settings.sop_classes[i]);
+        if (sopClasses_.empty()) sopClasses_.assign(dcmImageSOPClassUIDs, dcmImageSOPClassUIDs + numberOfDcmImageSOPClassUIDs);
         setPort(settings.port);
         setAETitle(aeTitle_.c_str());
         // Non-blocking accept with a 1 s timeout, so the stop flag is seen within a second.
@@ -55,9 +57,10 @@ public:
         setProgressNotificationMode(OFFalse);
     }
 
-    /// Registers the presentation contexts: every image storage SOP class in the accepted syntaxes, and verification.
-    /// Images only: they are what the readers read, and DcmSCP takes at most 128 contexts (all storage classes are
-    /// 186), so other objects a modality sends with a study (SR, presentation states) are refused and logged.
+    /// Registers the presentation contexts: each accepted SOP class in the accepted syntaxes, and verification.
+    /// By default image classes only: they are what the readers read, and DcmSCP takes at most 128 contexts (all
+    /// storage classes are 186), so other objects a modality sends with a study (SR, presentation states) are
+    /// refused and logged.
     OFCondition configure() {
         OFCondition status = setEnableVerification();
         if (status.bad()) return status;
@@ -66,8 +69,8 @@ public:
         // context of its own (DcmStorageSCU, Orthanc, most PACS) get their instances kept as sent.
         OFList<OFString> syntaxes;
         for (const auto &uid : syntaxes_) syntaxes.push_back(uid.c_str());
-        for (int i = 0; i < numberOfDcmImageSOPClassUIDs; i++) {
-            status = addPresentationContext(dcmImageSOPClassUIDs[i], syntaxes);
+        for (const auto &sopClass : sopClasses_) {
+            status = addPresentationContext(sopClass.c_str(), syntaxes);
             if (status.bad()) return status;
         }
         return EC_Normal;
@@ -114,14 +117,14 @@ protected:
         peer_ = "'" + trimmed(params.DULparams.callingAPTitle) + "' (" + params.DULparams.callingPresentationAddress + ")";
         T_ASC_Parameters *mutableParams = const_cast<T_ASC_Parameters *>(&params);
         const int count = ASC_countPresentationContexts(mutableParams);
-        std::set<std::string> notImages;
+        std::set<std::string> notAccepted;
         for (int i = 0; i < count; i++) {
             T_ASC_PresentationContext context;
             if (ASC_getPresentationContext(mutableParams, i, &context).bad()) continue;
             const std::string abstract = context.abstractSyntax;
             if (abstract == UID_VerificationSOPClass) continue;
-            if (!isImageClass(abstract)) {
-                notImages.insert(uidName(abstract));
+            if (!isAccepted(abstract)) {
+                notAccepted.insert(uidName(abstract));
                 continue;
             }
             bool decodable = false;
@@ -138,15 +141,15 @@ protected:
             }
         }
         // Senders that offer every storage class (storescu's default) get one line, not a hundred.
-        if (!notImages.empty()) {
+        if (!notAccepted.empty()) {
             std::string names;
             int shown = 0;
-            for (const auto &name : notImages) {
-                if (shown++ == 4) { names += ", and " + std::to_string(notImages.size() - 4) + " more"; break; }
+            for (const auto &name : notAccepted) {
+                if (shown++ == 4) { names += ", and " + std::to_string(notAccepted.size() - 4) + " more"; break; }
                 names += (names.empty() ? "" : ", ") + name;
             }
             report(CDCMNET_EVENT_REFUSED, "refusing " + names + " from " + peer_ +
-                                              ": not image storage SOP classes (this listener keeps images only)");
+                                              ": SOP classes this listener does not keep (it keeps images)");
         }
     }
 
@@ -210,9 +213,9 @@ private:
         return statusOutOfResources;
     }
 
-    static bool isImageClass(const std::string &uid) {
-        for (int i = 0; i < numberOfDcmImageSOPClassUIDs; i++) {
-            if (uid == dcmImageSOPClassUIDs[i]) return true;
+    bool isAccepted(const std::string &uid) const {
+        for (const auto &sopClass : sopClasses_) {
+            if (uid == sopClass) return true;
         }
         return false;
     }
@@ -225,6 +228,7 @@ private:
     std::string aeTitle_;
     std::set<std::string> allowed_;
     std::vector<std::string> syntaxes_;
+    std::vector<std::string> sopClasses_;
     cdcmnet_event_fn onEvent_;
     void *context_;
     std::string peer_ = "an unknown peer";
@@ -242,7 +246,8 @@ struct cdcmnet_listener {
 cdcmnet_status cdcmnet_listener_start(const cdcmnet_listener_settings *settings, cdcmnet_event_fn on_event,
                                       void *context, cdcmnet_listener **out, char **error) {
     *out = nullptr;
-    if (!settings || !settings->ae_title || !settings->inbox || settings->transfer_syntax_count == 0) {
+    if (!settings || !settings->ae_title || !settings->inbox || settings->transfer_syntax_count == 0 ||
+        settings->sop_class_count > 127) {
         return cdcmnet::fail(error, CDCMNET_ERROR_INVALID_ARGUMENT, "listener settings incomplete");
     }
     cdcmnet_initialize();

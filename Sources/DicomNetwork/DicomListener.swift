@@ -11,11 +11,15 @@ public struct ListenerSettings: Sendable, Equatable {
     /// Transfer syntax UIDs accepted for storage, preferred first (the ones the readers decode); storage in any
     /// other syntax is refused at association time.
     public var transferSyntaxes: [String]
+    /// Storage SOP Class UIDs kept (at most 127); empty keeps every image storage class, which is what a pipeline
+    /// reads: SR, presentation states and other non-images sent with a study are refused at association time.
+    public var sopClasses: [String]
     /// Seconds a peer may stay silent inside an association before it is aborted.
     public var timeoutSeconds: UInt32
 
     public init(port: UInt16, aeTitle: String, allowedCallingAETitles: [String] = [], inbox: URL,
-                transferSyntaxes: [String], timeoutSeconds: UInt32 = 30) {
+                transferSyntaxes: [String], sopClasses: [String] = [], timeoutSeconds: UInt32 = 30) {
+        self.sopClasses = sopClasses
         self.port = port
         self.aeTitle = aeTitle
         self.allowedCallingAETitles = allowedCallingAETitles
@@ -42,8 +46,8 @@ public struct ListenerEvent: Sendable, Equatable {
 /// Each instance is written under `inbox/.incoming/` and renamed to `inbox/STUDY/SERIES/SOP.dcm` before the C-STORE
 /// response goes out, so an acknowledged instance is complete on disk even if the process is killed the moment
 /// after (renamed, not fsynced: a power cut may still lose it). Associations from unlisted calling AE titles, or
-/// calling another AE title, are refused; so are presentation contexts whose transfer syntaxes are not in
-/// `transferSyntaxes`, each with an event saying why. One association at a time.
+/// calling another AE title, are refused; so are presentation contexts of other SOP classes (`sopClasses`) or whose
+/// transfer syntaxes are not in `transferSyntaxes`, each with an event saying why. One association at a time.
 public final class DicomListener: Sendable {
     public let settings: ListenerSettings
     private let handle: ListenerHandle

@@ -16,13 +16,14 @@ final class ListenerHandle: @unchecked Sendable {
         var listener: OpaquePointer?
         var error: UnsafeMutablePointer<CChar>?
         let status = withCStrings(settings.allowedCallingAETitles) { allowed in
-            withCStrings(settings.transferSyntaxes) { syntaxes in
+            withCStrings(settings.transferSyntaxes) { syntaxes in withCStrings(settings.sopClasses) { sopClasses in
                 settings.aeTitle.withCString { aeTitle in
                     settings.inbox.path.withCString { inbox in
                         var c = cdcmnet_listener_settings(
                             port: settings.port, ae_title: aeTitle,
                             allowed_calling_aets: allowed.baseAddress, allowed_calling_aet_count: allowed.count,
                             transfer_syntaxes: syntaxes.baseAddress, transfer_syntax_count: syntaxes.count,
+                            sop_classes: sopClasses.baseAddress, sop_class_count: sopClasses.count,
                             inbox: inbox, timeout_seconds: settings.timeoutSeconds)
                         return cdcmnet_listener_start(&c, { context, kind, message in
                             guard let context, let message else { return }
@@ -32,7 +33,7 @@ final class ListenerHandle: @unchecked Sendable {
                         }, events.toOpaque(), &listener, &error)
                     }
                 }
-            }
+            } }
         }
         guard status == CDCMNET_OK, let listener else {
             events.release()

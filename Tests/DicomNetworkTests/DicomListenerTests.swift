@@ -90,7 +90,7 @@ final class DicomListenerTests: XCTestCase {
         let sent = try store(["MR_small.dcm"], to: listener)
         XCTAssertEqual(sent.status, 0, sent.output)
         XCTAssertEqual(events.refusals.count, 1, "\(events.refusals)")
-        XCTAssertTrue(events.refusals.allSatisfy { $0.contains("not image storage SOP classes") && $0.contains("more") },
+        XCTAssertTrue(events.refusals.allSatisfy { $0.contains("SOP classes this listener does not keep") && $0.contains("more") },
                       "\(events.refusals)")
     }
 

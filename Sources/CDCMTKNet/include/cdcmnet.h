@@ -63,9 +63,13 @@ typedef struct cdcmnet_listener_settings {
     const char *const *allowed_calling_aets;
     size_t allowed_calling_aet_count;
     /// Transfer syntax UIDs accepted for storage, in order of preference; a storage presentation context offering
-    /// none of them is refused, and so is any SOP class that is not an image storage class (SR, presentation states). Verification accepts the uncompressed syntaxes whatever this says.
+    /// none of them is refused, and so is any SOP class not in `sop_classes`. Verification accepts the uncompressed syntaxes whatever this says.
     const char *const *transfer_syntaxes;
     size_t transfer_syntax_count;
+    /// Storage SOP Class UIDs accepted; none (count 0) accepts every image storage class DCMTK knows. At most 127
+    /// (DcmSCP negotiates at most 128 presentation contexts, verification included).
+    const char *const *sop_classes;
+    size_t sop_class_count;
     /// The folder instances are filed in, as STUDYUID/SERIESUID/SOPUID.dcm. Received data is first written to
     /// `inbox/.incoming/` (hidden, so folder watchers ignore it) and renamed into place before the C-STORE response:
     /// an acknowledged instance is complete on disk (renamed, not fsynced).
