@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "UniverSegTests", dependencies: ["UniverSeg"], exclude: ["Fixtures"]),
         .testTarget(name: "SegPipelineTests", dependencies: ["SegPipeline", "DicomNetwork", "ZlibShim", "CZlib"]),
         .testTarget(name: "DicomNetworkTests", dependencies: ["DicomNetwork", "VolumeIO"]),
-        .testTarget(name: "CLITests", dependencies: ["UniverSegCLI", "VolumeIO"], exclude: ["Fixtures"]),
+        .testTarget(name: "CLITests", dependencies: ["UniverSegCLI", "VolumeIO", "DicomNetwork"], exclude: ["Fixtures"]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -86,7 +86,8 @@ import Glibc
         let down = deliver.deliver()
         #expect(down.delivered == [])
         #expect(down.notDelivered.map(\.study) == ["a", "b"])
-        #expect(down.notDelivered.allSatisfy { $0.problem?.hasPrefix("not delivered: ") ?? false }, "\(down.notDelivered)")
+        #expect(down.notDelivered.allSatisfy { $0.problem?.hasPrefix("no association with PACS@127.0.0.1:\(port): ") ?? false },
+                "\(down.notDelivered)")
         #expect(Ledger(outputFolder: folder).deliveries() == [])
 
         // Up: both are sent once and recorded; the failed study has nothing to send.

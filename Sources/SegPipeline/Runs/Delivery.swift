@@ -86,9 +86,10 @@ public struct Delivery: Sendable {
             do {
                 results = try DicomSender.send(instances.map { outputFolder.appendingPathComponent($0.file) }, to: destination)
             } catch {
-                report.items += instances.map {
-                    Item(study: $0.study, file: $0.file, destination: name, problem: ErrorText.problem(error))
-                }
+                // The console says "written, not delivered to DEST: " before it: the reason alone.
+                var problem = ErrorText.problem(error)
+                if case DicomNetworkError.notDelivered(_, let reason) = error { problem = reason }
+                report.items += instances.map { Item(study: $0.study, file: $0.file, destination: name, problem: problem) }
                 continue
             }
             for (instance, result) in zip(instances, results) {
@@ -103,7 +104,7 @@ public struct Delivery: Sendable {
                             + ErrorText.problem(error)
                     }
                 } else {
-                    item.problem = "not delivered: the destination answered the C-STORE with \(result.statusText)"
+                    item.problem = "the destination answered the C-STORE with \(result.statusText)"
                 }
                 report.items.append(item)
             }
