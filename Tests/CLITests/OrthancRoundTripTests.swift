@@ -10,7 +10,8 @@ import Glibc
 #endif
 
 /// The clinical loop on loopback with a real PACS: Debian's Orthanc, started here with a temporary configuration.
-/// A DICOM study is pushed with DCMTK's storescu to `universeg watch`'s listener, segmented (small random weights:
+/// A DICOM study is pushed with DCMTK's storescu to `universeg watch`'s listener (killed with SIGKILL before the
+/// study settles, then restarted: nothing acknowledged is lost), segmented (small random weights:
 /// the loop is under test, not the model), and its SEG C-STOREd to Orthanc, whose REST API must then show a SEG series
 /// in the same StudyInstanceUID referencing the source series and instances. Then, with Orthanc stopped, `run` exits 1
 /// "written, not delivered"; with Orthanc back, the next run delivers without recomputing, exactly once.
@@ -45,18 +46,33 @@ final class OrthancRoundTripTests: XCTestCase {
         let listenPort = Tool.freePort()
         let watchYAML = root.appendingPathComponent("watch.yaml")
         try pipeline(inputs: "inbox", listen: "listen: {port: \(listenPort), aet: UNIVERSEG, allowed_calling_aets: [MODALITY]}",
-                     outputs: "out-watch", orthancPort: orthanc.dicomPort, extra: "watch: {settle: 2s, poll: 200ms}")
+                     outputs: "out-watch", orthancPort: orthanc.dicomPort, extra: "watch: {settle: 3s, poll: 200ms}")
             .write(to: watchYAML, atomically: true, encoding: .utf8)
-        let watch = try BackgroundProcess(UniverSegBinary.url, ["watch", watchYAML.path, "--weights", Self.weights.path],
-                                          log: root.appendingPathComponent("watch.log"))
-        defer { watch.stop() }
-        try wait("the listener answers C-ECHO", timeout: 60) {
-            try Tool.run("echoscu", ["-aet", "MODALITY", "-aec", "UNIVERSEG", "127.0.0.1", String(listenPort)]).status == 0
+        func startWatch(_ log: String) throws -> BackgroundProcess {
+            let watch = try BackgroundProcess(UniverSegBinary.url, ["watch", watchYAML.path, "--weights", Self.weights.path],
+                                              log: root.appendingPathComponent(log))
+            try wait("the listener answers C-ECHO", timeout: 60) {
+                try Tool.run("echoscu", ["-aet", "MODALITY", "-aec", "UNIVERSEG", "127.0.0.1", String(listenPort)]).status == 0
+            }
+            return watch
         }
+        let killed = try startWatch("killed.log")
+        defer { killed.stop() }
         let files = try FileManager.default.contentsOfDirectory(at: Self.study, includingPropertiesForKeys: nil)
             .filter { $0.pathExtension == "dcm" }.map(\.path).sorted()
         let pushed = try Tool.run("storescu", ["-aet", "MODALITY", "-aec", "UNIVERSEG", "127.0.0.1", String(listenPort)] + files)
         XCTAssertEqual(pushed.status, 0, pushed.output)
+
+        // Killed (SIGKILL) before the study settles: every acknowledged instance is already filed, whole.
+        killed.kill()
+        let seriesFolder = root.appendingPathComponent("inbox/\(source.studyInstanceUID)/\(source.seriesInstanceUID)")
+        let filed = try FileManager.default.contentsOfDirectory(atPath: seriesFolder.path)
+        XCTAssertEqual(Set(filed), Set(sourceSOPs.map { "\($0).dcm" }))
+        XCTAssertEqual(DicomReader.scan(seriesFolder).series.first?.shape, source.shape)
+
+        // A restarted watch picks the study up from the inbox.
+        let watch = try startWatch("watch.log")
+        defer { watch.stop() }
 
         // A transfer syntax the readers cannot decode is refused at association time, and said so.
         let profile = root.appendingPathComponent("j2k.cfg")
@@ -92,7 +108,7 @@ final class OrthancRoundTripTests: XCTestCase {
 
         watch.stop()
         let watchLog = watch.output
-        XCTAssertTrue(watchLog.contains("listener: received "), watchLog)
+        XCTAssertEqual(killed.output.components(separatedBy: "listener: received ").count - 1, 31, killed.output)
         XCTAssertTrue(watchLog.contains("the readers cannot decode that transfer syntax"), watchLog)
         XCTAssertTrue(watchLog.contains("delivered to ORTHANC@127.0.0.1:\(orthanc.dicomPort)"), watchLog)
         XCTAssertTrue(FileManager.default.fileExists(atPath: root.appendingPathComponent("inbox/done/\(source.studyInstanceUID)").path),
@@ -243,7 +259,7 @@ final class ResponseBox: @unchecked Sendable {
     }
 }
 
-/// A child process with its output in a log file; stopped by its PID (SIGTERM, SIGKILL after 20 s).
+/// A child process with its output in a log file; stopped by its PID (SIGTERM, SIGKILL after 20 s), or killed.
 final class BackgroundProcess {
     let process = Process()
     let log: URL
@@ -262,12 +278,19 @@ final class BackgroundProcess {
 
     var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
+    /// SIGKILL: no chance to clean up, as a crash or a power-off of the process would leave things.
+    func kill() {
+        guard process.isRunning else { return }
+        Glibc.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
     func stop() {
         guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGTERM)
+        Glibc.kill(process.processIdentifier, SIGTERM)
         let deadline = Date().addingTimeInterval(20)
         while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 
