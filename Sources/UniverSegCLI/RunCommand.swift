@@ -81,6 +81,13 @@ struct RunCommand: AsyncParsableCommand {
                 print("process  \(item.study.name) (\(item.runReason)): \(BatchRun.describeSeries(item.study, spec: spec))")
             }
         }
+        // Finished studies' SEGs that a destination lacks (the studies processed now are sent once written).
+        let finished = Set(items.filter { $0.skipReason != nil }.map(\.study.name))
+        for (destination, due) in Delivery(spec: spec).pending() {
+            for item in due where finished.contains(item.study) {
+                print("deliver  \(item.study): \(item.file) to \(destination) (written, not delivered)")
+            }
+        }
         let todo = items.filter { $0.skipReason == nil && $0.conflict == nil }.count
         let skip = items.filter { $0.skipReason != nil }.count, conflicts = items.count - todo - skip
         print("\(todo) to process, \(skip) to skip\(conflicts > 0 ? ", \(conflicts) in conflict" : ""); "

@@ -126,6 +126,10 @@ final class OrthancRoundTripTests: XCTestCase {
         XCTAssertTrue(down.err.contains("t1part2-mr: written, not delivered to ORTHANC@127.0.0.1:\(orthanc.dicomPort): "), down.err)
         XCTAssertTrue(down.out.contains("1 done, 0 skipped, 0 failed") && down.out.contains("1 written, not delivered"), down.out)
 
+        let plan = try UniverSegBinary.run(["run", "--dry-run", runYAML.path, "--weights", Self.weights.path])
+        XCTAssertTrue(plan.out.contains("skip     t1part2-mr: done at "), plan.out)
+        XCTAssertTrue(plan.out.contains("deliver  t1part2-mr: t1part2-mr/t1part2-mr_seg.dcm to ORTHANC@127.0.0.1:\(orthanc.dicomPort) (written, not delivered)"), plan.out)
+
         // 3. Orthanc back: the next run sends the SEG without segmenting again, once; a third run sends nothing.
         try orthanc.start()
         XCTAssertEqual(try orthanc.segInstanceCount(), 1)

@@ -45,6 +45,13 @@ public struct Delivery: Sendable {
         public var notDelivered: [Item] { items.filter { $0.problem != nil } }
     }
 
+    /// What each destination lacks now, in the order of `outputs.send` (what `run --dry-run` lists); reads the
+    /// SEGs' SOP Instance UIDs, sends nothing.
+    public func pending() -> [(destination: DicomDestination, due: [Due])] {
+        let due = due().due
+        return destinations.compactMap { destination in due[destination].map { (destination, $0) } }
+    }
+
     /// What each destination still lacks, per the ledger; SEGs that cannot be read are reported as not delivered.
     func due() -> (due: [DicomDestination: [Due]], unreadable: [Item]) {
         let ledger = Ledger(outputFolder: outputFolder)
