@@ -168,7 +168,18 @@ protected:
         return sendSTOREResponse(info.presentationContextID, request, response);
     }
 
-    void notifyAssociationTermination() override { peer_ = "an unknown peer"; }
+    /// One line per association that stored something, not one per instance (a CT may bring a thousand).
+    void notifyAssociationTermination() override {
+        if (filed_ > 0) {
+            std::string studies;
+            for (const auto &study : studies_) studies += (studies.empty() ? "" : ", ") + study;
+            report(CDCMNET_EVENT_INFO, "received " + std::to_string(filed_) + (filed_ == 1 ? " instance" : " instances") +
+                                           " from " + peer_ + " into " + studies);
+        }
+        filed_ = 0;
+        studies_.clear();
+        peer_ = "an unknown peer";
+    }
 
 private:
     /// Writes the dataset to the incoming folder, then renames it to INBOX/STUDY/SERIES/SOP.dcm; the status to answer.
@@ -203,7 +214,8 @@ private:
         for (int attempt = 0; attempt < 3; attempt++) {
             if (makeFolder(inbox_ + "/" + study) && makeFolder(inbox_ + "/" + study + "/" + series) &&
                 std::rename(temporary.c_str(), (inbox_ + "/" + relative).c_str()) == 0) {
-                report(CDCMNET_EVENT_INFO, "received " + relative + " from " + peer_);
+                filed_++;
+                studies_.insert(study);
                 return STATUS_Success;
             }
         }
@@ -232,6 +244,9 @@ private:
     cdcmnet_event_fn onEvent_;
     void *context_;
     std::string peer_ = "an unknown peer";
+    /// Instances filed in the current association, and their studies.
+    int filed_ = 0;
+    std::set<std::string> studies_;
 };
 
 }  // namespace

@@ -29,8 +29,8 @@ public struct ListenerSettings: Sendable, Equatable {
     }
 }
 
-/// One thing a listener did: filed an instance (`refused` false), or refused an association, a presentation
-/// context or an instance, with the reason.
+/// One thing a listener did: filed the instances of an association (`refused` false; one event per association,
+/// when it ends), or refused an association, a presentation context or an instance, with the reason.
 public struct ListenerEvent: Sendable, Equatable {
     public var refused: Bool
     public var message: String

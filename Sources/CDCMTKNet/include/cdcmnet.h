@@ -43,7 +43,7 @@ void cdcmnet_initialize(void);
 
 /// Severity of a listener event.
 typedef enum cdcmnet_event_kind {
-    /// An instance was filed in the inbox (the message is the path below the inbox), or an association ended.
+    /// An association that stored instances ended: how many, from whom, into which studies.
     CDCMNET_EVENT_INFO = 0,
     /// Something was refused: an association (calling or called AE title), a presentation context (a SOP class or
     /// transfer syntax not accepted), or an instance that could not be filed.
