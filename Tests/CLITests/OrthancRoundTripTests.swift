@@ -14,7 +14,8 @@ import Glibc
 /// study settles, then restarted: nothing acknowledged is lost), segmented (small random weights:
 /// the loop is under test, not the model), and its SEG C-STOREd to Orthanc, whose REST API must then show a SEG series
 /// in the same StudyInstanceUID referencing the source series and instances. Then, with Orthanc stopped, `run` exits 1
-/// "written, not delivered"; with Orthanc back, the next run delivers without recomputing, exactly once.
+/// "written, not delivered" (also to a second Orthanc, a DICOMweb STOW-RS destination, not started yet); with both
+/// back, the next run delivers to each without recomputing, exactly once.
 /// Everything started here is stopped by its PID.
 final class OrthancRoundTripTests: XCTestCase {
     static let repo = UniverSegBinary.repository
@@ -27,6 +28,8 @@ final class OrthancRoundTripTests: XCTestCase {
             throw XCTSkip("Orthanc is not installed (apt-get install orthanc; scripts/install-deps.sh does)")
         }
         try XCTSkipUnless(Tool.exists("storescu") && Tool.exists("echoscu"), "DCMTK's storescu/echoscu are not installed")
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: OrthancServer.dicomWebPlugin),
+                          "Orthanc's DICOMweb plugin is not installed (apt-get install orthanc-dicomweb; scripts/install-deps.sh does)")
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("universeg-orthanc-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("inbox"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: root) }
@@ -116,38 +119,53 @@ final class OrthancRoundTripTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: root.appendingPathComponent("inbox/done/\(source.studyInstanceUID)").path),
                       "the study moved to done/")
 
-        // 2. run with Orthanc down: written, not delivered, exit 1.
+        // 2. run with Orthanc down, and a second Orthanc (with its DICOMweb plugin) as a STOW-RS destination, not
+        // started yet: written, not delivered to either, exit 1.
         orthanc.stop()
+        let web = try OrthancServer(executable: orthancPath, folder: root.appendingPathComponent("orthanc-web"), dicomWeb: true)
+        defer { web.stop() }
+        let stow = "STOW http://127.0.0.1:\(web.httpPort)/dicom-web"
         let runYAML = root.appendingPathComponent("run.yaml")
         try pipeline(inputs: Self.study.deletingLastPathComponent().path, listen: nil, outputs: "out-run",
-                     orthancPort: orthanc.dicomPort, extra: "")
+                     orthancPort: orthanc.dicomPort, extra: "",
+                     stow: "  stow: {url: \"http://127.0.0.1:\(web.httpPort)/dicom-web\", timeout: 10s}")
             .write(to: runYAML, atomically: true, encoding: .utf8)
         let arguments = ["run", runYAML.path, "--weights", Self.weights.path]
         let down = try UniverSegBinary.run(arguments)
         XCTAssertEqual(down.status, 1, down.err)
         XCTAssertTrue(down.err.contains("t1part2-mr: written, not delivered to ORTHANC@127.0.0.1:\(orthanc.dicomPort): "), down.err)
+        XCTAssertTrue(down.err.contains("t1part2-mr: written, not delivered to \(stow): "), down.err)
         XCTAssertTrue(down.out.contains("1 done, 0 skipped, 0 failed") && down.out.contains("1 written, not delivered"), down.out)
-
         let plan = try UniverSegBinary.run(["run", "--dry-run", runYAML.path, "--weights", Self.weights.path])
         XCTAssertTrue(plan.out.contains("skip     t1part2-mr: done at "), plan.out)
         XCTAssertTrue(plan.out.contains("deliver  t1part2-mr: t1part2-mr/t1part2-mr_seg.dcm to ORTHANC@127.0.0.1:\(orthanc.dicomPort) (written, not delivered)"), plan.out)
+        XCTAssertTrue(plan.out.contains("deliver  t1part2-mr: t1part2-mr/t1part2-mr_seg.dcm to \(stow) (written, not delivered)"), plan.out)
 
-        // 3. Orthanc back: the next run sends the SEG without segmenting again, once; a third run sends nothing.
+        // 3. Both back: the next run sends the SEG to each without segmenting again, once; a third run sends nothing.
         try orthanc.start()
+        try web.start()
         XCTAssertEqual(try orthanc.segInstanceCount(), 1)
+        XCTAssertEqual(try web.segInstanceCount(), 0)
         let up = try UniverSegBinary.run(arguments)
         XCTAssertEqual(up.status, 0, up.err)
         XCTAssertTrue(up.out.contains("0 done, 1 skipped, 0 failed"), up.out)
         XCTAssertTrue(up.err.contains("t1part2-mr: t1part2-mr/t1part2-mr_seg.dcm delivered to ORTHANC@127.0.0.1:\(orthanc.dicomPort)"), up.err)
+        XCTAssertTrue(up.err.contains("t1part2-mr: t1part2-mr/t1part2-mr_seg.dcm delivered to \(stow)"), up.err)
         XCTAssertEqual(try orthanc.segInstanceCount(), 2)
+        XCTAssertEqual(try web.segInstanceCount(), 1)
+        let webSeries = try XCTUnwrap(try web.segSeries().first)
+        let webStudy = try web.json("/studies/\(try XCTUnwrap(webSeries["ParentStudy"] as? String))") as? [String: Any]
+        XCTAssertEqual((webStudy?["MainDicomTags"] as? [String: Any])?["StudyInstanceUID"] as? String, source.studyInstanceUID)
         let again = try UniverSegBinary.run(arguments)
         XCTAssertEqual(again.status, 0, again.err)
         XCTAssertFalse(again.err.contains("delivered"), again.err)
         XCTAssertEqual(try orthanc.segInstanceCount(), 2)
+        XCTAssertEqual(try web.segInstanceCount(), 1)
     }
 
     /// A small pipeline on the tissue study: one target, support size 2 (the random test weights).
-    func pipeline(inputs: String, listen: String?, outputs: String, orthancPort: UInt16, extra: String) -> String {
+    func pipeline(inputs: String, listen: String?, outputs: String, orthancPort: UInt16, extra: String,
+                  stow: String = "") -> String {
         """
         version: 1
         name: orthanc-round-trip
@@ -162,6 +180,7 @@ final class OrthancRoundTripTests: XCTestCase {
           folder: \(outputs)
           writers: [dicom-seg, report]
           send: [{host: 127.0.0.1, port: \(orthancPort), called_aet: ORTHANC, calling_aet: UNIVERSEG, timeout: 10s}]
+        \(stow)
         \(extra)
         """
     }
@@ -186,6 +205,8 @@ final class OrthancServer {
     let httpPort = Tool.freePort()
     private var process: BackgroundProcess?
 
+    static let dicomWebPlugin = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
+
     static func executable() -> URL? {
         for candidate in ["/usr/sbin/Orthanc", "/usr/bin/Orthanc", "/usr/local/bin/Orthanc"]
         where FileManager.default.isExecutableFile(atPath: candidate) {
@@ -194,11 +215,12 @@ final class OrthancServer {
         return nil
     }
 
-    init(executable: URL, folder: URL) throws {
+    /// `dicomWeb`: load Debian's DICOMweb plugin (orthanc-dicomweb), serving STOW-RS at /dicom-web/.
+    init(executable: URL, folder: URL, dicomWeb: Bool = false) throws {
         self.executable = executable
         self.folder = folder
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("storage"), withIntermediateDirectories: true)
-        let configuration: [String: Any] = [
+        var configuration: [String: Any] = [
             "Name": "universeg-test", "DicomAet": "ORTHANC", "DicomPort": Int(dicomPort), "HttpPort": Int(httpPort),
             "StorageDirectory": folder.appendingPathComponent("storage").path,
             "IndexDirectory": folder.appendingPathComponent("storage").path,
@@ -206,6 +228,10 @@ final class OrthancServer {
             "DicomCheckCalledAet": true, "DicomAlwaysAllowStore": true, "HttpServerEnabled": true,
             "DicomServerEnabled": true, "StorageCompression": false,
         ]
+        if dicomWeb {
+            configuration["Plugins"] = [Self.dicomWebPlugin]
+            configuration["DicomWeb"] = ["Enable": true, "Root": "/dicom-web/"]
+        }
         try JSONSerialization.data(withJSONObject: configuration, options: [.prettyPrinted, .sortedKeys])
             .write(to: folder.appendingPathComponent("orthanc.json"))
     }

@@ -49,6 +49,15 @@ final class DicomSenderTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(started), 5, "a refused connection fails at once")
     }
 
+    func testAStowServiceThatIsDownIsNotDelivered() throws {
+        let url = URL(string: "http://127.0.0.1:\(NetworkTestSupport.freePort())/dicom-web")!
+        let destination = StowDestination(url: url, timeoutSeconds: 5)
+        XCTAssertEqual(destination.description, "STOW \(url.absoluteString)")
+        XCTAssertThrowsError(try StowSender.send([NetworkTestSupport.fixture("MR_small.dcm")], to: destination)) { error in
+            XCTAssertTrue("\(error)".hasPrefix("STOW \(url.absoluteString): error: not delivered: "), "\(error)")
+        }
+    }
+
     func testAFileThatIsNotDICOMIsNamed() throws {
         let text = NetworkTestSupport.repository.appendingPathComponent("Tests/VolumeIOTests/Fixtures/dicom/bad/not-dicom.txt")
         let destination = DicomDestination(host: "127.0.0.1", port: NetworkTestSupport.freePort(), calledAETitle: "PACS",

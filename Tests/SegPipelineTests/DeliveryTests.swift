@@ -73,6 +73,10 @@ import Glibc
     }
 
     func delivery(_ folder: URL, _ destinations: [DicomDestination]) -> Delivery {
+        delivery(folder, destinations.map(Delivery.Destination.dimse))
+    }
+
+    func delivery(_ folder: URL, _ destinations: [Delivery.Destination]) -> Delivery {
         var delivery = Delivery(spec: PipelineSpec(name: "t", inputs: InputSpec(folder: folder), support: SupportSpec(libraries: []),
                                                    targets: [], outputs: OutputSpec(folder: folder),
                                                    watch: WatchSpec(doneFolder: folder, failedFolder: folder)))

@@ -74,6 +74,37 @@ import Testing
         }
     }
 
+    @Test func stowTakesOneServiceOrAList() throws {
+        let (spec, diagnostics, root) = try check("""
+            inputs: {folder: inbox}
+            support: {library: lib}
+            targets: [{name: a, value: 1, labels: 1}]
+            outputs:
+              folder: out
+              writers: [dicom-seg]
+              stow: {url: "https://pacs.example.org/dicom-web", timeout: 5s}
+            """)
+        defer { try? FileManager.default.removeItem(at: root) }
+        #expect(diagnostics == [])
+        #expect(spec?.outputs.stow == [StowDestination(url: URL(string: "https://pacs.example.org/dicom-web")!, timeoutSeconds: 5)])
+
+        let (_, errors, root2) = try check("""
+            inputs: {folder: inbox}
+            support: {library: lib}
+            targets: [{name: a, value: 1, labels: 1}]
+            outputs:
+              folder: out
+              writers: [nifti]
+              stow: [{url: "ftp://x/y"}, {url: "http://a/dw"}, {url: "http://a/dw"}]
+            """)
+        defer { try? FileManager.default.removeItem(at: root2) }
+        #expect(errors == [
+            "pipeline.yaml:7:9: error: outputs.stow stores each study's DICOM SEG, but 'writers' has no dicom-seg",
+            "pipeline.yaml:7:16: error: 'url' must be an http or https URL of a DICOMweb service, got 'ftp://x/y'",
+            "pipeline.yaml:7:52: error: destination STOW http://a/dw is listed twice",
+        ])
+    }
+
     @Test func aeTitlesFollowTheDICOMRule() throws {
         let (_, diagnostics, root) = try check("""
             inputs:

@@ -112,7 +112,7 @@ public struct BatchRun: Sendable {
             try SummaryWriter.write(spec: spec, outcomes: outcomes)
         }
         var result = Result(outcomes: outcomes, peakInFlight: peak, notStarted: todo.count - processed.count)
-        if !spec.outputs.send.isEmpty, !shouldStop() {
+        if !(spec.outputs.send.isEmpty && spec.outputs.stow.isEmpty), !shouldStop() {
             // Every committed SEG a destination lacks: this run's and earlier ones' ("written, not delivered").
             let delivery = Delivery(spec: spec)
             result.delivery = try await BlockingLane(label: "deliver").run { delivery.deliver() }

@@ -2,7 +2,7 @@ import DicomNetwork
 import Diagnostics
 import Foundation
 
-/// Sends committed DICOM SEGs to the pipeline's destinations (`outputs.send`) and records each acknowledgement in
+/// Sends committed DICOM SEGs to the pipeline's destinations (`outputs.send`, `outputs.stow`) and records each acknowledgement in
 /// the ledger, so that nothing a destination took is sent to it again, and whatever it did not take (down, refused)
 /// is sent by the next pass: the next `run`, or `watch`'s next retry. Nothing is recomputed for it.
 ///
@@ -11,14 +11,35 @@ import Foundation
 /// and the ledger line sends that instance once more on the next pass (same SOP Instance UID, which a PACS stores
 /// once); nothing else is ever sent twice.
 public struct Delivery: Sendable {
+    /// Where SEGs go: a DICOM peer (C-STORE) or a DICOMweb service (STOW-RS).
+    public enum Destination: Sendable, Hashable, CustomStringConvertible {
+        case dimse(DicomDestination)
+        case stow(StowDestination)
+
+        /// `PACS@host:104` or `STOW https://...`: the name in logs and in the ledger's delivery lines.
+        public var description: String {
+            switch self {
+            case .dimse(let destination): destination.description
+            case .stow(let destination): destination.description
+            }
+        }
+
+        func send(_ files: [URL]) throws(DicomNetworkError) -> [StoreResult] {
+            switch self {
+            case .dimse(let destination): try DicomSender.send(files, to: destination)
+            case .stow(let destination): try StowSender.send(files, to: destination)
+            }
+        }
+    }
+
     public var outputFolder: URL
-    public var destinations: [DicomDestination]
+    public var destinations: [Destination]
     /// The end of the SEG outputs' names (`OutputSuffixes.dicomSeg`).
     public var segSuffix: String
 
     public init(spec: PipelineSpec) {
         outputFolder = spec.outputs.folder
-        destinations = spec.outputs.send
+        destinations = spec.outputs.send.map(Destination.dimse) + spec.outputs.stow.map(Destination.stow)
         segSuffix = spec.outputs.suffixes.dicomSeg
     }
 
@@ -47,16 +68,16 @@ public struct Delivery: Sendable {
 
     /// What each destination lacks now, in the order of `outputs.send` (what `run --dry-run` lists); reads the
     /// SEGs' SOP Instance UIDs, sends nothing.
-    public func pending() -> [(destination: DicomDestination, due: [Due])] {
+    public func pending() -> [(destination: Destination, due: [Due])] {
         let due = due().due
         return destinations.compactMap { destination in due[destination].map { (destination, $0) } }
     }
 
     /// What each destination still lacks, per the ledger; SEGs that cannot be read are reported as not delivered.
-    func due() -> (due: [DicomDestination: [Due]], unreadable: [Item]) {
+    func due() -> (due: [Destination: [Due]], unreadable: [Item]) {
         let ledger = Ledger(outputFolder: outputFolder)
         let delivered = Set(ledger.deliveries().map { "\($0.destination) \($0.sopInstanceUID)" })
-        var due: [DicomDestination: [Due]] = [:]
+        var due: [Destination: [Due]] = [:]
         var unreadable: [Item] = []
         for entry in ledger.entries().values.sorted(by: { $0.study < $1.study }) where entry.status == .done {
             for file in entry.outputs where file.hasSuffix(segSuffix) {
@@ -79,7 +100,7 @@ public struct Delivery: Sendable {
         return (due, unreadable)
     }
 
-    /// Sends what is due, one association per destination, and records each acknowledgement as it comes back.
+    /// Sends what is due, one association (or STOW request) per destination, and records each acknowledgement.
     /// Blocking (network): run it on a lane of its own.
     public func deliver() -> Report {
         var report = Report()
@@ -91,7 +112,7 @@ public struct Delivery: Sendable {
             let name = destination.description
             let results: [StoreResult]
             do {
-                results = try DicomSender.send(instances.map { outputFolder.appendingPathComponent($0.file) }, to: destination)
+                results = try destination.send(instances.map { outputFolder.appendingPathComponent($0.file) })
             } catch {
                 // The console says "written, not delivered to DEST: " before it: the reason alone.
                 var problem = ErrorText.problem(error)
@@ -111,7 +132,7 @@ public struct Delivery: Sendable {
                             + ErrorText.problem(error)
                     }
                 } else {
-                    item.problem = "the destination answered the C-STORE with \(result.statusText)"
+                    item.problem = "the destination did not store it (\(result.statusText))"
                 }
                 report.items.append(item)
             }

@@ -53,7 +53,7 @@ public struct Watcher: Sendable {
         let source = BoundedChannel<StudyInput>(capacity: 1)
         let state = WatchState()
         let stopping = StopFlag()
-        let delivery = spec.outputs.send.isEmpty ? nil : Delivery(spec: spec)
+        let delivery = spec.outputs.send.isEmpty && spec.outputs.stow.isEmpty ? nil : Delivery(spec: spec)
         let deliveryLane = BlockingLane(label: "deliver")
         func deliver() async -> Delivery.Report? {
             guard let delivery, let report = try? await deliveryLane.run({ delivery.deliver() }) else { return nil }

@@ -238,6 +238,8 @@ public struct OutputSpec: Sendable, Equatable {
     /// Where each study's DICOM SEG is C-STOREd once its outputs are committed (`outputs.send`); delivery is recorded
     /// per destination in the ledger.
     public var send: [DicomDestination] = []
+    /// DICOMweb services each study's DICOM SEG is stored to with STOW-RS (`outputs.stow`), recorded like `send`.
+    public var stow: [StowDestination] = []
 
     public init(folder: URL, naming: String = "{study}/{study}", writers: [WriterKind] = [.nifti, .report, .qc],
                 summary: Bool = true) {

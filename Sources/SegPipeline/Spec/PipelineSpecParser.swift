@@ -179,6 +179,32 @@ public enum PipelineSpecParser {
         return destinations
     }
 
+    /// `outputs.stow: {url, timeout}`, or a list of them.
+    static func readStow(_ node: Node, _ r: inout NodeReader) -> [StowDestination] {
+        let items: [Node] = if case .sequence(let sequence) = node { Array(sequence) } else { [node] }
+        var destinations: [StowDestination] = []
+        for item in items {
+            guard let f = r.fields(item, in: "stow", allowed: ["url", "timeout"], required: ["url"]),
+                  let u = f["url"], let text = r.string(u, "url") else { continue }
+            guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
+                  url.host?.isEmpty == false else {
+                r.error(u, "'url' must be an http or https URL of a DICOMweb service, got '\(text)'",
+                        hint: "e.g. url: https://pacs.example.org/dicom-web (instances are POSTed to URL/studies)")
+                continue
+            }
+            var destination = StowDestination(url: url)
+            if let n = f["timeout"], let v = seconds(n, "timeout", &r) {
+                if v < 1 || v > 3600 { r.error(n, "'timeout' must be from 1 s to 1 h") } else { destination.timeoutSeconds = UInt32(v) }
+            }
+            if destinations.contains(destination) {
+                r.error(item, "destination \(destination.description) is listed twice", hint: "keep one of them")
+                continue
+            }
+            destinations.append(destination)
+        }
+        return destinations
+    }
+
     static func aeTitle(_ node: Node, _ what: String, _ r: inout NodeReader) -> String? {
         guard let text = r.string(node, what) else { return nil }
         if let problem = AETitle.problem(in: text) {
@@ -416,7 +442,7 @@ public enum PipelineSpecParser {
     }
 
     static func readOutputs(_ node: Node, _ r: inout NodeReader, inputs: InputSpec?) -> OutputSpec? {
-        guard let f = r.fields(node, in: "outputs", allowed: ["folder", "naming", "writers", "summary", "send"],
+        guard let f = r.fields(node, in: "outputs", allowed: ["folder", "naming", "writers", "summary", "send", "stow"],
                                required: ["folder"]) else { return nil }
         guard let folderNode = f["folder"], let folder = r.path(folderNode, "output folder") else { return nil }
         var spec = OutputSpec(folder: folder)
@@ -459,6 +485,13 @@ public enum PipelineSpecParser {
             spec.send = readSend(n, &r)
             if !spec.writers.contains(.dicomSeg) {
                 r.error(n, "outputs.send C-STOREs each study's DICOM SEG, but 'writers' has no dicom-seg",
+                        hint: "add dicom-seg to writers, e.g. writers: [dicom-seg, report, qc]")
+            }
+        }
+        if let n = f["stow"] {
+            spec.stow = readStow(n, &r)
+            if !spec.writers.contains(.dicomSeg) {
+                r.error(n, "outputs.stow stores each study's DICOM SEG, but 'writers' has no dicom-seg",
                         hint: "add dicom-seg to writers, e.g. writers: [dicom-seg, report, qc]")
             }
         }
