@@ -66,6 +66,10 @@ int cdcm_has_tag(const cdcm_file *file, uint32_t tag);
 /// registered (RLE, JPEG, JPEG-LS). 0 for JPEG 2000 and other syntaxes without a decoder in this build.
 int cdcm_can_decode(const cdcm_file *file);
 
+/// The transfer syntax UIDs whose pixels this build decodes (cdcm_can_decode would say 1), joined by '\\',
+/// uncompressed ones first: a DICOM listener accepts these and no others. Caller frees.
+char *cdcm_decodable_transfer_syntaxes(void);
+
 /// The value of a top-level attribute (or of a meta header attribute, group 0002) as text, all values joined by
 /// '\\', leading and trailing spaces removed. NULL when absent or empty. Caller frees.
 char *cdcm_get_string(const cdcm_file *file, uint32_t tag);

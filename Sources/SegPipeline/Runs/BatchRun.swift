@@ -26,6 +26,9 @@ public struct BatchRun: Sendable {
         public var skipped: Int { outcomes.filter { $0.status == .skipped }.count }
         /// Studies that were due but not started because the run was asked to stop.
         public var notStarted: Int
+        /// What was sent to `outputs.send` after the studies were written; nil when the pipeline sends nothing or
+        /// the run was stopped (the next run sends it).
+        public var delivery: Delivery.Report? = nil
     }
 
     public struct PlanItem: Sendable {
@@ -122,7 +125,13 @@ public struct BatchRun: Sendable {
                 try SummaryWriter.write(spec: spec, outcomes: outcomes)
             }
         }
-        return Result(outcomes: outcomes, peakInFlight: peak, notStarted: todo.count - processed.count)
+        var result = Result(outcomes: outcomes, peakInFlight: peak, notStarted: todo.count - processed.count)
+        if !(spec.outputs.send.isEmpty && spec.outputs.stow.isEmpty), !shouldStop() {
+            // Every committed SEG a destination lacks: this run's and earlier ones' ("written, not delivered").
+            let delivery = Delivery(spec: spec, shard: graph.shard)
+            result.delivery = try await BlockingLane(label: "deliver").run { delivery.deliver() }
+        }
+        return result
     }
 }
 

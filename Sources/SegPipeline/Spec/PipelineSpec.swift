@@ -1,3 +1,4 @@
+import DicomNetwork
 import Foundation
 import VolumeIO
 
@@ -59,14 +60,33 @@ public struct InputSpec: Sendable, Equatable {
     /// (only files of a readable format, `VolumeFile`, are considered).
     public var image: String
     public var series: SeriesSelector
+    /// A DICOM listener filing received instances into `folder` while `watch` runs; nil: none.
+    public var listen: ListenSpec?
 
     public init(folder: URL, match: String = "*", format: InputFormat = .auto, image: String = "*",
-                series: SeriesSelector = .init()) {
+                series: SeriesSelector = .init(), listen: ListenSpec? = nil) {
         self.folder = folder
         self.match = match
         self.format = format
         self.image = image
         self.series = series
+        self.listen = listen
+    }
+}
+
+/// `inputs.listen`: a C-STORE listener feeding the input folder (see docs/dicom-network.md).
+public struct ListenSpec: Sendable, Equatable {
+    public var port: UInt16
+    public var aeTitle: String
+    /// Calling AE titles allowed to send; empty allows any.
+    public var allowedCallingAETitles: [String]
+
+    public static let defaultAETitle = "UNIVERSEG"
+
+    public init(port: UInt16, aeTitle: String = defaultAETitle, allowedCallingAETitles: [String] = []) {
+        self.port = port
+        self.aeTitle = aeTitle
+        self.allowedCallingAETitles = allowedCallingAETitles
     }
 }
 
@@ -264,6 +284,11 @@ public struct OutputSpec: Sendable, Equatable {
     public var suffixes = OutputSuffixes()
     /// Whether finished studies are recorded in `folder/ledger.jsonl` (off for one-off `segment`).
     public var ledger: Bool = true
+    /// Where each study's DICOM SEG is C-STOREd once its outputs are committed (`outputs.send`); delivery is recorded
+    /// per destination in the ledger.
+    public var send: [DicomDestination] = []
+    /// DICOMweb services each study's DICOM SEG is stored to with STOW-RS (`outputs.stow`), recorded like `send`.
+    public var stow: [StowDestination] = []
 
     public init(folder: URL, naming: String = "{study}/{study}", writers: [WriterKind] = [.nifti, .native, .report, .qc],
                 summary: Bool = true) {

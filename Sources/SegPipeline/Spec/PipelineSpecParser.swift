@@ -1,3 +1,4 @@
+import DicomNetwork
 import Foundation
 import VolumeIO
 import Yams
@@ -100,7 +101,7 @@ public enum PipelineSpecParser {
     }
 
     static func readInputs(_ node: Node, _ r: inout NodeReader) -> InputSpec? {
-        guard let f = r.fields(node, in: "inputs", allowed: ["folder", "match", "format", "image", "series"],
+        guard let f = r.fields(node, in: "inputs", allowed: ["folder", "match", "format", "image", "series", "listen"],
                                required: ["folder"]) else { return nil }
         let folder = f["folder"].flatMap { r.path($0, "input folder", mustExist: .folder) }
         var spec = InputSpec(folder: folder ?? URL(fileURLWithPath: "/"))
@@ -127,6 +128,13 @@ public enum PipelineSpecParser {
             if let e = s["echo"], let v = r.int(e, "echo", in: 1...1000) { spec.series.echo = v }
             if let v = s["volume"], let rule = readVolumeRule(v, &r) { spec.series.volume = rule }
         }
+        if let n = f["listen"] {
+            spec.listen = readListen(n, &r)
+            if spec.format == .nifti, let format = f["format"] {
+                r.error(format, "inputs.listen receives DICOM, but inputs.format is nifti",
+                        hint: "set format: dicom (or auto) for a listener's inbox")
+            }
+        }
         return folder == nil ? nil : spec
     }
 
@@ -149,6 +157,86 @@ public enum PipelineSpecParser {
                     + Suggestion.didYouMean(node.scalar?.string ?? "", in: ["first", "last"]), hint: hint)
             return nil
         }
+    }
+
+    /// `inputs.listen: {port, aet, allowed_calling_aets}`.
+    static func readListen(_ node: Node, _ r: inout NodeReader) -> ListenSpec? {
+        guard let f = r.fields(node, in: "listen", allowed: ["port", "aet", "allowed_calling_aets"], required: ["port"]),
+              let p = f["port"], let port = r.int(p, "port", in: 1...65535) else { return nil }
+        var spec = ListenSpec(port: UInt16(port))
+        if let n = f["aet"], let title = aeTitle(n, "aet", &r) { spec.aeTitle = title }
+        if let n = f["allowed_calling_aets"] {
+            spec.allowedCallingAETitles = r.list(n, "allowed_calling_aets").compactMap { aeTitle($0, "allowed_calling_aets", &r) }
+        }
+        return spec
+    }
+
+    /// `outputs.send: [{host, port, called_aet, calling_aet, timeout}]`.
+    static func readSend(_ node: Node, _ r: inout NodeReader) -> [DicomDestination] {
+        guard case .sequence(let items) = node else {
+            r.error(node, "'send' must be a list of destinations, got \(NodeReader.kind(of: node))",
+                    hint: "e.g. send: [{host: pacs.example.org, port: 104, called_aet: PACS}]")
+            return []
+        }
+        var destinations: [DicomDestination] = []
+        for item in items {
+            guard let f = r.fields(item, in: "send", allowed: ["host", "port", "called_aet", "calling_aet", "timeout"],
+                                   required: ["host", "port", "called_aet"]),
+                  let h = f["host"], let host = r.string(h, "host"),
+                  let p = f["port"], let port = r.int(p, "port", in: 1...65535),
+                  let c = f["called_aet"], let called = aeTitle(c, "called_aet", &r) else { continue }
+            if host.isEmpty || host.contains(where: \.isWhitespace) {
+                r.error(h, "'host' must be a host name or an IP address, got '\(host)'")
+                continue
+            }
+            var destination = DicomDestination(host: host, port: UInt16(port), calledAETitle: called,
+                                               callingAETitle: ListenSpec.defaultAETitle)
+            if let n = f["calling_aet"], let calling = aeTitle(n, "calling_aet", &r) { destination.callingAETitle = calling }
+            if let n = f["timeout"], let v = seconds(n, "timeout", &r) {
+                if v < 1 || v > 3600 { r.error(n, "'timeout' must be from 1 s to 1 h") } else { destination.timeoutSeconds = UInt32(v) }
+            }
+            if destinations.contains(where: { $0.description == destination.description }) {
+                r.error(item, "destination \(destination.description) is listed twice", hint: "keep one of them")
+                continue
+            }
+            destinations.append(destination)
+        }
+        return destinations
+    }
+
+    /// `outputs.stow: {url, timeout}`, or a list of them.
+    static func readStow(_ node: Node, _ r: inout NodeReader) -> [StowDestination] {
+        let items: [Node] = if case .sequence(let sequence) = node { Array(sequence) } else { [node] }
+        var destinations: [StowDestination] = []
+        for item in items {
+            guard let f = r.fields(item, in: "stow", allowed: ["url", "timeout"], required: ["url"]),
+                  let u = f["url"], let text = r.string(u, "url") else { continue }
+            guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
+                  url.host?.isEmpty == false else {
+                r.error(u, "'url' must be an http or https URL of a DICOMweb service, got '\(text)'",
+                        hint: "e.g. url: https://pacs.example.org/dicom-web (instances are POSTed to URL/studies)")
+                continue
+            }
+            var destination = StowDestination(url: url)
+            if let n = f["timeout"], let v = seconds(n, "timeout", &r) {
+                if v < 1 || v > 3600 { r.error(n, "'timeout' must be from 1 s to 1 h") } else { destination.timeoutSeconds = UInt32(v) }
+            }
+            if destinations.contains(destination) {
+                r.error(item, "destination \(destination.description) is listed twice", hint: "keep one of them")
+                continue
+            }
+            destinations.append(destination)
+        }
+        return destinations
+    }
+
+    static func aeTitle(_ node: Node, _ what: String, _ r: inout NodeReader) -> String? {
+        guard let text = r.string(node, what) else { return nil }
+        if let problem = AETitle.problem(in: text) {
+            r.error(node, "'\(what)': \(problem)", hint: "AE titles are 1 to 16 characters, e.g. UNIVERSEG")
+            return nil
+        }
+        return text.trimmingCharacters(in: .whitespaces)
     }
 
     static func readPreprocessing(_ node: Node, _ r: inout NodeReader) -> PreprocessingSpec {
@@ -426,7 +514,7 @@ public enum PipelineSpecParser {
     }
 
     static func readOutputs(_ node: Node, _ r: inout NodeReader, inputs: InputSpec?) -> OutputSpec? {
-        guard let f = r.fields(node, in: "outputs", allowed: ["folder", "naming", "writers", "summary"],
+        guard let f = r.fields(node, in: "outputs", allowed: ["folder", "naming", "writers", "summary", "send", "stow"],
                                required: ["folder"]) else { return nil }
         guard let folderNode = f["folder"], let folder = r.path(folderNode, "output folder") else { return nil }
         var spec = OutputSpec(folder: folder)
@@ -465,6 +553,20 @@ public enum PipelineSpecParser {
             spec.writers = writers
         }
         if let n = f["summary"], let v = r.bool(n, "summary") { spec.summary = v }
+        if let n = f["send"] {
+            spec.send = readSend(n, &r)
+            if !spec.writers.contains(.dicomSeg) {
+                r.error(n, "outputs.send C-STOREs each study's DICOM SEG, but 'writers' has no dicom-seg",
+                        hint: "add dicom-seg to writers, e.g. writers: [dicom-seg, report, qc]")
+            }
+        }
+        if let n = f["stow"] {
+            spec.stow = readStow(n, &r)
+            if !spec.writers.contains(.dicomSeg) {
+                r.error(n, "outputs.stow stores each study's DICOM SEG, but 'writers' has no dicom-seg",
+                        hint: "add dicom-seg to writers, e.g. writers: [dicom-seg, report, qc]")
+            }
+        }
         return spec
     }
 

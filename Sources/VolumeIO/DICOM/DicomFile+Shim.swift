@@ -150,6 +150,11 @@ final class DicomFile {
         return take(cdcm_uid_name(uid))
     }
 
+    /// The transfer syntax UIDs this build decodes, uncompressed first (C: `cdcm_decodable_transfer_syntaxes`).
+    static func decodableTransferSyntaxUIDs() -> [String] {
+        (take(cdcm_decodable_transfer_syntaxes()) ?? "").split(separator: "\\").map(String.init)
+    }
+
     /// Copies and frees a string the shim allocated.
     private static func take(_ pointer: UnsafeMutablePointer<CChar>?) -> String? {
         guard let pointer else { return nil }
