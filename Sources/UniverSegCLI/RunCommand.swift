@@ -17,6 +17,10 @@ struct RunCommand: AsyncParsableCommand {
     @Argument(help: "The pipeline definition (YAML).")
     var pipeline: String
 
+    func validate() throws {
+        try PathCheck.notEmpty(pipeline, option: "PIPELINE")
+    }
+
     @Flag(help: "Redo studies the ledger lists as done.")
     var force = false
 
