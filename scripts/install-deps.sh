@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the native libraries and tools universeg needs on Debian 12. Idempotent; uses sudo only when not root.
 set -euo pipefail
-packages=(libnifti-dev libdcmtk-dev libopenblas-dev zlib1g-dev pkg-config dcmtk dicom3tools)
+# time: GNU time, which ResourceBombTests uses to read a child's own peak memory.
+packages=(libnifti-dev libdcmtk-dev libopenblas-dev zlib1g-dev pkg-config dcmtk dicom3tools time)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
