@@ -17,13 +17,14 @@ import VolumeIO
     }
 
     /// Three short studies (4 slices of brain2 each, shifted so they differ) and pipeline.yaml writing to `out`.
-    static func makeStudies(in folder: URL, names: [String] = names, output: String = "out") throws {
+    static func makeStudies(in folder: URL, names: [String] = names, output: String = "out", slices count: Int = 4,
+                            watch: String = "") throws {
         let image = try NiftiReader.readImage(brain2)
-        let plane = image.shape[0] * image.shape[1], count = 4
+        let plane = image.shape[0] * image.shape[1]
         for (n, name) in names.enumerated() {
             let file = folder.appendingPathComponent("studies/\(name)/\(name)_image.nii.gz")
             if FileManager.default.fileExists(atPath: file.path) { continue }   // a study already there stays as it is
-            let first = 6 + 3 * n
+            let first = 6 + (3 * n) % 14
             var affine = image.affine
             for r in 0..<3 { affine[r, 3] += Double(first) * image.affine[r, 2] }
             let cropped = Volume(shape: [image.shape[0], image.shape[1], count], affine: affine,
@@ -38,6 +39,7 @@ import VolumeIO
             model: {weights: \(weights.path), support_size: 2, ensemble: 1, seed: 3}
             outputs: {folder: \(output), writers: [nifti, report, qc]}
             concurrency: {threads: 1}
+            \(watch)
             """.write(to: folder.appendingPathComponent("pipeline.yaml"), atomically: true, encoding: .utf8)
     }
 
@@ -68,7 +70,7 @@ import VolumeIO
             .filter { ($0 as NSString).lastPathComponent.hasPrefix(".tmp-") }
     }
 
-    /// SIGKILL at 8 moments drawn (seeded) over the first 60% of an uninterrupted run's length, each kill followed
+    /// SIGKILL at 6 moments drawn (seeded) over the first 60% of an uninterrupted run's length, each kill followed
     /// by a fresh start that resumes (so later starts have less left to do and some end before their kill), then a
     /// run to the end: the outputs are those of the uninterrupted run.
     @Test func killedAtRandomMomentsThenRerunMatchesAnUninterruptedRun() async throws {
@@ -84,7 +86,7 @@ import VolumeIO
 
         var generator = SplitMix(seed: 14)
         var killedWhileRunning = 0
-        for _ in 0..<8 {
+        for _ in 0..<6 {
             let moment = Double(generator.next() % 1000) / 1000 * duration * 0.6
             let process = Process()
             process.executableURL = UniverSegBinary.url
@@ -99,7 +101,7 @@ import VolumeIO
             while process.isRunning { try await Task.sleep(nanoseconds: 5_000_000) }
         }
         #expect(killedWhileRunning >= 2, "kills should land while the run works")
-        print("kill test: \(killedWhileRunning) of 8 kills landed while the run was working (run length \(duration) s)")
+        print("kill test: \(killedWhileRunning) of 6 kills landed while the run was working (run length \(duration) s)")
         let rerun = try await execute(["run", "pipeline.yaml", "--quiet"], in: faulted)
         #expect(rerun.status == 0, "\(rerun.err)")
 
@@ -182,6 +184,62 @@ import VolumeIO
         #expect(Self.doneCounts(folder.appendingPathComponent("out"))["s1"] == 1, "\(run.out)\(run.err)")
         let inspect = try await execute(["inspect", studies.path], in: folder)
         #expect(inspect.status == 0, "\(inspect.err)")
+    }
+}
+
+extension FaultInjectionTests {
+    /// `watch` with 10 studies copied into its inbox at once by 5 threads: every study is done once (ledger),
+    /// moved to watch.done, none is lost, failed or left in the inbox.
+    @Test func aWatchedInboxReceivingManyStudiesAtOnceDoesEachOnce() async throws {
+        let folder = try EngineCLIFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let names = (1...10).map { "w\($0)" }
+        try Self.makeStudies(in: folder, names: names, slices: 2,
+                             watch: "watch: {settle: 1s, poll: 200ms, done: done, failed: failed}")
+        // The studies wait in staging; the inbox starts empty.
+        let inbox = folder.appendingPathComponent("studies"), staging = folder.appendingPathComponent("staging")
+        try FileManager.default.moveItem(at: inbox, to: staging)
+        try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
+
+        let watch = Process()
+        watch.executableURL = UniverSegBinary.url
+        watch.arguments = ["watch", "pipeline.yaml", "--quiet"]
+        watch.currentDirectoryURL = folder
+        watch.standardOutput = FileHandle.nullDevice
+        watch.standardError = FileHandle.nullDevice
+        try watch.run()
+        defer { if watch.isRunning { kill(watch.processIdentifier, SIGKILL) } }
+
+        try await EngineCLIFixtures.blocking {
+            let threads = (0..<5).map { lane in
+                Thread {
+                    for (n, name) in names.enumerated() where n % 5 == lane {
+                        try? FileManager.default.copyItem(at: staging.appendingPathComponent(name),
+                                                          to: inbox.appendingPathComponent(name))
+                    }
+                }
+            }
+            threads.forEach { $0.start() }
+            while threads.contains(where: { !$0.isFinished }) { usleep(10_000) }
+        }
+
+        let done = folder.appendingPathComponent("done"), out = folder.appendingPathComponent("out")
+        let deadline = Date().addingTimeInterval(240)
+        while Date() < deadline,
+              ((try? FileManager.default.contentsOfDirectory(atPath: done.path)) ?? []).count < names.count {
+            try await Task.sleep(nanoseconds: 200_000_000)
+        }
+        kill(watch.processIdentifier, SIGTERM)
+        while watch.isRunning { try await Task.sleep(nanoseconds: 20_000_000) }
+
+        #expect(Set((try? FileManager.default.contentsOfDirectory(atPath: done.path)) ?? []) == Set(names))
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: inbox.path)) ?? []).isEmpty)
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("failed").path)) ?? []).isEmpty)
+        #expect(Self.doneCounts(out) == Dictionary(uniqueKeysWithValues: names.map { ($0, 1) }))
+        for name in names {
+            #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("\(name)/\(name)_seg.nii.gz").path), "\(name)")
+        }
+        #expect(Self.temporaries(folder) == [])
     }
 }
 
