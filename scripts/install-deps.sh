@@ -2,8 +2,9 @@
 # Installs the native libraries and tools universeg needs on Debian 12. Idempotent; uses sudo only when not root.
 set -euo pipefail
 # orthanc, orthanc-dicomweb: the PACS the DICOM network tests send to (C-STORE and STOW-RS; each test starts its
-# own on loopback ports). slurm-wlm, munge: the cluster the sharding test starts (Tests/Cluster).
-packages=(libnifti-dev libdcmtk-dev libopenjp2-7-dev libopenblas-dev zlib1g-dev pkg-config dcmtk dicom3tools slurm-wlm munge jq orthanc orthanc-dicomweb)
+# own on loopback ports). slurm-wlm, munge: the cluster the sharding test starts (Tests/Cluster). time: GNU time,
+# which ResourceBombTests uses to read a child's own peak memory.
+packages=(libnifti-dev libdcmtk-dev libopenjp2-7-dev libopenblas-dev zlib1g-dev pkg-config dcmtk dicom3tools slurm-wlm munge jq orthanc orthanc-dicomweb time)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

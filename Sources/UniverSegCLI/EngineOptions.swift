@@ -12,10 +12,9 @@ struct EngineOptions: ParsableArguments {
     var threads: Int?
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-        if let weights, !FileManager.default.fileExists(atPath: weights) {
-            throw ValidationError("--weights: no such file: \(weights)")
-        }
+        // The pipeline's concurrency.threads has the same bounds.
+        if let threads, !(1...1024).contains(threads) { throw ValidationError("--threads must be from 1 to 1024") }
+        if let weights { try PathCheck.existing(weights, .file, option: "--weights") }
     }
 
     /// The engine for a run: `--weights`, else `weights` (the pipeline's), else the bundled model; `--threads`,

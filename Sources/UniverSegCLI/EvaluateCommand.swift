@@ -62,6 +62,9 @@ struct EvaluateCommand: ParsableCommand {
             guard (1...1024).contains(supportSize) else { throw ValidationError("--support-size must be from 1 to 1024") }
         }
         if let ensemble, !(1...64).contains(ensemble) { throw ValidationError("--ensemble must be from 1 to 64") }
+        try PathCheck.notEmpty(task, option: "TASK_DIR")
+        if let json, json != "-" { try PathCheck.outputFile(json, option: "--json") }
+        if let probabilities { try PathCheck.outputFolder(probabilities, option: "--probabilities") }
         let folder = URL(fileURLWithPath: task)
         let inputs = ["support", "query", "task.yaml"].map { folder.appendingPathComponent($0) }
             + [engine.weights].compactMap { $0.map { URL(fileURLWithPath: $0) } }
@@ -76,8 +79,9 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let model = try engine.loadModelOrBundled()
+            // The task first: a wrong folder is reported before seconds go into loading the model.
             let definition = try EvaluationTask.load(URL(fileURLWithPath: task))
+            let model = try engine.loadModelOrBundled()
             let threads = engine.threads ?? UsableCores.count
             // Progress lines only on a terminal, so logs and captured output stay the results alone.
             var progress: (@Sendable (String) -> Void)?

@@ -39,6 +39,10 @@ struct InferCommand: ParsableCommand {
 
     func validate() throws {
         guard NiftiFileName.extension(of: logits) != nil else { throw ValidationError("--logits must end in .nii.gz or .nii") }
+        try PathCheck.outputFile(logits, option: "--logits")
+        for (option, path) in [("--query", query), ("--support-images", supportImages), ("--support-labels", supportLabels)] {
+            try PathCheck.notEmpty(path, option: option)
+        }
         guard (1...64).contains(ensemble) else { throw ValidationError("--ensemble must be from 1 to 64") }
         let inputs = [query, supportImages, supportLabels].map { URL(fileURLWithPath: $0) }
         if let input = InputGuard.input(containing: URL(fileURLWithPath: logits), inputs: inputs) {
@@ -48,11 +52,11 @@ struct InferCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let model = try engine.loadModelOrBundled()
-            let queryURL = URL(fileURLWithPath: query)
-            let queryImage = try RawInference.readQuery(queryURL)
+            // The inputs first: a wrong file is reported before seconds go into loading the model.
+            let queryImage = try RawInference.readQuery(URL(fileURLWithPath: query))
             let images = try RawInference.readStack(URL(fileURLWithPath: supportImages))
             let labels = try RawInference.readStack(URL(fileURLWithPath: supportLabels))
+            let model = try engine.loadModelOrBundled()
             let (output, warnings) = try RawInference.logits(model: model, query: queryImage, images: images, labels: labels,
                                                  ensemble: ensemble, threads: engine.threads ?? UsableCores.count,
                                                  files: (query, supportImages, supportLabels))

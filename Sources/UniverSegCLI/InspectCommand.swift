@@ -22,6 +22,11 @@ struct InspectCommand: ParsableCommand {
     @Flag(help: "Print the report as JSON.")
     var json = false
 
+    func validate() throws {
+        // A missing path is reported in the listing (exit 1); an empty one would inspect the working folder.
+        try PathCheck.notEmpty(path, option: "PATH")
+    }
+
     func run() throws {
         let report = InspectionReport.inspect(URL(fileURLWithPath: path))
         print(json ? report.json() : report.text())

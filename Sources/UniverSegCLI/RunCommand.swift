@@ -37,6 +37,7 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var log: LogOptions
 
     func validate() throws {
+        try PathCheck.notEmpty(pipeline, option: "PIPELINE")
         if let shard { _ = try parsedShard(shard) }
     }
 

@@ -56,7 +56,7 @@ struct SegmentCommand: AsyncParsableCommand {
     func targets() throws -> [TargetSpec] {
         var targets: [TargetSpec] = []
         for text in label {
-            let values = text.split(separator: "+").map { Int32($0.trimmingCharacters(in: .whitespaces)) }
+            let values = text.split(separator: "+", omittingEmptySubsequences: false).map { Int32($0.trimmingCharacters(in: .whitespaces)) }
             guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 }) else {
                 throw ValidationError("--label \(text): expected a positive label value, or values joined with +")
             }
@@ -71,9 +71,10 @@ struct SegmentCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
-        guard FileManager.default.fileExists(atPath: image) else { throw ValidationError("--image: no such file or folder: \(image)") }
+        try PathCheck.existing(image, .fileOrFolder, option: "--image")
         guard !support.isEmpty else { throw ValidationError("give at least one --support folder") }
         for folder in support {
+            try PathCheck.existing(folder, .folder, option: "--support")
             let pairs: [LabelledPair]
             do { pairs = try LabelledPair.scan(URL(fileURLWithPath: folder)) } catch {
                 throw ValidationError("--support \(error.folder): \(error.problem)")
@@ -83,6 +84,7 @@ struct SegmentCommand: AsyncParsableCommand {
         guard !label.isEmpty else { throw ValidationError("give at least one --label") }
         _ = try targets()
         guard NiftiFileName.extension(of: out) != nil else { throw ValidationError("--out must end in .nii.gz or .nii") }
+        try PathCheck.outputFile(out, option: "--out")
         let inputs = ([image] + support).map { URL(fileURLWithPath: $0) }
         if let input = InputGuard.input(containing: URL(fileURLWithPath: out), inputs: inputs) {
             throw ValidationError("--out \(out) would overwrite or land inside the input \(input.path); choose another place")

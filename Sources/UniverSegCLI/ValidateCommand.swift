@@ -11,10 +11,15 @@ struct ValidateCommand: ParsableCommand {
     @Argument(help: "The pipeline definition (YAML).")
     var pipeline: String
 
+    func validate() throws {
+        try PathCheck.notEmpty(pipeline, option: "PIPELINE")
+    }
+
     func run() throws {
         let url = URL(fileURLWithPath: pipeline)
-        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
-            FileHandle.standardError.write(Data("\(pipeline):1:1: error: cannot read the pipeline file\n".utf8))
+        let text: String
+        do { text = try PipelineSpecParser.readDefinition(url, name: pipeline) } catch {
+            printError(error)
             throw PipelineExit.invalidDefinition
         }
         let (spec, diagnostics) = PipelineSpecParser.check(text, file: pipeline, baseFolder: url.deletingLastPathComponent())

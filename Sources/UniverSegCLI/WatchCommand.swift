@@ -22,6 +22,10 @@ struct WatchCommand: AsyncParsableCommand {
     @Argument(help: "The pipeline definition (YAML).")
     var pipeline: String
 
+    func validate() throws {
+        try PathCheck.notEmpty(pipeline, option: "PIPELINE")
+    }
+
     @OptionGroup var inFlight: InFlightOptions
     @OptionGroup var engine: EngineOptions
     @OptionGroup var log: LogOptions

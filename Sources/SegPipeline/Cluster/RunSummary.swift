@@ -65,8 +65,8 @@ public struct RunSummary: Codable, Sendable {
         let plans = ShardPlan.latest(in: folder)
         let entries = Ledger(outputFolder: folder).entries()
         guard !plans.isEmpty || !entries.isEmpty else {
-            throw PipelineError.unavailable("no ledger and no shard plan: not the output folder of a run", file: folder.path,
-                                            hint: "give the pipeline definition instead, or the folder its outputs.folder names")
+            throw PipelineError.unavailable("no ledger and no shard plan: not the output folder of a run (give the pipeline, "
+                                            + "or the folder its outputs.folder names)", file: folder.path)
         }
         let count = plans.first?.shardCount
         let fingerprints = Set(plans.map(\.pipelineFingerprint))

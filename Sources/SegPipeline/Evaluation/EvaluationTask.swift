@@ -65,13 +65,18 @@ public struct EvaluationTask: Sendable {
     /// Reads the folder listing and task.yaml (no volumes yet). Errors name the folder or file at fault.
     public static func load(_ folder: URL) throws -> EvaluationTask {
         var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder), isFolder.boolValue else {
+        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder) else {
             throw EvaluationError(folder.path, "no such task folder")
         }
+        guard isFolder.boolValue else { throw EvaluationError(folder.path, "is a file, not a task folder") }
         let yaml = folder.appendingPathComponent("task.yaml")
         var config = EvaluationTaskConfig()
         if FileManager.default.fileExists(atPath: yaml.path) {
-            guard let text = try? String(contentsOf: yaml, encoding: .utf8) else { throw EvaluationError(yaml.path, "cannot read it as UTF-8 text") }
+            let text: String
+            switch SmallTextFile.read(yaml) {
+            case .success(let read): text = read
+            case .failure(let problem): throw EvaluationError(yaml.path, problem.reason)
+            }
             config = try EvaluationTaskConfig.parse(text, file: yaml.path)
         }
         return EvaluationTask(folder: folder, config: config,

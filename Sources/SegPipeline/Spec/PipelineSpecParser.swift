@@ -11,19 +11,24 @@ public enum PipelineSpecParser {
 
     /// Parses and checks the definition in `file`; throws `PipelineSpecError` listing every error.
     public static func load(_ file: URL) throws -> PipelineSpec {
-        let text: String
-        do {
-            text = try String(contentsOf: file, encoding: .utf8)
-        } catch {
-            throw PipelineSpecError(diagnostics: [SpecDiagnostic(
-                file: file.path, location: SourceLocation(line: 1, column: 1),
-                message: "cannot read the pipeline file: \(error.localizedDescription)")], source: "")
-        }
+        let text = try readDefinition(file, name: file.path)
         let (spec, diagnostics) = check(text, file: file.relativePath, baseFolder: file.deletingLastPathComponent())
         guard let spec, !diagnostics.contains(where: { $0.severity == .error }) else {
             throw PipelineSpecError(diagnostics: diagnostics, source: text)
         }
         return spec
+    }
+
+    /// The text of a definition file, or an error at 1:1 saying why it cannot be read (missing, a folder, too large,
+    /// not UTF-8); `name` is how diagnostics name the file.
+    public static func readDefinition(_ file: URL, name: String) throws(PipelineSpecError) -> String {
+        switch SmallTextFile.read(file) {
+        case .success(let text): return text
+        case .failure(let problem):
+            throw PipelineSpecError(diagnostics: [SpecDiagnostic(
+                file: name, location: SourceLocation(line: 1, column: 1),
+                message: "cannot read the pipeline file: \(problem.reason)")], source: "")
+        }
     }
 
     /// Parses and checks `text`; returns the spec when it has no errors, and every diagnostic (errors and warnings)

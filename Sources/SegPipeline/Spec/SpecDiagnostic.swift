@@ -48,7 +48,7 @@ public struct SpecDiagnostic: Sendable, Equatable, CustomStringConvertible {
     public func rendered(source: String) -> String {
         var out = description
         let lines = source.split(separator: "\n", omittingEmptySubsequences: false)
-        if location.line >= 1, location.line <= lines.count {
+        if !source.isEmpty, location.line >= 1, location.line <= lines.count {
             let text = String(lines[location.line - 1]).replacingOccurrences(of: "\r", with: "")
             let caretOffset = max(0, min(location.column - 1, text.count))
             out += "\n    \(text)\n    \(String(repeating: " ", count: caretOffset))^"

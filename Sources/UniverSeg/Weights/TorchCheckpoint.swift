@@ -60,18 +60,29 @@ enum TorchCheckpoint {
     /// Gathers a (possibly strided, offset) view of a storage into a contiguous Float32 tensor.
     private static func materialize(_ ref: TorchTensorRef, name: String, storage: Data, file: String) throws -> WeightTensor {
         let dtype = ref.storage.dtype
-        guard storage.count >= ref.storage.count * dtype.byteCount else {
+        let (storageBytes, storageOverflow) = ref.storage.count.multipliedReportingOverflow(by: dtype.byteCount)
+        guard !storageOverflow, storage.count >= storageBytes else {
             throw UniverSegError(file: file, "storage of '\(name)' is shorter than its declared \(ref.storage.count) elements")
         }
         let (count, overflow) = ref.shape.reduce((1, false)) { acc, n in
             let (p, o) = acc.0.multipliedReportingOverflow(by: n)
             return (p, acc.1 || o)
         }
-        guard !overflow else { throw UniverSegError(file: file, "tensor '\(name)' is too large") }
+        // A saved parameter never has more elements than its storage (only broadcast views, stride 0, would): this
+        // bounds the memory a tensor takes by the bytes the file really holds.
+        guard !overflow, count <= ref.storage.count else {
+            throw UniverSegError(file: file, "tensor '\(name)' of shape \(ref.shape.shapeText) has more elements than its storage "
+                + "of \(ref.storage.count)")
+        }
         if count > 0 {
-            // The furthest element this view touches must lie inside the storage.
-            let last = zip(ref.shape, ref.strides).reduce(ref.offset) { $0 + ($1.0 - 1) * $1.1 }
-            guard last < ref.storage.count else {
+            // The furthest element this view touches must lie inside the storage (overflow-checked: strides are data).
+            var last = ref.offset, lastOverflow = false
+            for (size, stride) in zip(ref.shape, ref.strides) {
+                let (step, o1) = (size - 1).multipliedReportingOverflow(by: stride)
+                let (sum, o2) = last.addingReportingOverflow(step)
+                (last, lastOverflow) = (sum, lastOverflow || o1 || o2)
+            }
+            guard !lastOverflow, last < ref.storage.count else {
                 throw UniverSegError(file: file, "tensor '\(name)' (shape \(ref.shape.shapeText), strides \(ref.strides.shapeText), "
                     + "offset \(ref.offset)) reaches past its storage of \(ref.storage.count) elements")
             }

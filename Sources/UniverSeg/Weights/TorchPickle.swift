@@ -76,36 +76,49 @@ struct TorchPickle {
         UniverSegError(file: file, "unsupported checkpoint pickle: \(why)")
     }
 
-    // A MARK on the stack; kept out of PickleValue so no value can ever be a mark.
-    private enum Slot { case mark, value(PickleValue) }
+    /// The deepest nesting of tuples, lists and dicts accepted. A state_dict nests 4 deep; the limit keeps a hostile
+    /// pickle from building a chain so deep that releasing it (or walking it) overflows the stack.
+    static let maximumNesting = 32
+
+    // A MARK on the stack; kept out of PickleValue so no value can ever be a mark. A value carries its nesting
+    // depth (0 for scalars); a list's or dict's current depth is kept by identity in `nesting`, since both grow.
+    private enum Slot { case mark, value(PickleValue, depth: Int) }
 
     private func run(_ r: Reader) throws -> PickleValue {
         var r = r
         var stack: [Slot] = []
-        var memo: [Int: PickleValue] = [:]
+        var memo: [Int: (PickleValue, depth: Int)] = [:]
+        var nesting = ContainerNesting(limit: Self.maximumNesting)
 
-        func pop() throws -> PickleValue {
-            guard case .value(let v)? = stack.popLast() else { throw fail("stack underflow at byte \(r.position)") }
-            return v
+        func popEntry() throws -> (PickleValue, depth: Int) {
+            guard case .value(let v, let depth)? = stack.popLast() else { throw fail("stack underflow at byte \(r.position)") }
+            return (v, nesting.depth(of: v, recorded: depth))
         }
-        func top() throws -> PickleValue {
-            guard case .value(let v)? = stack.last else { throw fail("stack underflow at byte \(r.position)") }
-            return v
+        func pop() throws -> PickleValue { try popEntry().0 }
+        func topEntry() throws -> (PickleValue, depth: Int) {
+            guard case .value(let v, let depth)? = stack.last else { throw fail("stack underflow at byte \(r.position)") }
+            return (v, nesting.depth(of: v, recorded: depth))
         }
-        func popToMark() throws -> [PickleValue] {
-            var items: [PickleValue] = []
+        func top() throws -> PickleValue { try topEntry().0 }
+        func popToMark() throws -> [(PickleValue, depth: Int)] {
+            var items: [(PickleValue, depth: Int)] = []
             while let slot = stack.popLast() {
                 switch slot {
                 case .mark: return items.reversed()
-                case .value(let v): items.append(v)
+                case .value(let v, let depth): items.append((v, nesting.depth(of: v, recorded: depth)))
                 }
             }
             throw fail("MARK missing at byte \(r.position)")
         }
-        func push(_ v: PickleValue) { stack.append(.value(v)) }
-        func setItems(_ dictValue: PickleValue, _ flat: [PickleValue]) throws {
+        func push(_ v: PickleValue, depth: Int = 0) { stack.append(.value(v, depth: depth)) }
+        /// A tuple of `items` (their nesting checked, lists and dicts among them sealed).
+        func pushTuple(_ items: [(PickleValue, depth: Int)]) throws {
+            push(.tuple(items.map(\.0)), depth: try nesting.nest(items, into: nil, at: r.position, fail: fail))
+        }
+        func setItems(_ dictValue: PickleValue, _ flat: [(PickleValue, depth: Int)]) throws {
             guard case .dict(let dict) = dictValue, flat.count % 2 == 0 else { throw fail("SETITEM on a non-dict") }
-            for i in stride(from: 0, to: flat.count, by: 2) { dict.items.append((flat[i], flat[i + 1])) }
+            _ = try nesting.nest(flat, into: dict, at: r.position, fail: fail)
+            for i in stride(from: 0, to: flat.count, by: 2) { dict.items.append((flat[i].0, flat[i + 1].0)) }
         }
 
         while true {
@@ -119,7 +132,7 @@ struct TorchPickle {
             case 0x28: stack.append(.mark)                                // MARK
             case 0x30: _ = try pop()                                      // POP
             case 0x31: _ = try popToMark()                                // POP_MARK
-            case 0x32: push(try top())                                    // DUP
+            case 0x32: let (v, depth) = try topEntry(); push(v, depth: depth)  // DUP
             case 0x4E: push(.none)                                        // NONE
             case 0x88: push(.bool(true))                                  // NEWTRUE
             case 0x89: push(.bool(false))                                 // NEWFALSE
@@ -143,46 +156,50 @@ struct TorchPickle {
             case 0x54: push(.string(try r.utf8(Int(try r.uint(4)))))      // BINSTRING
             case 0x43: push(.bytes(Data(try r.bytes(Int(try r.byte())))))  // SHORT_BINBYTES
             case 0x42: push(.bytes(Data(try r.bytes(Int(try r.uint(4))))))  // BINBYTES
-            case 0x29: push(.tuple([]))                                   // EMPTY_TUPLE
-            case 0x74: push(.tuple(try popToMark()))                      // TUPLE
-            case 0x85: push(.tuple([try pop()]))                          // TUPLE1
+            case 0x29: push(.tuple([]), depth: 1)                         // EMPTY_TUPLE
+            case 0x74: try pushTuple(try popToMark())                     // TUPLE
+            case 0x85: try pushTuple([try popEntry()])                    // TUPLE1
             case 0x86:                                                    // TUPLE2
-                let b = try pop(), a = try pop()
-                push(.tuple([a, b]))
+                let b = try popEntry(), a = try popEntry()
+                try pushTuple([a, b])
             case 0x87:                                                    // TUPLE3
-                let c = try pop(), b = try pop(), a = try pop()
-                push(.tuple([a, b, c]))
-            case 0x5D: push(.list(PickleList()))                          // EMPTY_LIST
+                let c = try popEntry(), b = try popEntry(), a = try popEntry()
+                try pushTuple([a, b, c])
+            case 0x5D: push(.list(nesting.created(PickleList())))         // EMPTY_LIST
             case 0x6C:                                                    // LIST
-                let list = PickleList()
-                list.items = try popToMark()
+                let list = nesting.created(PickleList())
+                let items = try popToMark()
+                _ = try nesting.nest(items, into: list, at: at, fail: fail)
+                list.items = items.map(\.0)
                 push(.list(list))
             case 0x61:                                                    // APPEND
-                let v = try pop()
+                let v = try popEntry()
                 guard case .list(let list) = try top() else { throw fail("APPEND on a non-list at byte \(at)") }
-                list.items.append(v)
+                _ = try nesting.nest([v], into: list, at: at, fail: fail)
+                list.items.append(v.0)
             case 0x65:                                                    // APPENDS
                 let items = try popToMark()
                 guard case .list(let list) = try top() else { throw fail("APPENDS on a non-list at byte \(at)") }
-                list.items += items
-            case 0x7D: push(.dict(PickleDict()))                          // EMPTY_DICT
+                _ = try nesting.nest(items, into: list, at: at, fail: fail)
+                list.items += items.map(\.0)
+            case 0x7D: push(.dict(nesting.created(PickleDict())))         // EMPTY_DICT
             case 0x64:                                                    // DICT
-                let dict = PickleValue.dict(PickleDict())
+                let dict = PickleValue.dict(nesting.created(PickleDict()))
                 try setItems(dict, try popToMark())
                 push(dict)
             case 0x73:                                                    // SETITEM
-                let v = try pop(), k = try pop()
+                let v = try popEntry(), k = try popEntry()
                 try setItems(try top(), [k, v])
             case 0x75:                                                    // SETITEMS
                 let flat = try popToMark()
                 try setItems(try top(), flat)
-            case 0x71: memo[Int(try r.byte())] = try top()                // BINPUT
-            case 0x72: memo[Int(try r.uint(4))] = try top()               // LONG_BINPUT
-            case 0x94: memo[memo.count] = try top()                       // MEMOIZE
+            case 0x71: memo[Int(try r.byte())] = try topEntry()           // BINPUT
+            case 0x72: memo[Int(try r.uint(4))] = try topEntry()          // LONG_BINPUT
+            case 0x94: memo[memo.count] = try topEntry()                  // MEMOIZE
             case 0x68, 0x6A:                                              // BINGET, LONG_BINGET
                 let key = op == 0x68 ? Int(try r.byte()) : Int(try r.uint(4))
-                guard let v = memo[key] else { throw fail("memo key \(key) unset at byte \(at)") }
-                push(v)
+                guard let (v, depth) = memo[key] else { throw fail("memo key \(key) unset at byte \(at)") }
+                push(v, depth: depth)
             case 0x63:                                                    // GLOBAL "module\nname\n"
                 let module = try r.line(), name = try r.line()
                 push(try global(module, name))
@@ -195,7 +212,9 @@ struct TorchPickle {
                 push(try persistent(try pop()))
             case 0x52:                                                    // REDUCE
                 let args = try pop(), callable = try pop()
-                push(try reduce(callable, args))
+                let result = try reduce(callable, args)
+                if case .dict(let dict) = result { _ = nesting.created(dict) }
+                push(result)
             case 0x62:                                                    // BUILD
                 let state = try pop()
                 // An OrderedDict's instance state is its `_metadata` (module versions): not needed, ignored.
@@ -306,5 +325,57 @@ private struct Reader {
 private extension UInt64 {
     init(bigEndianBytes b: [UInt8]) {
         self = b.reduce(0) { $0 << 8 | UInt64($1) }
+    }
+}
+
+/// The nesting depth of the lists and dicts an unpickling builds, by identity. A list or dict is sealed once it
+/// is placed inside another container: changing it afterwards could deepen (or close a cycle through) containers
+/// whose depth was already counted, so that is refused (torch.save never does it: each container is complete
+/// before it is used).
+private struct ContainerNesting {
+    let limit: Int
+    private var depths: [ObjectIdentifier: Int] = [:]
+    private var sealed: Set<ObjectIdentifier> = []
+    /// Keeps every container alive while unpickling, so that no identifier is reused.
+    private var all: [AnyObject] = []
+
+    init(limit: Int) { self.limit = limit }
+
+    mutating func created<T: AnyObject>(_ container: T) -> T {
+        depths[ObjectIdentifier(container)] = 1
+        all.append(container)
+        return container
+    }
+
+    func depth(of value: PickleValue, recorded: Int) -> Int {
+        switch value {
+        case .list(let list): depths[ObjectIdentifier(list)] ?? 1
+        case .dict(let dict): depths[ObjectIdentifier(dict)] ?? 1
+        default: recorded
+        }
+    }
+
+    /// Checks that `children` may go into `container` (nil: a new tuple), seals the lists and dicts among them, and
+    /// returns the container's depth afterwards.
+    mutating func nest(_ children: [(PickleValue, depth: Int)], into container: AnyObject?, at position: Int,
+                       fail: (String) -> UniverSegError) throws -> Int {
+        var depth = container.map { depths[ObjectIdentifier($0)] ?? 1 } ?? 1
+        if let container, sealed.contains(ObjectIdentifier(container)) {
+            throw fail("a list or dict is changed after being placed in another, at byte \(position)")
+        }
+        for (child, childDepth) in children {
+            depth = max(depth, childDepth + 1)
+            let object: AnyObject? = switch child {
+            case .list(let list): list
+            case .dict(let dict): dict
+            default: nil
+            }
+            guard let object else { continue }
+            if let container, object === container { throw fail("a list or dict placed inside itself, at byte \(position)") }
+            sealed.insert(ObjectIdentifier(object))
+        }
+        guard depth <= limit else { throw fail("containers nested more than \(limit) deep, at byte \(position)") }
+        if let container { depths[ObjectIdentifier(container)] = depth }
+        return depth
     }
 }

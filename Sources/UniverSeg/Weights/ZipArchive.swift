@@ -60,7 +60,8 @@ struct ZipArchive {
             let locator = eocd - 20
             guard locator >= 0, u32(locator) == 0x0706_4b50 else { throw fail("missing ZIP64 locator") }
             let record = try u64(locator + 8)
-            guard record >= 0, record + 56 <= b.count, u32(record) == 0x0606_4b50 else { throw fail("bad ZIP64 record") }
+            // Bounds are compared by subtraction: the offsets are data and may be near Int.max.
+            guard b.count >= 56, record <= b.count - 56, u32(record) == 0x0606_4b50 else { throw fail("bad ZIP64 record") }
             count = try u64(record + 32)
             dirSize = try u64(record + 40)
             dirOffset = try u64(record + 48)
@@ -85,10 +86,17 @@ struct ZipArchive {
             while extra + 4 <= extraEnd {
                 let tag = u16(extra), length = u16(extra + 2)
                 if tag == 0x0001 {
+                    // Each 8-byte field must lie inside this extra block (a short block would read past it).
                     var field = extra + 4
-                    if size == 0xFFFF_FFFF { size = try u64(field); field += 8 }
-                    if compressed == 0xFFFF_FFFF { compressed = try u64(field); field += 8 }
-                    if localOffset == 0xFFFF_FFFF { localOffset = try u64(field) }
+                    let end = min(extraEnd, field + length)
+                    func next() throws -> Int {
+                        guard field + 8 <= end else { throw fail("entry '\(name)' has a short ZIP64 extra field") }
+                        defer { field += 8 }
+                        return try u64(field)
+                    }
+                    if size == 0xFFFF_FFFF { size = try next() }
+                    if compressed == 0xFFFF_FFFF { compressed = try next() }
+                    if localOffset == 0xFFFF_FFFF { localOffset = try next() }
                 }
                 extra += 4 + length
             }
@@ -97,7 +105,7 @@ struct ZipArchive {
                     + "PyTorch checkpoints store entries uncompressed: re-save it with torch.save")
             }
             guard compressed == size else { throw fail("entry '\(name)' has inconsistent sizes") }
-            guard localOffset + 30 <= b.count, u32(localOffset) == 0x0403_4b50 else {
+            guard b.count >= 30, localOffset <= b.count - 30, u32(localOffset) == 0x0403_4b50 else {
                 throw fail("entry '\(name)' has no local header")
             }
             let dataOffset = localOffset + 30 + u16(localOffset + 26) + u16(localOffset + 28)

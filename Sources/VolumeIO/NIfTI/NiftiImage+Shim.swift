@@ -146,8 +146,9 @@ struct NiftiImageHandle {
             var total = 0
             while total < expected {   // znzread may return less than asked before the end of the stream
                 let n = znzread(buffer.baseAddress! + total, 1, expected - total, opened)
-                // 0 is the end of the stream; gzread's −1 arrives as a huge size_t: both stop the read.
-                if n == 0 || n > expected - total { break }
+                // 0 is the end of the stream; a corrupt gzip stream gives −1 (size_t is imported as Int, so it stays
+                // negative: adding it looped forever, walking the write position backwards). Both stop the read.
+                if n <= 0 || n > expected - total { break }
                 total += n
             }
             if total < expected { (buffer.baseAddress! + total).initialize(repeating: 0, count: expected - total) }
