@@ -77,9 +77,9 @@ enum WholeVolume {
 }
 
 extension SlicedVolume {
-    /// Every slice as a support example, with or without foreground, as a pipeline's support pool holds them.
+    /// Every annotated slice as a support example, with or without foreground, as a pipeline's support pool holds them.
     var examples: [SupportExample] {
-        masks.indices.map { k in
+        masks.indices.filter { annotated[$0] }.map { k in
             let mask = ModelMask(pixels: masks[k])
             return SupportExample(image: ModelSlice(pixels: slices.slices[k]), mask: mask, source: name,
                                   slice: nativeIndex(ofSlice: k), position: slices.relativePositions[k],

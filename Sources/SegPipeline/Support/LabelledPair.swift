@@ -8,10 +8,23 @@ public struct LabelledPair: Sendable, Equatable {
     public var name: String
     public var image: URL
     public var label: URL
+    /// Which slices of the label were annotated (`Annotation`: its sidecar, the folder's `library.yaml`, or all).
+    public var annotation: Annotation = .all
+    /// The sidecar that declared `annotation`, if any.
+    public var sidecar: URL?
+
+    public init(name: String, image: URL, label: URL, annotation: Annotation = .all, sidecar: URL? = nil) {
+        self.name = name
+        self.image = image
+        self.label = label
+        self.annotation = annotation
+        self.sidecar = sidecar
+    }
 
     /// The pairs in `folder`, sorted by name. Hidden files and files that are not NIfTI are ignored; any NIfTI file
     /// that is not half of a complete pair is an error, as is a name given twice (e.g. .nii and .nii.gz): an example
-    /// silently left out, or picked by listing order, would change every result made with the folder.
+    /// silently left out, or picked by listing order, would change every result made with the folder. Sidecars
+    /// (`NAME_annotated.yaml`, `library.yaml`) set each pair's `annotation`; one that names no pair is an error.
     public static func scan(_ folder: URL) throws(PairFolderError) -> [LabelledPair] {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder), isFolder.boolValue else {
@@ -20,7 +33,10 @@ public struct LabelledPair: Sendable, Equatable {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else {
             throw PairFolderError(folder: folder.path, reason: "cannot list the folder")
         }
-        var images: [String: URL] = [:], labels: [String: URL] = [:]
+        var images: [String: URL] = [:], labels: [String: URL] = [:], sidecars: [String: URL] = [:]
+        for file in names.sorted() where !file.hasPrefix(".") && file.hasSuffix(Annotation.pairSidecarSuffix) {
+            sidecars[String(file.dropLast(Annotation.pairSidecarSuffix.count))] = folder.appendingPathComponent(file)
+        }
         for file in names.sorted() where !file.hasPrefix(".") && NiftiFileName.extension(of: file) != nil {
             let stem = NiftiFileName.stem(file), url = folder.appendingPathComponent(file)
             let name = String(stem.dropLast(6))
@@ -42,16 +58,60 @@ public struct LabelledPair: Sendable, Equatable {
         if let name = labels.keys.sorted().first(where: { images[$0] == nil }) {
             throw PairFolderError(folder: folder.path, reason: "\(labels[name]!.lastPathComponent) has no \(name)_image.nii.gz")
         }
-        return images.keys.sorted().map { LabelledPair(name: $0, image: images[$0]!, label: labels[$0]!) }
+        if let name = sidecars.keys.sorted().first(where: { images[$0] == nil }) {
+            throw PairFolderError(folder: folder.path, reason: "\(sidecars[name]!.lastPathComponent) belongs to no pair "
+                                  + "(no \(name)_image.nii.gz and \(name)_label.nii.gz)")
+        }
+        let libraryFile = folder.appendingPathComponent(Annotation.librarySidecarName)
+        let libraryDefault = FileManager.default.fileExists(atPath: libraryFile.path)
+            ? try readSidecar(libraryFile, perPair: false) : nil
+        var pairs: [LabelledPair] = []
+        for name in images.keys.sorted() {
+            var pair = LabelledPair(name: name, image: images[name]!, label: labels[name]!)
+            if let own = sidecars[name] {
+                pair.annotation = try readSidecar(own, perPair: true)
+                pair.sidecar = own
+            } else if let libraryDefault {
+                pair.annotation = libraryDefault
+                pair.sidecar = libraryFile
+            }
+            pairs.append(pair)
+        }
+        return pairs
     }
+
+    private static func readSidecar(_ file: URL, perPair: Bool) throws(PairFolderError) -> Annotation {
+        guard let text = try? String(contentsOf: file, encoding: .utf8) else {
+            throw PairFolderError(folder: file.path, reason: "cannot read the sidecar as UTF-8 text")
+        }
+        do {
+            return try Annotation.parse(text, file: file.path, perPair: perPair)
+        } catch let error as PipelineSpecError {
+            throw PairFolderError(folder: error.file ?? file.path, reason: error.problem,
+                                  advice: error.diagnostics.first?.hint ?? Self.sidecarHint)
+        } catch {
+            throw PairFolderError(folder: file.path, reason: "\(error)")
+        }
+    }
+
+    static let sidecarHint = "a sidecar holds 'annotated: all | labelled | slices', 'axis: axial' and, for slices, "
+        + "'slices: [12, 18]' (see docs/support-libraries.md)"
 }
 
 /// Why a folder of labelled pairs cannot be used.
 public struct PairFolderError: UserError, Equatable {
     public var folder: String
     public var reason: String
+    /// A hint other than the folder layout's (sidecar errors).
+    public var advice: String?
+
+    public init(folder: String, reason: String, advice: String? = nil) {
+        self.folder = folder
+        self.reason = reason
+        self.advice = advice
+    }
 
     public var file: String? { folder }
     public var problem: String { reason }
-    public var hint: String? { "a folder of examples holds NAME_image.nii.gz + NAME_label.nii.gz pairs" }
+    public var hint: String? { advice ?? "a folder of examples holds NAME_image.nii.gz + NAME_label.nii.gz pairs" }
 }

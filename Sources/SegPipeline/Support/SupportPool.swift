@@ -31,7 +31,7 @@ public final class SupportPool: Sendable {
     private func prepared(_ pair: LabelledPair, plane: AnatomicalPlane) throws -> [String: [SupportExample]] {
         let key = "\(pair.image.path)|\(pair.label.path)#\(plane.rawValue)"
         let stamp = [pair.image, pair.label].map { FileStamp.of($0, as: $0.path).map(String.init(describing:)) ?? "?" }
-            .joined(separator: "|")
+            .joined(separator: "|") + "|\(pair.annotation)"
         if let hit = cache.withLock({ $0[key] }), hit.stamp == stamp { return hit.byTarget }
         let (image, label) = try StudyReader.readSupport(pair)
         // A single slice (one voxel thick) is used as it is, along its thin axis, whatever its orientation.
@@ -44,6 +44,9 @@ public final class SupportPool: Sendable {
         let nativeSlice = { (k: Int) in
             mapping.frame.orientation.positive[nativeAxis] ? k : mapping.sliceCount - 1 - k
         }
+        // Only annotated slices become examples: an unannotated one is neither a positive nor a "nothing here".
+        let annotated = pair.annotation.resolved(on: label)
+        let kept = slices.slices.indices.filter { annotated.contains(axis: nativeAxis, index: nativeSlice($0)) }
         // One image buffer per slice, shared by every target's examples.
         let images = slices.slices.map { ModelSlice(pixels: $0) }
         var byTarget: [String: [SupportExample]] = [:]
@@ -54,7 +57,7 @@ public final class SupportPool: Sendable {
             } catch let error as SlicingError {
                 throw PipelineError.invalidVolume(pair.label.path, reason: error.problem)
             }
-            byTarget[target.name] = images.indices.map { k in
+            byTarget[target.name] = kept.map { k in
                 let mask = ModelMask(pixels: masks[k])
                 return SupportExample(image: images[k], mask: mask, source: pair.name, slice: nativeSlice(k),
                                       position: positions[k], foreground: mask.foreground, pixelSize: mapping.pixelSize)
