@@ -191,11 +191,11 @@ enum ImageFingerprint {
     }
 
     static func of(_ image: Volume<Float>) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(image.voxels.count * 4 + 160)
-        for n in image.shape { withUnsafeBytes(of: Int64(n).littleEndian) { bytes += $0 } }
-        for v in image.affine.values { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes += $0 } }
-        for v in image.voxels { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes += $0 } }
-        return FNV1a.hex(Data(bytes))
+        var hash = FNV1a.offsetBasis
+        func mix(_ buffer: UnsafeRawBufferPointer) { hash = FNV1a.hash(buffer, basis: hash) }
+        image.shape.map { Int64($0) }.withUnsafeBytes(mix)
+        image.affine.values.withUnsafeBytes(mix)
+        image.voxels.withUnsafeBytes(mix)
+        return String(format: "%016llx", hash)
     }
 }
