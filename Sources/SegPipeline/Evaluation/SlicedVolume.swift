@@ -38,8 +38,8 @@ public struct SlicedVolume: Sendable {
 
     /// Reads and slices one pair. `values` nil means foreground = label > 0.
     public static func load(_ pair: LabelledPair, config: EvaluationTaskConfig) throws -> SlicedVolume {
-        let image = try NiftiReader.readImage(pair.image)
-        let labels = try NiftiReader.readLabels(pair.label)
+        let read = try StudyReader.readSupport(pair)
+        let (image, labels) = (read.image, read.label)
         let values = config.labels ?? Set(labels.voxels.filter { $0 > 0 })
         let slices = modelSlices(of: image, options: config.slicing)
         let masks: [[Float]]
@@ -50,7 +50,7 @@ public struct SlicedVolume: Sendable {
         }
         var volume = SlicedVolume(name: pair.name, slices: slices, masks: masks,
                                   foreground: labels.voxels.map { values.contains($0) })
-        let annotated = pair.annotation.resolved(on: labels), axis = slices.mapping.nativeSliceAxis
+        let annotated = read.annotated, axis = slices.mapping.nativeSliceAxis
         volume.annotated = masks.indices.map { annotated.contains(axis: axis, index: volume.nativeIndex(ofSlice: $0)) }
         return volume
     }

@@ -54,8 +54,31 @@ enum StudyReader {
         return try NiftiReader.readImage(series.files[0], volumeIndex: 0)
     }
 
-    /// One support example: the image and its label map, which must lie on the same grid.
-    static func readSupport(_ pair: LabelledPair) throws -> (image: Volume<Float>, label: Volume<Int32>) {
-        (try NiftiReader.readImage(pair.image, volumeIndex: 0), try NiftiReader.readLabels(pair.label, volumeIndex: 0))
+    /// One support example: the image, its label map (which must lie on the same grid) and its annotated slices.
+    /// A DICOM SEG pair's label map is the SEG placed on its series' grid (voxel = segment number), and its
+    /// annotated slices are those the SEG has frames on.
+    static func readSupport(_ pair: LabelledPair) throws -> SupportVolumes {
+        switch pair.source {
+        case .nifti:
+            let label = try NiftiReader.readLabels(pair.label, volumeIndex: 0)
+            return SupportVolumes(image: try NiftiReader.readImage(pair.image, volumeIndex: 0), label: label,
+                                  annotated: pair.annotation.resolved(on: label))
+        case .dicomSeg(let uid):
+            guard let series = DicomReader.scan(pair.image).series.first(where: { $0.seriesInstanceUID == uid }) else {
+                throw PipelineError.unreadable(pair.image.path, reason: "the series \(uid) that \(pair.label.lastPathComponent) "
+                                               + "references is no longer there")
+            }
+            let image = try DicomReader.readVolume(series)
+            let seg = try DicomSegmentation.read(pair.label)
+            return SupportVolumes(image: image, label: try seg.labelMap(on: series.reference, affine: image.affine),
+                                  annotated: .along(axis: 2, indices: try seg.framedSlices(on: series.reference)))
+        }
     }
+}
+
+/// A support pair as read: image, label map on its grid, and the slices someone annotated.
+struct SupportVolumes {
+    var image: Volume<Float>
+    var label: Volume<Int32>
+    var annotated: AnnotatedSlices
 }

@@ -43,20 +43,27 @@ public enum Annotation: Sendable, Equatable, CustomStringConvertible {
     case labelled(AnnotationAxis)
     /// Only the listed slices (0-based indices along the axis, as stored in the label file), sorted and distinct.
     case slices(AnnotationAxis, [Int])
+    /// A DICOM SEG: the slices it has frames on (resolved when the SEG is read, `StudyReader.readSupport`).
+    case segFrames
 
     public var description: String {
         switch self {
         case .all: return "all"
         case .labelled(let axis): return "labelled (\(axis))"
         case .slices(let axis, let indices): return "slices (\(axis)): \(SliceList.text(indices))"
+        case .segFrames: return "the SEG's frames"
         }
     }
 
-    /// The annotated slices of `label`, the label map this annotation describes.
+    /// The annotated slices of `label`, the label map this annotation describes. For `segFrames`, the slices
+    /// holding labels along index axis 2 (a SEG's frames lie across it); reading the SEG gives the exact frames,
+    /// empty ones included (`StudyReader.readSupport`).
     public func resolved(on label: Volume<Int32>) -> AnnotatedSlices {
         switch self {
         case .all:
             return .all
+        case .segFrames:
+            return .along(axis: 2, indices: Set(LabelCensus.slicesHoldingLabels(label, axis: 2)))
         case .slices(let axis, let indices):
             return .along(axis: axis.voxelAxis(in: label.affine), indices: Set(indices))
         case .labelled(let axis):
@@ -68,7 +75,7 @@ public enum Annotation: Sendable, Equatable, CustomStringConvertible {
     /// The sidecar text `support add` writes for this annotation (`all` needs none).
     public var sidecarText: String {
         switch self {
-        case .all:
+        case .all, .segFrames:
             return "annotated: all\n"
         case .labelled(let axis):
             return "annotated: labelled\naxis: \(axis)\n"

@@ -2,18 +2,28 @@ import Diagnostics
 import Foundation
 import VolumeIO
 
-/// One labelled example: `NAME_image.nii.gz` and `NAME_label.nii.gz` (or `.nii`), a volume or a single slice.
+/// One labelled example: `NAME_image.nii.gz` and `NAME_label.nii.gz` (or `.nii`), a volume or a single slice; or
+/// a subfolder holding a DICOM series and a DICOM SEG referencing it (`DicomSegPairs`).
 /// Support libraries, per-study support folders and evaluation task folders all hold these.
 public struct LabelledPair: Sendable, Equatable {
+    public enum Source: Sendable, Equatable {
+        case nifti
+        /// `image` is a folder holding the series with this SeriesInstanceUID; `label` is the SEG file.
+        case dicomSeg(seriesInstanceUID: String)
+    }
+
     public var name: String
     public var image: URL
     public var label: URL
+    public var source: Source = .nifti
     /// Which slices of the label were annotated (`Annotation`: its sidecar, the folder's `library.yaml`, or all).
     public var annotation: Annotation = .all
     /// The sidecar that declared `annotation`, if any.
     public var sidecar: URL?
 
-    public init(name: String, image: URL, label: URL, annotation: Annotation = .all, sidecar: URL? = nil) {
+    public init(name: String, image: URL, label: URL, annotation: Annotation = .all, sidecar: URL? = nil,
+                source: Source = .nifti) {
+        self.source = source
         self.name = name
         self.image = image
         self.label = label
@@ -34,6 +44,14 @@ public struct LabelledPair: Sendable, Equatable {
             throw PairFolderError(folder: folder.path, reason: "cannot list the folder")
         }
         var images: [String: URL] = [:], labels: [String: URL] = [:], sidecars: [String: URL] = [:]
+        var segPairs: [LabelledPair] = []
+        for file in names.sorted() where !file.hasPrefix(".") {
+            var isSubfolder: ObjCBool = false
+            let url = folder.appendingPathComponent(file)
+            if FileManager.default.fileExists(atPath: url.path, isDirectory: &isSubfolder), isSubfolder.boolValue {
+                segPairs += try DicomSegPairs.pairs(in: url, name: file)
+            }
+        }
         for file in names.sorted() where !file.hasPrefix(".") && file.hasSuffix(Annotation.pairSidecarSuffix) {
             sidecars[String(file.dropLast(Annotation.pairSidecarSuffix.count))] = folder.appendingPathComponent(file)
         }
@@ -77,7 +95,13 @@ public struct LabelledPair: Sendable, Equatable {
             }
             pairs.append(pair)
         }
-        return pairs
+        for pair in segPairs {
+            if pairs.contains(where: { $0.name == pair.name }) {
+                throw PairFolderError(folder: folder.path, reason: "two pairs named \(pair.name): NIfTI files and the folder \(pair.image.lastPathComponent)/")
+            }
+            pairs.append(pair)
+        }
+        return pairs.sorted { $0.name < $1.name }
     }
 
     private static func readSidecar(_ file: URL, perPair: Bool) throws(PairFolderError) -> Annotation {

@@ -51,22 +51,22 @@ public struct PairCheck: Sendable, Codable, Equatable {
     public var usable: Bool { !problems.contains { $0.severity == .unusable } }
 
     /// Checks `pair` against every rule (see `problems(image:label:annotation:)`).
-    public static func check(_ pair: LabelledPair) -> PairCheck {
+    public static func check(_ pair: LabelledPair) -> PairCheck { checkAndFingerprint(pair).check }
+
+    /// The check, and the image's `ImageFingerprint` when it could be read.
+    static func checkAndFingerprint(_ pair: LabelledPair) -> (check: PairCheck, fingerprint: String?) {
         var result = PairCheck(name: pair.name, image: pair.image.path, label: pair.label.path,
                                annotation: pair.annotation.description, sidecar: pair.sidecar?.path)
-        let image: Volume<Float>, label: Volume<Int32>
-        do {
-            image = try NiftiReader.readImage(pair.image, volumeIndex: 0)
-            label = try NiftiReader.readLabels(pair.label, volumeIndex: 0)
-        } catch {
+        let read: SupportVolumes
+        do { read = try StudyReader.readSupport(pair) } catch {
             result.problems.append(Problem(severity: .unusable, message: ErrorText.line(error)))
-            return result
+            return (result, nil)
         }
-        result.fill(image: image, label: label, annotation: pair.annotation)
-        return result
+        result.fill(image: read.image, label: read.label, annotation: pair.annotation, annotated: read.annotated)
+        return (result, ImageFingerprint.of(read.image))
     }
 
-    mutating func fill(image: Volume<Float>, label: Volume<Int32>, annotation: Annotation) {
+    mutating func fill(image: Volume<Float>, label: Volume<Int32>, annotation: Annotation, annotated resolved: AnnotatedSlices) {
         shape = image.shape
         spacing = image.spacing
         orientation = image.orientation
@@ -75,7 +75,6 @@ public struct PairCheck: Sendable, Codable, Equatable {
         labels = LabelCount.of(label, voxelML: voxelML)
         problems = Self.problems(image: image, label: label, annotation: annotation)
         guard label.shape.count == 3 else { return }
-        let resolved = annotation.resolved(on: label)
         let orientation = AxisOrientation(label.affine)
         axes = (0..<3).map { a in
             let labelled = LabelCensus.slicesHoldingLabels(label, axis: a)
@@ -168,8 +167,8 @@ public struct SupportCheck: Sendable, Codable, Equatable {
         var checks: [PairCheck] = []
         var seen: [String: String] = [:]   // image fingerprint -> first pair's name
         for pair in pairs {
-            var check = PairCheck.check(pair)
-            if let print = try? ImageFingerprint.of(pair.image) {
+            var (check, fingerprint) = PairCheck.checkAndFingerprint(pair)
+            if let print = fingerprint {
                 if let first = seen[print] {
                     check.problems.append(PairCheck.Problem(severity: .warning, message:
                         "same image as pair \(first) (a duplicate weighs one case twice in support selection)"))
@@ -186,8 +185,8 @@ public struct SupportCheck: Sendable, Codable, Equatable {
 /// Voxels, shape and affine of an image, hashed: two files holding the same image (whatever their compression or
 /// name) have the same fingerprint.
 enum ImageFingerprint {
-    static func of(_ url: URL) throws -> String {
-        of(try NiftiReader.readImage(url, volumeIndex: 0))
+    static func of(_ pair: LabelledPair) throws -> String {
+        of(try StudyReader.readSupport(pair).image)
     }
 
     static func of(_ image: Volume<Float>) -> String {

@@ -61,12 +61,13 @@ public enum SupportAdd {
         let label = try NiftiReader.readLabels(request.label, volumeIndex: 0)
         var check = PairCheck(name: name, image: request.image.path, label: request.label.path,
                               annotation: request.annotation.description, sidecar: nil)
-        check.fill(image: image, label: label, annotation: request.annotation)
+        check.fill(image: image, label: label, annotation: request.annotation,
+                   annotated: request.annotation.resolved(on: label))
         if let problem = check.problems.first(where: { $0.severity == .unusable }) {
             throw SupportAddError(request.label.path, problem.message, hint: "the pair was not added")
         }
         let fingerprint = ImageFingerprint.of(image)
-        if let twin = existing.first(where: { (try? ImageFingerprint.of($0.image)) == fingerprint }) {
+        if let twin = existing.first(where: { (try? ImageFingerprint.of($0)) == fingerprint }) {
             throw SupportAddError(request.image.path, "the library already holds this image as pair \(twin.name)",
                                   hint: "a duplicate weighs one case twice; to change its annotation, edit \(twin.name)\(Annotation.pairSidecarSuffix)")
         }

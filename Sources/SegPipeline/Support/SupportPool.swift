@@ -33,7 +33,8 @@ public final class SupportPool: Sendable {
         let stamp = [pair.image, pair.label].map { FileStamp.of($0, as: $0.path).map(String.init(describing:)) ?? "?" }
             .joined(separator: "|") + "|\(pair.annotation)"
         if let hit = cache.withLock({ $0[key] }), hit.stamp == stamp { return hit.byTarget }
-        let (image, label) = try StudyReader.readSupport(pair)
+        let read = try StudyReader.readSupport(pair)
+        let (image, label) = (read.image, read.label)
         // A single slice (one voxel thick) is used as it is, along its thin axis, whatever its orientation.
         let axis: SliceAxis = image.shape.firstIndex(of: 1).map { .voxel($0) } ?? .plane(plane)
         let slices = modelSlices(of: image, options: SlicingOptions(axis: axis, size: ModelSlice.side,
@@ -45,7 +46,7 @@ public final class SupportPool: Sendable {
             mapping.frame.orientation.positive[nativeAxis] ? k : mapping.sliceCount - 1 - k
         }
         // Only annotated slices become examples: an unannotated one is neither a positive nor a "nothing here".
-        let annotated = pair.annotation.resolved(on: label)
+        let annotated = read.annotated
         let kept = slices.slices.indices.filter { annotated.contains(axis: nativeAxis, index: nativeSlice($0)) }
         // One image buffer per slice, shared by every target's examples.
         let images = slices.slices.map { ModelSlice(pixels: $0) }

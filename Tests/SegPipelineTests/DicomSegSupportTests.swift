@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+import VolumeIO
+@testable import SegPipeline
+
+/// Support pairs from a DICOM series and a DICOM SEG referencing it: SEGs written by this tool (DicomSegWriter)
+/// and by highdicom (Tests/VolumeIOTests/Fixtures/dicom/seg/brain1-mr-highdicom-seg.dcm), over SampleData's
+/// brain1 MR series.
+@Suite struct DicomSegSupportTests {
+    static let series = SampleDataEndToEndTests.sampleData.appendingPathComponent("dicom-study/brain1-mr")
+    static let highdicomSeg = SampleDataEndToEndTests.repo
+        .appendingPathComponent("Tests/VolumeIOTests/Fixtures/dicom/seg/brain1-mr-highdicom-seg.dcm")
+
+    /// The pattern make_highdicom_seg.py writes: (segment, slices, rows, columns), inclusive.
+    static let boxes: [(Int32, ClosedRange<Int>, ClosedRange<Int>, ClosedRange<Int>)] = [
+        (1, 10...14, 100...139, 80...149),
+        (2, 12...13, 60...79, 120...159),
+    ]
+
+    /// The boxes as a label map on the series' volume (i = column, j = row, k = slice along the normal).
+    static func boxLabels(on image: Volume<Float>) -> Volume<Int32> {
+        var labels = image.withVoxels([Int32](repeating: 0, count: image.count))
+        for (value, slices, rows, columns) in boxes {
+            for k in slices { for j in rows { for i in columns { labels[i, j, k] = value } } }
+        }
+        return labels
+    }
+
+    /// A library with one subfolder: a copy of the series and `seg` (written by `write` when nil).
+    static func library(seg: URL?) throws -> (root: URL, image: Volume<Float>) {
+        let root = try temporaryFolder("seg-\(UUID().uuidString)")
+        let folder = root.appendingPathComponent("case1")
+        try FileManager.default.copyItem(at: series, to: folder)
+        let image = try DicomReader.readVolume(try #require(DicomReader.scan(folder).series.first))
+        let destination = folder.appendingPathComponent("annotation.dcm")
+        if let seg {
+            try FileManager.default.copyItem(at: seg, to: destination)
+        } else {
+            try DicomSegWriter.write(boxLabels(on: image), segments: [(1, "box"), (2, "small")], to: destination)
+        }
+        return (root, image)
+    }
+
+    @Test(arguments: ["universeg", "highdicom"])
+    func aSegPairReadsOntoItsSeriesWithItsFramesAsAnnotation(_ writer: String) throws {
+        let (root, image) = try Self.library(seg: writer == "highdicom" ? Self.highdicomSeg : nil)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let pairs = try LabelledPair.scan(root)
+        #expect(pairs.map(\.name) == ["case1"])
+        let pair = try #require(pairs.first)
+        #expect(pair.source == .dicomSeg(seriesInstanceUID: try #require(DicomReader.scan(Self.series).series.first).seriesInstanceUID))
+        #expect(pair.annotation == .segFrames)
+
+        let read = try StudyReader.readSupport(pair)
+        #expect(read.label.shape == image.shape && read.label.affine == image.affine)
+        #expect(read.label.voxels == Self.boxLabels(on: image).voxels)   // segment numbers, voxel for voxel
+        #expect(read.annotated == .along(axis: 2, indices: Set(10...14)))
+
+        // Target labels choose segments by number; only framed slices are examples.
+        let box = TargetSpec(name: "box", value: 1, supportLabels: [1]), small = TargetSpec(name: "small", value: 2, supportLabels: [2])
+        let pool = SupportPool(targets: [box, small], normalization: .minMax)
+        let boxExamples = try pool.examples([pair], target: box, plane: .axial)
+        let smallExamples = try pool.examples([pair], target: small, plane: .axial)
+        #expect(boxExamples.map(\.slice).sorted() == Array(10...14) && boxExamples.allSatisfy { $0.foreground > 0 })
+        #expect(smallExamples.map(\.slice).sorted() == Array(10...14))
+        #expect(smallExamples.filter { $0.foreground > 0 }.map(\.slice).sorted() == [12, 13])
+
+        let check = try SupportCheck.run(root)
+        #expect(check.usable, "\(check.pairs.map(\.problems))")
+        #expect(check.pairs[0].labels.map(\.voxels) == [14000, 1600])
+        #expect(check.pairs[0].axes.map(\.annotated) == [0, 0, 5])
+    }
+
+    /// The same slices as a NIfTI pair with a sparse sidecar give the same examples: one geometry for both.
+    @Test func aSegPairEqualsTheSameAnnotationAsNifti() throws {
+        let (root, image) = try Self.library(seg: nil)
+        let nifti = try temporaryFolder("nifti-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root); try? FileManager.default.removeItem(at: nifti) }
+        try NiftiWriter.write(image, to: nifti.appendingPathComponent("case1_image.nii.gz"))
+        try NiftiWriter.write(Self.boxLabels(on: image), to: nifti.appendingPathComponent("case1_label.nii.gz"))
+        try "annotated: slices\naxis: 2\nslices: [10, 11, 12, 13, 14]\n"
+            .write(to: nifti.appendingPathComponent("case1_annotated.yaml"), atomically: true, encoding: .utf8)
+        let target = TargetSpec(name: "box", value: 1, supportLabels: [1])
+        let pool = SupportPool(targets: [target], normalization: .minMax)
+        let fromSeg = try pool.examples(LabelledPair.scan(root), target: target, plane: .axial)
+        let fromNifti = try pool.examples(LabelledPair.scan(nifti), target: target, plane: .axial)
+        #expect(fromSeg.count == 5 && fromSeg == fromNifti)
+    }
+
+    @Test func aFolderWithoutItsSegOrSeriesIsAnError() throws {
+        let (root, _) = try Self.library(seg: Self.highdicomSeg)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let folder = root.appendingPathComponent("case1")
+        // The series without its SEG.
+        try FileManager.default.moveItem(at: folder.appendingPathComponent("annotation.dcm"), to: root.appendingPathComponent("annotation.dcm.keep"))
+        do { _ = try LabelledPair.scan(root); Issue.record("no error") } catch {
+            #expect(error.folder == folder.path && error.reason == "holds no DICOM SEG (1 image series, 0 other file(s))")
+        }
+        // The SEG without its series.
+        for file in try FileManager.default.contentsOfDirectory(atPath: folder.path) {
+            try FileManager.default.removeItem(at: folder.appendingPathComponent(file))
+        }
+        try FileManager.default.moveItem(at: root.appendingPathComponent("annotation.dcm.keep"), to: folder.appendingPathComponent("annotation.dcm"))
+        do { _ = try LabelledPair.scan(root); Issue.record("no error") } catch {
+            #expect(error.folder == folder.appendingPathComponent("annotation.dcm").path)
+            #expect(error.reason.hasSuffix(", which is not in case1/"))
+        }
+    }
+}
