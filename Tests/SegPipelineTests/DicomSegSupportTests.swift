@@ -106,4 +106,37 @@ import VolumeIO
             #expect(error.reason.hasSuffix(", which is not in case1/"))
         }
     }
+
+    /// A pipeline segments a DICOM study with a SEG pair as its support: the SEG the pipeline wrote for brain1
+    /// (its own label copied back), filed next to the series. Every support slice used is one the SEG has a frame
+    /// on, and those slices get their label back.
+    @Test func aPipelineUsesASegPairAsSupport() async throws {
+        let out = try temporaryFolder()
+        let library = try temporaryFolder("seg-library-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out); try? FileManager.default.removeItem(at: library) }
+        let first = try SampleDataEndToEndTests.copyingSpec("brain-lesion-dicom", library: "from-brain1",
+                                                            output: out.appendingPathComponent("first"))
+        let made = try #require(try await BatchRun(graph: JobGraph(spec: first, segmenter: SampleDataEndToEndTests.CopySupportSegmenter()))
+            .run().outcomes.first)
+        let firstSeg = out.appendingPathComponent("first").appendingPathComponent(try #require(made.outputs.first { $0.hasSuffix(".dcm") }))
+        let firstLabels = try NiftiReader.readLabels(out.appendingPathComponent("first").appendingPathComponent(try #require(made.outputs.first { $0.hasSuffix(".nii.gz") })))
+        try FileManager.default.copyItem(at: Self.series, to: library.appendingPathComponent("brain1"))
+        try FileManager.default.copyItem(at: firstSeg, to: library.appendingPathComponent("brain1/brain1-seg.dcm"))
+
+        var spec = first
+        spec.support.libraries = [library]
+        spec.outputs.folder = out.appendingPathComponent("second")
+        let result = try await BatchRun(graph: JobGraph(spec: spec, segmenter: SampleDataEndToEndTests.CopySupportSegmenter())).run()
+        let outcome = try #require(result.outcomes.first)
+        #expect(result.done == 1, "\(outcome.reason ?? "")")
+        let pair = try #require(LabelledPair.scan(library).first)
+        let framed = try #require({ if case .along(_, let indices) = try StudyReader.readSupport(pair).annotated { return indices } else { return nil } }())
+        let used = try #require(outcome.report?.targets.first?.supportUsed)
+        #expect(!used.isEmpty && used.allSatisfy { $0.hasPrefix("brain1:") && framed.contains(Int($0.dropFirst(7))!) }, "\(used) \(framed)")
+        let labels = try NiftiReader.readLabels(out.appendingPathComponent("second").appendingPathComponent(try #require(outcome.outputs.first { $0.hasSuffix(".nii.gz") })))
+        let frame = labels.shape[0] * labels.shape[1]
+        let onFramed = { (v: [Int32]) in framed.sorted().flatMap { k in v[(k * frame)..<((k + 1) * frame)] } }
+        let dice = SampleDataEndToEndTests.dice(onFramed(labels.voxels), onFramed(firstLabels.voxels))
+        #expect(dice > 0.9, "Dice \(dice) on the framed slices \(framed.sorted())")
+    }
 }
