@@ -139,4 +139,29 @@ import VolumeIO
         let dice = SampleDataEndToEndTests.dice(onFramed(labels.voxels), onFramed(firstLabels.voxels))
         #expect(dice > 0.9, "Dice \(dice) on the framed slices \(framed.sorted())")
     }
+
+    /// A target may name SEG segments by SegmentLabel in `labels:` (case-insensitive), as it gives values.
+    @Test func targetsChooseSegmentsByNumberOrLabel() throws {
+        let (root, _) = try Self.library(seg: Self.highdicomSeg)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let yaml = """
+            inputs: {folder: in}
+            support: {library: lib}
+            targets:
+              - {name: by-number, value: 1, labels: [2]}
+              - {name: by-name, value: 2, labels: [SMALL]}
+            outputs: {folder: out}
+            """
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("in"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("lib"), withIntermediateDirectories: true)
+        try FileManager.default.moveItem(at: root.appendingPathComponent("case1"), to: root.appendingPathComponent("lib/case1"))
+        let (parsed, diagnostics) = PipelineSpecParser.check(yaml, file: "p.yaml", baseFolder: root)
+        let spec = try #require(parsed, "\(diagnostics)")
+        #expect(spec.targets.map(\.supportLabels) == [[2], []] && spec.targets.map(\.supportSegmentLabels) == [[], ["SMALL"]])
+        let pair = try #require(LabelledPair.scan(root.appendingPathComponent("lib")).first)
+        let pool = SupportPool(targets: spec.targets, normalization: .minMax)
+        let byNumber = try pool.examples([pair], target: spec.targets[0], plane: .axial)
+        let byName = try pool.examples([pair], target: spec.targets[1], plane: .axial)
+        #expect(byName.map(\.mask) == byNumber.map(\.mask) && byName.filter { $0.foreground > 0 }.count == 2)
+    }
 }

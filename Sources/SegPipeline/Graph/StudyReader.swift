@@ -71,7 +71,8 @@ enum StudyReader {
             let image = try DicomReader.readVolume(series)
             let seg = try DicomSegmentation.read(pair.label)
             return SupportVolumes(image: image, label: try seg.labelMap(on: series.reference, affine: image.affine),
-                                  annotated: .along(axis: 2, indices: try seg.framedSlices(on: series.reference)))
+                                  annotated: .along(axis: 2, indices: try seg.framedSlices(on: series.reference)),
+                                  segments: seg.segments.map { ($0.number, $0.label) })
         }
     }
 }
@@ -81,4 +82,12 @@ struct SupportVolumes {
     var image: Volume<Float>
     var label: Volume<Int32>
     var annotated: AnnotatedSlices
+    /// A SEG's segments (number, SegmentLabel); none for NIfTI.
+    var segments: [(number: Int, label: String)] = []
+
+    /// The label values `target` takes here: its values, and the numbers of the segments its names label.
+    func values(of target: TargetSpec) -> Set<Int32> {
+        let names = Set(target.supportSegmentLabels.map { $0.lowercased() })
+        return Set(target.supportLabels).union(segments.filter { names.contains($0.label.lowercased()) }.map { Int32($0.number) })
+    }
 }

@@ -327,12 +327,15 @@ public enum PipelineSpecParser {
                     value = Int32(v)
                 }
             }
-            var labels: [Int32] = []
+            var labels: [Int32] = [], segmentLabels: [String] = []
             if let n = f["labels"] {
                 for item in r.list(n, "labels") {
-                    if let v = r.int(item, "labels", in: 1...Int(Int32.max)) { labels.append(Int32(v)) }
+                    // A name (not a number) is a DICOM SEG segment's SegmentLabel.
+                    if let text = item.scalar?.string, item.int == nil, Double(text) == nil, !text.isEmpty {
+                        segmentLabels.append(text)
+                    } else if let v = r.int(item, "labels", in: 1...Int(Int32.max)) { labels.append(Int32(v)) }
                 }
-                if labels.isEmpty { r.error(n, "'labels' must name at least one support label value") }
+                if labels.isEmpty && segmentLabels.isEmpty { r.error(n, "'labels' must name at least one support label value") }
             }
             var libraries: [URL] = []
             if let n = f["support"] {
@@ -343,9 +346,11 @@ public enum PipelineSpecParser {
                         hint: "add 'support: FOLDER' to the target or 'support: {library: FOLDER}' to the pipeline")
             }
             let (smooth, cleanup) = f["postprocess"].map { readPostprocess($0, &r) } ?? (false, .none)
-            guard let name, let value, !labels.isEmpty else { failed = true; continue }
-            targets.append(TargetSpec(name: name, value: value, supportLabels: labels, libraries: libraries,
-                                      smoothSlices: smooth, cleanup: cleanup))
+            guard let name, let value, !labels.isEmpty || !segmentLabels.isEmpty else { failed = true; continue }
+            var target = TargetSpec(name: name, value: value, supportLabels: labels, libraries: libraries,
+                                    smoothSlices: smooth, cleanup: cleanup)
+            target.supportSegmentLabels = segmentLabels
+            targets.append(target)
         }
         return failed ? [] : targets
     }

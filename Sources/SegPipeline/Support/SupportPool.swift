@@ -54,7 +54,7 @@ public final class SupportPool: Sendable {
         for target in targets {
             let masks: [[Float]]
             do {
-                masks = try modelMasks(of: label, values: Set(target.supportLabels), like: slices, resampling: .binary)
+                masks = try modelMasks(of: label, values: read.values(of: target), like: slices, resampling: .binary)
             } catch let error as SlicingError {
                 throw PipelineError.invalidVolume(pair.label.path, reason: error.problem)
             }
