@@ -42,8 +42,10 @@ import VolumeIO
     }
 
     @Test(arguments: ["universeg", "highdicom"])
-    func aSegPairReadsOntoItsSeriesWithItsFramesAsAnnotation(_ writer: String) throws {
-        let (root, image) = try Self.library(seg: writer == "highdicom" ? Self.highdicomSeg : nil)
+    func aSegPairReadsOntoItsSeriesWithItsFramesAsAnnotation(_ writer: String) async throws {
+        // The DICOM reading and slicing run on a thread of their own (see `blocking`).
+        let seg = writer == "highdicom" ? Self.highdicomSeg : nil
+        let (root, image) = try await blocking { try Self.library(seg: seg) }
         defer { try? FileManager.default.removeItem(at: root) }
         let pairs = try LabelledPair.scan(root)
         #expect(pairs.map(\.name) == ["case1"])
@@ -51,7 +53,7 @@ import VolumeIO
         #expect(pair.source == .dicomSeg(seriesInstanceUID: try #require(DicomReader.scan(Self.series).series.first).seriesInstanceUID))
         #expect(pair.annotation == .segFrames)
 
-        let read = try StudyReader.readSupport(pair)
+        let read = try await blocking { try StudyReader.readSupport(pair) }
         #expect(read.label.shape == image.shape && read.label.affine == image.affine)
         #expect(read.label.voxels == Self.boxLabels(on: image).voxels)   // segment numbers, voxel for voxel
         #expect(read.annotated == .along(axis: 2, indices: Set(10...14)))
@@ -59,21 +61,22 @@ import VolumeIO
         // Target labels choose segments by number; only framed slices are examples.
         let box = TargetSpec(name: "box", value: 1, supportLabels: [1]), small = TargetSpec(name: "small", value: 2, supportLabels: [2])
         let pool = SupportPool(targets: [box, small], normalization: .minMax)
-        let boxExamples = try pool.examples([pair], target: box, plane: .axial)
-        let smallExamples = try pool.examples([pair], target: small, plane: .axial)
+        let (boxExamples, smallExamples) = try await blocking {
+            (try pool.examples([pair], target: box, plane: .axial), try pool.examples([pair], target: small, plane: .axial))
+        }
         #expect(boxExamples.map(\.slice).sorted() == Array(10...14) && boxExamples.allSatisfy { $0.foreground > 0 })
         #expect(smallExamples.map(\.slice).sorted() == Array(10...14))
         #expect(smallExamples.filter { $0.foreground > 0 }.map(\.slice).sorted() == [12, 13])
 
-        let check = try SupportCheck.run(root)
+        let check = try await blocking { try SupportCheck.run(root) }
         #expect(check.usable, "\(check.pairs.map(\.problems))")
         #expect(check.pairs[0].labels.map(\.voxels) == [14000, 1600])
         #expect(check.pairs[0].axes.map(\.annotated) == [0, 0, 5])
     }
 
     /// The same slices as a NIfTI pair with a sparse sidecar give the same examples: one geometry for both.
-    @Test func aSegPairEqualsTheSameAnnotationAsNifti() throws {
-        let (root, image) = try Self.library(seg: nil)
+    @Test func aSegPairEqualsTheSameAnnotationAsNifti() async throws {
+        let (root, image) = try await blocking { try Self.library(seg: nil) }
         let nifti = try temporaryFolder("nifti-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root); try? FileManager.default.removeItem(at: nifti) }
         try NiftiWriter.write(image, to: nifti.appendingPathComponent("case1_image.nii.gz"))
@@ -82,13 +85,15 @@ import VolumeIO
             .write(to: nifti.appendingPathComponent("case1_annotated.yaml"), atomically: true, encoding: .utf8)
         let target = TargetSpec(name: "box", value: 1, supportLabels: [1])
         let pool = SupportPool(targets: [target], normalization: .minMax)
-        let fromSeg = try pool.examples(LabelledPair.scan(root), target: target, plane: .axial)
-        let fromNifti = try pool.examples(LabelledPair.scan(nifti), target: target, plane: .axial)
+        let (fromSeg, fromNifti) = try await blocking {
+            (try pool.examples(LabelledPair.scan(root), target: target, plane: .axial),
+             try pool.examples(LabelledPair.scan(nifti), target: target, plane: .axial))
+        }
         #expect(fromSeg.count == 5 && fromSeg == fromNifti)
     }
 
-    @Test func aFolderWithoutItsSegOrSeriesIsAnError() throws {
-        let (root, _) = try Self.library(seg: Self.highdicomSeg)
+    @Test func aFolderWithoutItsSegOrSeriesIsAnError() async throws {
+        let (root, _) = try await blocking { try Self.library(seg: Self.highdicomSeg) }
         defer { try? FileManager.default.removeItem(at: root) }
         let folder = root.appendingPathComponent("case1")
         // The series without its SEG.
@@ -130,7 +135,8 @@ import VolumeIO
         let outcome = try #require(result.outcomes.first)
         #expect(result.done == 1, "\(outcome.reason ?? "")")
         let pair = try #require(LabelledPair.scan(library).first)
-        let framed = try #require({ if case .along(_, let indices) = try StudyReader.readSupport(pair).annotated { return indices } else { return nil } }())
+        let annotated = try await blocking { try StudyReader.readSupport(pair).annotated }
+        let framed = try #require({ if case .along(_, let indices) = annotated { return indices } else { return nil } }())
         let used = try #require(outcome.report?.targets.first?.supportUsed)
         #expect(!used.isEmpty && used.allSatisfy { $0.hasPrefix("brain1:") && framed.contains(Int($0.dropFirst(7))!) }, "\(used) \(framed)")
         let labels = try NiftiReader.readLabels(out.appendingPathComponent("second").appendingPathComponent(try #require(outcome.outputs.first { $0.hasSuffix(".nii.gz") })))
@@ -141,8 +147,8 @@ import VolumeIO
     }
 
     /// A target may name SEG segments by SegmentLabel in `labels:` (case-insensitive), as it gives values.
-    @Test func targetsChooseSegmentsByNumberOrLabel() throws {
-        let (root, _) = try Self.library(seg: Self.highdicomSeg)
+    @Test func targetsChooseSegmentsByNumberOrLabel() async throws {
+        let (root, _) = try await blocking { try Self.library(seg: Self.highdicomSeg) }
         defer { try? FileManager.default.removeItem(at: root) }
         let yaml = """
             inputs: {folder: in}
@@ -160,8 +166,10 @@ import VolumeIO
         #expect(spec.targets.map(\.supportLabels) == [[2], []] && spec.targets.map(\.supportSegmentLabels) == [[], ["SMALL"]])
         let pair = try #require(LabelledPair.scan(root.appendingPathComponent("lib")).first)
         let pool = SupportPool(targets: spec.targets, normalization: .minMax)
-        let byNumber = try pool.examples([pair], target: spec.targets[0], plane: .axial)
-        let byName = try pool.examples([pair], target: spec.targets[1], plane: .axial)
+        let targets = spec.targets
+        let (byNumber, byName) = try await blocking {
+            (try pool.examples([pair], target: targets[0], plane: .axial), try pool.examples([pair], target: targets[1], plane: .axial))
+        }
         #expect(byName.map(\.mask) == byNumber.map(\.mask) && byName.filter { $0.foreground > 0 }.count == 2)
     }
 }

@@ -107,8 +107,8 @@ import VolumeIO
 
     // MARK: support check
 
-    @Test func checkReportsASampleLibrary() throws {
-        let check = try SupportCheck.run(Self.brain1)
+    @Test func checkReportsASampleLibrary() async throws {
+        let check = try await blocking { try SupportCheck.run(Self.brain1) }
         #expect(check.usable && check.pairs.count == 1)
         let pair = check.pairs[0]
         #expect(pair.shape == [256, 256, 25] && pair.orientation == "LAS" && pair.problems.isEmpty)
@@ -118,7 +118,7 @@ import VolumeIO
         #expect(abs(pair.fieldOfView[2] - 162.5) < 1e-3)
     }
 
-    @Test func eachRuleIsCheckedOnRealFiles() throws {
+    @Test func eachRuleIsCheckedOnRealFiles() async throws {
         let library = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: library) }
         let image = TestStudy.image(shape: [12, 10, 6])
@@ -146,7 +146,7 @@ import VolumeIO
         try write("sparse", image: image.withVoxels(image.voxels.map { $0 + 3 }), label: cube)
         try "annotated: slices\naxis: axial\nslices: [1, 9]\n".write(to: library.appendingPathComponent("sparse_annotated.yaml"), atomically: true, encoding: .utf8)
 
-        let check = try SupportCheck.run(library)
+        let check = try await blocking { try SupportCheck.run(library) }
         let byName = Dictionary(uniqueKeysWithValues: check.pairs.map { ($0.name, $0) })
         #expect(!check.usable)
         #expect(byName["good"]!.problems.isEmpty && byName["good"]!.usable)
@@ -170,37 +170,39 @@ import VolumeIO
 
     // MARK: support add
 
-    @Test func addCopiesLinksAndNeverOverwrites() throws {
+    @Test func addCopiesLinksAndNeverOverwrites() async throws {
         let root = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: root) }
         let library = root.appendingPathComponent("lib")
         let image1 = Self.brain1.appendingPathComponent("brain1_image.nii.gz"), label1 = Self.brain1.appendingPathComponent("brain1_label.nii.gz")
         let image2 = Self.brain2.appendingPathComponent("brain2_image.nii.gz"), label2 = Self.brain2.appendingPathComponent("brain2_label.nii.gz")
 
-        let (pair, check) = try SupportAdd.add(.init(library: library, image: image1, label: label1,
-                                                     annotation: .slices(.plane(.axial), [10, 11, 12])))
+        let (pair, check) = try await blocking { try SupportAdd.add(.init(library: library, image: image1, label: label1,
+                                                                          annotation: .slices(.plane(.axial), [10, 11, 12]))) }
         #expect(pair.name == "brain1" && pair.annotation == .slices(.plane(.axial), [10, 11, 12]))
         #expect(check.usable && check.sidecar == library.appendingPathComponent("brain1_annotated.yaml").path)
         #expect(try Data(contentsOf: pair.image) == Data(contentsOf: image1))   // a copy, byte for byte
         #expect(try String(contentsOf: library.appendingPathComponent("brain1_annotated.yaml"), encoding: .utf8)
                 == "annotated: slices\naxis: axial\nslices: [10, 11, 12]\n")
 
-        func refusal(_ request: SupportAdd.Request) -> String? {
-            do { _ = try SupportAdd.add(request); return nil } catch { return (error as? SupportAddError)?.problem ?? "\(error)" }
+        func refusal(_ request: SupportAdd.Request) async throws -> String? {
+            try await blocking {
+                do { _ = try SupportAdd.add(request); return nil } catch { return (error as? SupportAddError)?.problem ?? "\(error)" }
+            }
         }
         let before = try FileManager.default.contentsOfDirectory(atPath: library.path).sorted()
-        #expect(refusal(.init(library: library, image: image2, label: label2, name: "brain1")) == "the library already has a pair named brain1")
-        #expect(refusal(.init(library: library, image: image1, label: label1, name: "again")) == "the library already holds this image as pair brain1")
-        #expect(refusal(.init(library: library, image: image2, label: label1)) == "image and label are on different grids (256 x 256 x 23 vs 256 x 256 x 25 voxels)")
-        #expect(refusal(.init(library: library, image: image2, label: label2, annotation: .slices(.plane(.axial), [40]))) ==
+        #expect(try await refusal(.init(library: library, image: image2, label: label2, name: "brain1")) == "the library already has a pair named brain1")
+        #expect(try await refusal(.init(library: library, image: image1, label: label1, name: "again")) == "the library already holds this image as pair brain1")
+        #expect(try await refusal(.init(library: library, image: image2, label: label1)) == "image and label are on different grids (256 x 256 x 23 vs 256 x 256 x 25 voxels)")
+        #expect(try await refusal(.init(library: library, image: image2, label: label2, annotation: .slices(.plane(.axial), [40]))) ==
                 "annotated slice(s) 40 are beyond the 23 slices along axis 2")
-        #expect(refusal(.init(library: library, image: image2, label: label2, name: "x_label")) == "'x_label' cannot name a pair")
+        #expect(try await refusal(.init(library: library, image: image2, label: label2, name: "x_label")) == "'x_label' cannot name a pair")
         #expect(try FileManager.default.contentsOfDirectory(atPath: library.path).sorted() == before)   // nothing written
 
-        let linked = try SupportAdd.add(.init(library: library, image: image2, label: label2, link: true)).pair
+        let linked = try await blocking { try SupportAdd.add(.init(library: library, image: image2, label: label2, link: true)).pair }
         #expect(linked.annotation == .all && linked.sidecar == nil)
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: linked.image.path) == image2.path)
         #expect(try LabelledPair.scan(library).map(\.name) == ["brain1", "brain2"])
-        #expect(try SupportCheck.run(library).usable)
+        #expect(try await blocking { try SupportCheck.run(library) }.usable)
     }
 }

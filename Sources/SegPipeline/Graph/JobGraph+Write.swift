@@ -97,7 +97,8 @@ extension JobGraph {
                                       volumeML: Double(counts[target.value] ?? 0) * voxelML,
                                       slicesWithMask: slicesWith[target.value]?.count ?? 0,
                                       supportUsed: supportUsed[target.name] ?? [],
-                                      postprocess: steps.isEmpty ? nil : steps.joined(separator: ", "))
+                                      postprocess: steps.isEmpty ? nil : steps.joined(separator: ", "),
+                                      leastConfidentSlices: study.leastConfident[target.name])
         }
         var warnings = study.warnings
         for target in targets where target.voxels == 0 {
