@@ -6,7 +6,7 @@ import VolumeIO
 /// Support pairs from a DICOM series and a DICOM SEG referencing it: SEGs written by this tool (DicomSegWriter)
 /// and by highdicom (Tests/VolumeIOTests/Fixtures/dicom/seg/brain1-mr-highdicom-seg.dcm), over SampleData's
 /// brain1 MR series.
-@Suite struct DicomSegSupportTests {
+@Suite(.serialized) struct DicomSegSupportTests {
     static let series = SampleDataEndToEndTests.sampleData.appendingPathComponent("dicom-study/brain1-mr")
     static let highdicomSeg = SampleDataEndToEndTests.repo
         .appendingPathComponent("Tests/VolumeIOTests/Fixtures/dicom/seg/brain1-mr-highdicom-seg.dcm")

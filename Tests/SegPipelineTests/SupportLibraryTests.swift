@@ -5,7 +5,7 @@ import VolumeIO
 
 /// Sparse annotations, `support check` and `support add`, on real NIfTI files (TestStudy's cube volumes and
 /// SampleData's support pairs).
-@Suite struct SupportLibraryTests {
+@Suite(.serialized) struct SupportLibraryTests {
     static let brain1 = SampleDataEndToEndTests.sampleData.appendingPathComponent("support/from-brain1")
     static let brain2 = SampleDataEndToEndTests.sampleData.appendingPathComponent("support/from-brain2")
 
