@@ -3,6 +3,9 @@ import PackageDescription
 
 // Native libraries come from Debian (libnifti-dev, libdcmtk-dev, libopenblas-dev); see scripts/install-deps.sh.
 let dcmtkLibraries = ["dcmseg", "dcmfg", "dcmiod", "dcmjpeg", "dcmjpls", "dcmimage", "dcmimgle", "dcmdata", "oflog", "ofstd"]
+// JPEG 2000 pixel data is decoded with OpenJPEG (libopenjp2-7-dev) inside the DCMTK shim.
+// DCMTK's network module (associations, C-STORE) and what it needs; no TLS.
+let dcmtkNetworkLibraries = ["dcmnet", "dcmdata", "oflog", "ofstd"]
 
 let package = Package(
     name: "universeg",
@@ -13,6 +16,7 @@ let package = Package(
         .library(name: "VolumeIO", targets: ["VolumeIO"]),
         .library(name: "UniverSeg", targets: ["UniverSeg"]),
         .library(name: "SegPipeline", targets: ["SegPipeline"]),
+        .library(name: "DicomNetwork", targets: ["DicomNetwork"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -22,23 +26,27 @@ let package = Package(
         // Thin native shims: the only places that see C pointers.
         .target(name: "CNIfTI", linkerSettings: [.linkedLibrary("nifti2"), .linkedLibrary("znz"), .linkedLibrary("z"), .linkedLibrary("m")]),
         .target(name: "CDCMTKShim",
-                linkerSettings: dcmtkLibraries.map { .linkedLibrary($0) }),
+                linkerSettings: (dcmtkLibraries + ["openjp2"]).map { .linkedLibrary($0) }),
+        .target(name: "CDCMTKNet",
+                linkerSettings: dcmtkNetworkLibraries.map { .linkedLibrary($0) }),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        // zlib behind Swift (deflate for PNG, CRC-32 for PNG chunks and zip entries): the one file that calls it.
+        // zlib behind Swift (deflate for PNG, gzip for NRRD/MGZ, bounded inflate, CRC-32): the one file that calls it.
         .target(name: "ZlibShim", dependencies: ["CZlib"]),
 
         // What every module's errors have in common: the file, the problem, a hint; one way to print them.
         .target(name: "Diagnostics"),
-        // Volume I/O and geometry: NIfTI, DICOM, DICOM SEG, slicing to the model grid and back.
-        .target(name: "VolumeIO", dependencies: ["CNIfTI", "CDCMTKShim", "Diagnostics"]),
+        // Volume I/O and geometry: NIfTI, DICOM, DICOM SEG, NRRD, MetaImage, MGH, slicing to the model grid and back.
+        .target(name: "VolumeIO", dependencies: ["CNIfTI", "CDCMTKShim", "ZlibShim", "Diagnostics"]),
+        // DICOM networking: a C-STORE listener filing instances atomically, a C-STORE sender. No segmentation, no YAML.
+        .target(name: "DicomNetwork", dependencies: ["CDCMTKNet", "Diagnostics"]),
         // The network engine: tensors, kernels, weights, UniverSeg forward pass.
         .target(name: "UniverSeg", dependencies: ["COpenBLAS", "ZlibShim", "Diagnostics"], resources: [.copy("Resources")]),
         // Pipelines: YAML specs, support sets, the job graph, writers, ledger, watcher.
-        .target(name: "SegPipeline", dependencies: ["Diagnostics", "VolumeIO", "UniverSeg", "ZlibShim", "Yams"]),
+        .target(name: "SegPipeline", dependencies: ["Diagnostics", "VolumeIO", "UniverSeg", "ZlibShim", "DicomNetwork", "Yams"]),
         // The command-line tool.
         .executableTarget(name: "UniverSegCLI", dependencies: [
-            "Diagnostics", "SegPipeline", "VolumeIO", "UniverSeg",
+            "Diagnostics", "SegPipeline", "VolumeIO", "UniverSeg", "DicomNetwork",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -48,8 +56,9 @@ let package = Package(
         // Tests find their fixtures in the source tree (from #filePath), never as bundle resources.
         .testTarget(name: "VolumeIOTests", dependencies: ["VolumeIO"], exclude: ["Fixtures"]),
         .testTarget(name: "UniverSegTests", dependencies: ["UniverSeg"], exclude: ["Fixtures"]),
-        .testTarget(name: "SegPipelineTests", dependencies: ["SegPipeline", "ZlibShim", "CZlib"]),
-        .testTarget(name: "CLITests", dependencies: ["UniverSegCLI", "VolumeIO"], exclude: ["Fixtures"]),
+        .testTarget(name: "SegPipelineTests", dependencies: ["SegPipeline", "DicomNetwork", "ZlibShim", "CZlib"], exclude: ["Fixtures"]),
+        .testTarget(name: "DicomNetworkTests", dependencies: ["DicomNetwork", "VolumeIO"]),
+        .testTarget(name: "CLITests", dependencies: ["UniverSegCLI", "VolumeIO", "DicomNetwork"], exclude: ["Fixtures"]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -15,6 +15,7 @@ void cdcm_initialize(void) {
         DcmRLEDecoderRegistration::registerCodecs();
         DJDecoderRegistration::registerCodecs();
         DJLSDecoderRegistration::registerCodecs();
+        cdcm_register_jpeg2000();
         // DCMTK logs to stderr by default; our callers report errors themselves.
         OFLog::configure(OFLogger::FATAL_LOG_LEVEL);
         // Files written with VR UN for standard attributes (e.g. ImagePositionPatient) read as their real VR.

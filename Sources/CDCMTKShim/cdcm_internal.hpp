@@ -5,6 +5,9 @@
 #include <dcmtk/dcmdata/dctk.h>
 #include <string>
 
+/// Registers the OpenJPEG-based JPEG 2000 decoder with DCMTK (cdcm_j2k.cpp); called once by cdcm_initialize.
+void cdcm_register_jpeg2000(void);
+
 namespace cdcm {
 /// malloc'd copy of `text`; the receiver frees it with cdcm_free.
 char *copyString(const std::string &text);

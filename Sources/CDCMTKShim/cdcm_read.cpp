@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 #include <sstream>
+#include <vector>
 
 using namespace cdcm;
 
@@ -153,11 +154,34 @@ int cdcm_has_tag(const cdcm_file *file, uint32_t tag) {
     return item && item->tagExists(key) ? 1 : 0;
 }
 
-int cdcm_can_decode(const cdcm_file *file) {
-    const E_TransferSyntax xfer = datasetOf(file)->getOriginalXfer();
-    if (xfer == EXS_Unknown) return 0;
-    if (!DcmXfer(xfer).isEncapsulated()) return 1;
-    return DcmCodecList::canChangeCoding(xfer, EXS_LittleEndianExplicit) ? 1 : 0;
+namespace {
+/// The one rule for "the readers decode this syntax": native, or a registered decoder converts it to native.
+bool canDecode(E_TransferSyntax xfer) {
+    if (xfer == EXS_Unknown) return false;
+    if (!DcmXfer(xfer).isEncapsulated()) return true;
+    return DcmCodecList::canChangeCoding(xfer, EXS_LittleEndianExplicit);
+}
+}  // namespace
+
+int cdcm_can_decode(const cdcm_file *file) { return canDecode(datasetOf(file)->getOriginalXfer()) ? 1 : 0; }
+
+char *cdcm_decodable_transfer_syntaxes(void) {
+    cdcm_initialize();
+    // Explicit VR Little Endian first: a listener prefers it when a sender offers several.
+    std::vector<E_TransferSyntax> order = {EXS_LittleEndianExplicit, EXS_LittleEndianImplicit,
+                                           EXS_DeflatedLittleEndianExplicit, EXS_BigEndianExplicit};
+    for (int value = EXS_JPEGProcess1; value <= EXS_PrivateGE_LEI_WithBigEndianPixelData; value++) {
+        if (value != EXS_DeflatedLittleEndianExplicit) order.push_back(static_cast<E_TransferSyntax>(value));
+    }
+    std::string native, encapsulated;
+    for (const E_TransferSyntax xfer : order) {
+        const DcmXfer description(xfer);
+        // Referenced (JPIP) syntaxes carry no pixels in the object itself.
+        if (description.isReferenced() || !canDecode(xfer)) continue;
+        std::string &list = description.isEncapsulated() ? encapsulated : native;
+        list += std::string(list.empty() ? "" : "\\") + description.getXferID();
+    }
+    return copyString(native + (encapsulated.empty() ? "" : "\\" + encapsulated));
 }
 
 char *cdcm_uid_name(const char *uid) {

@@ -6,7 +6,6 @@
 #include <dcmtk/dcmfg/fgplanor.h>
 #include <dcmtk/dcmfg/fgplanpo.h>
 #include <dcmtk/dcmfg/fgseg.h>
-#include <dcmtk/dcmiod/cielabutil.h>
 #include <dcmtk/dcmiod/iodreferences.h>
 #include <dcmtk/dcmseg/segdoc.h>
 #include <dcmtk/dcmseg/segment.h>
@@ -116,12 +115,8 @@ cdcm_status cdcm_write_seg(const cdcm_seg_request *r, const char *path, char **e
                             "segment '" + std::string(in.label) + "'"))
                 return CDCM_ERROR_WRITE;
             if (in.has_display_color) {
-                double L, a, b;
-                IODCIELabUtil::rgb2DicomLab(L, a, b, in.display_rgb[0] / 255.0, in.display_rgb[1] / 255.0,
-                                            in.display_rgb[2] / 255.0);
-                if (!step.check(segment->setRecommendedDisplayCIELabValue(static_cast<Uint16>(L + 0.5),
-                                                                          static_cast<Uint16>(a + 0.5),
-                                                                          static_cast<Uint16>(b + 0.5)),
+                if (!step.check(segment->setRecommendedDisplayCIELabValue(in.display_cielab[0], in.display_cielab[1],
+                                                                          in.display_cielab[2]),
                                 "RecommendedDisplayCIELabValue of '" + std::string(in.label) + "'")) {
                     delete segment;
                     return CDCM_ERROR_WRITE;

@@ -1,3 +1,4 @@
+import DicomNetwork
 import Foundation
 import SegPipeline
 import Synchronization
@@ -123,6 +124,38 @@ final class ConsoleReporter: Sendable {
         }
         if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
             FileHandle.standardOutput.write(data + Data("\n".utf8))
+        }
+    }
+
+    /// Each SEG sent (or not) to a PACS: a line per item (failures even with --quiet), or JSON lines.
+    func delivery(_ report: Delivery.Report) {
+        for item in report.items {
+            if mode == .json {
+                var object: [String: Any] = ["time": ISO8601DateFormatter().string(from: Date()), "event": "delivery",
+                                             "study": item.study, "file": item.file, "destination": item.destination,
+                                             "delivered": item.problem == nil]
+                if let problem = item.problem { object["problem"] = problem }
+                if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
+                    FileHandle.standardOutput.write(data + Data("\n".utf8))
+                }
+            } else if let problem = item.problem {
+                line("\(item.study): written, not delivered to \(item.destination): \(problem)")
+            } else if mode != .quiet {
+                line("\(item.study): \(item.file) delivered to \(item.destination)")
+            }
+        }
+    }
+
+    /// A DICOM listener's event: instances filed (not with --quiet), refusals always.
+    func listener(_ event: ListenerEvent) {
+        if mode == .json {
+            let object: [String: Any] = ["time": ISO8601DateFormatter().string(from: Date()), "event": "listener",
+                                         "refused": event.refused, "message": event.message]
+            if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
+                FileHandle.standardOutput.write(data + Data("\n".utf8))
+            }
+        } else if event.refused || mode != .quiet {
+            line("listener: \(event.message)")
         }
     }
 

@@ -7,11 +7,11 @@ import VolumeIO
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "List the volumes (DICOM series, NIfTI files) in a file or folder, with their geometry.",
+        abstract: "List the volumes (DICOM series, NIfTI, NRRD, MetaImage and MGH files) in a file or folder, with their geometry.",
         discussion: """
             For each volume: dims, spacing, orientation letters, world bounding box (RAS+ mm, voxel centres), \
             intensity range and geometry warnings (4D NIfTI: the volume count, and volume 0). Every file that is in \
-            no volume (unreadable, not an image, unsupported format such as MGH or MINC, duplicate slice) is listed \
+            no volume (unreadable, not an image, unsupported format such as MINC, duplicate slice) is listed \
             with the reason. \
             Exits with 0 when at least one volume was read.
             """)

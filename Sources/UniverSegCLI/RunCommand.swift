@@ -10,8 +10,11 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
             Streams studies through read -> prepare -> infer -> assemble -> write; one failing study is reported and \
             the others go on. Finished studies are recorded in OUTPUT/ledger.jsonl and skipped on the next run.
-            Exit status: 0 all done or skipped, 1 some studies failed, 2 invalid pipeline, 3 cannot start (no model, \
-            or another run or watch holds the output folder).
+            With outputs.send, each study's DICOM SEG is then C-STOREd to every destination that lacks it (per the \
+            ledger); a destination that is down leaves the study written, not delivered, and the next run sends it \
+            without recomputing.
+            Exit status: 0 all done or skipped (and delivered), 1 some studies failed or were not delivered, \
+            2 invalid pipeline, 3 cannot start (no model, or another run or watch holds the output folder).
             """)
 
     @Argument(help: "The pipeline definition (YAML).")
@@ -67,10 +70,13 @@ struct RunCommand: AsyncParsableCommand {
         }
         let index = spec.outputs.summary ? "; summary\(shard == nil ? "" : " of every shard"): "
             + spec.outputs.folder.appendingPathComponent("index.html").path : ""
+        if let delivery = result.delivery { reporter.delivery(delivery) }
+        let undelivered = Set(result.delivery?.notDelivered.map(\.study) ?? []).count
+        let sent = undelivered > 0 ? "; \(undelivered) written, not delivered (the next run sends them)" : ""
         reporter.summary(done: result.done, skipped: result.skipped, failed: result.failed, notStarted: result.notStarted,
-                         extra: index)
+                         extra: index + sent)
         if result.notStarted > 0 { throw PipelineExit.interrupted }
-        if result.failed > 0 { throw PipelineExit.studiesFailed }
+        if result.failed > 0 || undelivered > 0 { throw PipelineExit.studiesFailed }
     }
 
     /// Lists each study with what a run would do and why, and the series it would segment (headers only; the
@@ -90,6 +96,13 @@ struct RunCommand: AsyncParsableCommand {
                 print("skip     \(item.study.name): \(skip)")
             } else {
                 print("process  \(item.study.name) (\(item.runReason)): \(BatchRun.describeSeries(item.study, spec: spec))")
+            }
+        }
+        // Finished studies' SEGs that a destination lacks (the studies processed now are sent once written).
+        let finished = Set(items.filter { $0.skipReason != nil }.map(\.study.name))
+        for (destination, due) in Delivery(spec: spec, shard: shard).pending() {
+            for item in due where finished.contains(item.study) {
+                print("deliver  \(item.study): \(item.file) to \(destination) (written, not delivered)")
             }
         }
         let todo = items.filter { $0.skipReason == nil && $0.conflict == nil }.count

@@ -7,15 +7,16 @@ import VolumeIO
 struct SegmentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "segment",
-        abstract: "Segment one image (NIfTI file or DICOM folder) with a support folder, without a pipeline file.",
+        abstract: "Segment one image (NIfTI, NRRD, MetaImage or MGH file, or DICOM folder) with a support folder, without a pipeline file.",
         discussion: """
             Each --label V is one target: support-label value V, written as V in the output label map. \
             --label A+B makes one target from support labels A and B (written as A).
-            The report, QC image, probability maps and DICOM SEG go beside --out (seg.nii.gz -> seg_report.json, seg.dcm).
+            The report, QC image, probability maps and DICOM SEG go beside --out, with colour tables for 3D Slicer and \
+            ITK-SNAP (seg.nii.gz -> seg_report.json, seg.dcm, seg.ctbl, seg.itksnap.txt).
             Exit status: 0 done, 1 the study failed, 3 cannot start.
             """)
 
-    @Option(help: "The image: a NIfTI file or a folder of DICOM files.")
+    @Option(help: "The image: a NIfTI, NRRD, MetaImage or MGH file, or a folder of DICOM files.")
     var image: String
 
     @Option(help: "A support folder of NAME_image.nii.gz + NAME_label.nii.gz pairs (repeatable).")
@@ -45,7 +46,7 @@ struct SegmentCommand: AsyncParsableCommand {
     @Option(help: "Intensity normalization, as in a pipeline: percentile, minmax, or e.g. \"{method: window, center: 40, width: 400}\".")
     var normalization = "percentile"
 
-    @Option(help: "Extra outputs beside --out: report, qc, probabilities, dicom-seg (repeatable).")
+    @Option(help: "Extra outputs beside --out: report, qc, probabilities, dicom-seg, native (the label map in the image's own format: seg.seg.nrrd, seg.mha, seg.mgz) (repeatable).")
     var also: [String] = ["report", "qc"]
 
     @OptionGroup var wholeVolume: WholeVolumeArguments
@@ -97,7 +98,7 @@ struct SegmentCommand: AsyncParsableCommand {
             throw ValidationError("--axis must be auto, axial, coronal, sagittal, i, j or k")
         }
         for extra in also where WriterKind(rawValue: extra) == nil || extra == "nifti" {
-            throw ValidationError("--also \(extra): choose report, qc, probabilities or dicom-seg")
+            throw ValidationError("--also \(extra): choose report, qc, probabilities, dicom-seg or native")
         }
     }
 
@@ -118,6 +119,7 @@ struct SegmentCommand: AsyncParsableCommand {
         outputs.naming = NiftiFileName.stem(fileName)
         outputs.suffixes.labelMap = String(fileName.dropFirst(outputs.naming.count))
         outputs.suffixes.dicomSeg = ".dcm"
+        (outputs.suffixes.metaImageLabelMap, outputs.suffixes.mghLabelMap) = (".mha", ".mgz")
         outputs.ledger = false
         return PipelineSpec(
             name: "segment", inputs: InputSpec(folder: imageURL.deletingLastPathComponent()),

@@ -12,8 +12,11 @@ struct WatchCommand: AsyncParsableCommand {
             'inputs are never modified'). Safe to stop and restart at any moment: unfinished studies are redone, \
             finished ones (per the ledger) are only moved. Ctrl-C or SIGTERM stops it: studies being inferred are \
             finished and moved, the rest stay in the inbox; a second signal stops at once.
-            Exit status: 2 invalid pipeline, 3 cannot start (no model, or another run or watch holds the output \
-            folder).
+            With inputs.listen, a DICOM C-STORE listener files received instances in the input folder as \
+            STUDY/SERIES/SOP.dcm; with outputs.send, each finished study's DICOM SEG is C-STOREd to every \
+            destination, retried every 30 s while one is down (see docs/dicom-network.md).
+            Exit status: 2 invalid pipeline, 3 cannot start (no model, another run or watch holds the output \
+            folder, or the listener's port cannot be opened).
             """)
 
     @Argument(help: "The pipeline definition (YAML).")
@@ -29,14 +32,17 @@ struct WatchCommand: AsyncParsableCommand {
         let reporter = ConsoleReporter(options: log)
         let segmenter = try engine.segmenter(weights: spec.model.weights, pipelineThreads: spec.concurrency.threads)
         if reporter.mode != .json && reporter.mode != .quiet {
-            FileHandle.standardError.write(Data("watching \(spec.inputs.folder.path) (settle \(spec.watch.settleSeconds) s); Ctrl-C stops\n".utf8))
+            let listening = spec.inputs.listen.map { ", receiving DICOM on port \($0.port) as AE title \($0.aeTitle)" } ?? ""
+            FileHandle.standardError.write(Data("watching \(spec.inputs.folder.path)\(listening) (settle \(spec.watch.settleSeconds) s); Ctrl-C stops\n".utf8))
         }
         let graph = JobGraph(spec: spec, segmenter: segmenter, maxInFlight: inFlight.maxInFlight, events: reporter.handle)
         let stop = GracefulStop {
             FileHandle.standardError.write(Data("\nstopping: the studies in progress finish and are moved; no new ones start (signal again to stop now)\n".utf8))
         }
         do {
-            try await Watcher(graph: graph).run(until: { stop.isRequested })
+            try await Watcher(graph: graph).run(until: { stop.isRequested },
+                                                onDelivery: { reporter.delivery($0) },
+                                                onListenerEvent: { reporter.listener($0) })
         } catch {
             printError(error)
             throw PipelineExit.cannotStart

@@ -49,4 +49,7 @@ public struct Volume<Voxel: Sendable>: Sendable {
 public enum SourceGeometry: Sendable, Equatable {
     case nifti(NiftiSpatialHeader)
     case dicom(DicomSeriesReference)
+    case nrrd(NrrdSpatialHeader)
+    case metaImage(MetaImageSpatialHeader)
+    case mgh(MghSpatialHeader)
 }

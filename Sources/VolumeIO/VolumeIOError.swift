@@ -32,6 +32,9 @@ public enum VolumeIOError: UserError, Equatable {
     case invalidGeometry(path: String, reason: String)
     /// Writing failed or the written file did not read back identically.
     case writeFailed(path: String, reason: String)
+    /// A NRRD, MetaImage or MGH header that is malformed or asks for something we do not read (an unknown type,
+    /// encoding or space, a 4D file); `format` names the format.
+    case invalidHeader(path: String, format: String, reason: String)
 
     public var path: String {
         switch self {
@@ -39,7 +42,7 @@ public enum VolumeIOError: UserError, Equatable {
              .unreadableHeader(let p, _), .badMagic(let p, _), .invalidDimensions(let p, _), .tooLarge(let p, _, _),
              .unsupportedDatatype(let p, _, _), .truncatedData(let p, _, _), .invalidScaling(let p, _),
              .volumeIndexRequired(let p, _), .volumeIndexOutOfRange(let p, _, _), .notALabelMap(let p, _),
-             .invalidGeometry(let p, _), .writeFailed(let p, _):
+             .invalidGeometry(let p, _), .writeFailed(let p, _), .invalidHeader(let p, _, _):
             return p
         }
     }
@@ -62,6 +65,7 @@ public enum VolumeIOError: UserError, Equatable {
         case .notALabelMap(_, let reason): return "not a label map: \(reason)"
         case .invalidGeometry(_, let reason): return "invalid geometry: \(reason)"
         case .writeFailed(_, let reason): return "write failed: \(reason)"
+        case .invalidHeader(_, let format, let reason): return "bad \(format) header: \(reason)"
         }
     }
 

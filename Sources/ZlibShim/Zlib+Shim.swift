@@ -1,8 +1,8 @@
 internal import CZlib
 import Foundation
 
-/// zlib, the only file that calls it: RFC 1950 compression (the stream PNG's IDAT chunks hold) and CRC-32 (ISO-HDLC,
-/// the checksum of PNG chunks and zip entries).
+/// zlib, the only file that calls it: RFC 1950 compression (the stream PNG's IDAT chunks hold), gzip (RFC 1952) for
+/// NRRD and MGZ, bounded decompression of either, and CRC-32 (ISO-HDLC, the checksum of PNG chunks and zip entries).
 public enum Zlib {
     /// `bytes` compressed as one zlib stream. The corresponding C function is `compress2`.
     public static func compressed(_ bytes: [UInt8], level: Int32 = 6) -> Data {
@@ -27,5 +27,84 @@ public enum Zlib {
     public static func crc32<D: DataProtocol>(_ data: D) -> UInt32 {
         if let result = data.withContiguousStorageIfAvailable({ crc32(UnsafeRawBufferPointer($0)) }) { return result }
         return Array(data).withUnsafeBytes { crc32($0) }
+    }
+
+    /// `bytes` compressed as one gzip member (what `gzip` writes and NRRD's gzip encoding and .mgz hold).
+    /// The corresponding C functions are `deflateInit2_`, `deflate` and `deflateEnd`.
+    public static func gzipped(_ bytes: [UInt8], level: Int32 = 6) -> Data {
+        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        defer { deflateEnd(stream); stream.deinitialize(count: 1); stream.deallocate() }
+        // windowBits 15 + 16: a gzip header and trailer instead of zlib's.
+        var status = deflateInit2_(stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION,
+                                   Int32(MemoryLayout<z_stream>.size))
+        precondition(status == Z_OK, "zlib deflateInit2 failed with status \(status)")
+        var out = [UInt8](repeating: 0, count: Int(deflateBound(stream, uLong(bytes.count))) + 32)
+        let produced: Int = bytes.withUnsafeBufferPointer { source in
+            out.withUnsafeMutableBufferPointer { target in
+                stream.pointee.next_in = UnsafeMutablePointer(mutating: source.baseAddress)
+                stream.pointee.avail_in = uInt(source.count)
+                stream.pointee.next_out = target.baseAddress
+                stream.pointee.avail_out = uInt(target.count)
+                status = deflate(stream, Z_FINISH)
+                return target.count - Int(stream.pointee.avail_out)
+            }
+        }
+        // deflateBound guarantees room, so one Z_FINISH call ends the stream.
+        precondition(status == Z_STREAM_END, "zlib deflate failed with status \(status)")
+        return Data(out.prefix(produced))
+    }
+
+    /// Why compressed data could not be decompressed.
+    public struct InflateError: Error, Equatable, Sendable {
+        public var reason: String
+    }
+
+    /// Decompresses a zlib or gzip stream (detected from its first bytes; concatenated gzip members are read one
+    /// after another) and returns at most `limit` bytes: the caller's limit comes from dimensions it has checked, so
+    /// a stream claiming more can never make it allocate more. Fewer bytes come back when the stream ends first.
+    /// Throws when the data is corrupt or ends in the middle of a stream before `limit` bytes were produced.
+    /// The corresponding C functions are `inflateInit2_`, `inflate`, `inflateReset` and `inflateEnd`.
+    public static func inflated(_ data: Data, limit: Int) throws(InflateError) -> [UInt8] {
+        precondition(limit >= 0)
+        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        defer { inflateEnd(stream); stream.deinitialize(count: 1); stream.deallocate() }
+        // windowBits 15 + 32: accept both zlib and gzip headers.
+        guard inflateInit2_(stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw InflateError(reason: "zlib could not start decompressing")
+        }
+        var out = [UInt8](repeating: 0, count: limit)
+        let input = [UInt8](data)
+        var failure: String?
+        let produced: Int = input.withUnsafeBufferPointer { source in
+            out.withUnsafeMutableBufferPointer { target in
+                stream.pointee.next_in = UnsafeMutablePointer(mutating: source.baseAddress)
+                stream.pointee.avail_in = uInt(source.count)
+                stream.pointee.next_out = target.baseAddress
+                stream.pointee.avail_out = uInt(target.count)
+                while stream.pointee.avail_out > 0 {
+                    let status = inflate(stream, Z_NO_FLUSH)
+                    if status == Z_STREAM_END {
+                        // Another gzip member may follow (files made with `cat a.gz b.gz`).
+                        let rest = Int(stream.pointee.avail_in)
+                        guard rest >= 2, stream.pointee.next_in[0] == 0x1f, stream.pointee.next_in[1] == 0x8b else { break }
+                        inflateReset(stream)
+                        continue
+                    }
+                    if status == Z_OK { continue }
+                    if status == Z_BUF_ERROR, stream.pointee.avail_in == 0 {
+                        failure = "the compressed data ends early"
+                    } else {
+                        failure = stream.pointee.msg.map { "corrupt compressed data (\(String(cString: $0)))" }
+                            ?? "corrupt compressed data (zlib status \(status))"
+                    }
+                    break
+                }
+                return target.count - Int(stream.pointee.avail_out)
+            }
+        }
+        if let failure, produced < limit { throw InflateError(reason: failure) }
+        return Array(out.prefix(produced))
     }
 }

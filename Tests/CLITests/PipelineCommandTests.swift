@@ -57,7 +57,7 @@ import Testing
             pipeline.yaml:6:13: error: unknown writer 'nifit' (did you mean 'nifti'?)
                   writers: [nifit]
                             ^
-                hint: choose from nifti, dicom-seg, probabilities, report, qc
+                hint: choose from nifti, dicom-seg, native, probabilities, report, qc
             3 errors in pipeline.yaml
 
             """)

@@ -36,7 +36,7 @@ import VolumeIO
         if let seg {
             try FileManager.default.copyItem(at: seg, to: destination)
         } else {
-            try DicomSegWriter.write(boxLabels(on: image), segments: [(1, "box"), (2, "small")], to: destination)
+            try DicomSegWriter.write(boxLabels(on: image), segments: [DicomSegSegment(value: 1, label: "box"), DicomSegSegment(value: 2, label: "small")], to: destination)
         }
         return (root, image)
     }

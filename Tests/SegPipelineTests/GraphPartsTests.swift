@@ -259,7 +259,7 @@ import VolumeIO
         try FileManager.default.moveItem(at: study.appendingPathComponent("T1.nii.gz"), to: study.appendingPathComponent("T1.NII.GZ"))
         try writeFakeVolume(study.appendingPathComponent("T1_LABEL.NII"))
         let input = StudyDiscovery.stamp(study, name: "study", isFolder: true)
-        #expect(StudyDiscovery.niftiImages(of: input, pattern: "*.nii*").map(\.lastPathComponent) == ["T1.NII.GZ"])
+        #expect(StudyDiscovery.imageFiles(of: input, pattern: "*.nii*").map(\.lastPathComponent) == ["T1.NII.GZ"])
     }
 
     /// A corrupt slice and a stray file in a DICOM study are named in the series' warnings, not only seen as a gap.

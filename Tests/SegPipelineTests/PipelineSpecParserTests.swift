@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SegPipeline
+import VolumeIO
 
 @Suite struct PipelineSpecParserTests {
     /// A folder with inputs/, a support library and the given YAML as pipeline.yaml.
@@ -147,6 +148,57 @@ import Testing
         }
         // Sorted by position.
         #expect(diagnostics.map(\.location) == diagnostics.map(\.location).sorted())
+    }
+
+    /// `color`, `code` and `category` on a target: parsed as given; a target without them keeps nil (the legend's
+    /// defaults apply later).
+    @Test func targetsCarryTheirColourAndCodes() throws {
+        let yaml = Self.valid.replacingOccurrences(of: "    labels: [1, 2]\n", with: """
+            labels: [1, 2]
+            color: [221, 130, 101]
+            code: {scheme: SCT, value: "10200004", meaning: Liver}
+            category: {scheme: SCT, value: 91723000, meaning: Anatomical Structure}
+
+        """)
+        let (spec, diagnostics, root) = try check(yaml)
+        defer { try? FileManager.default.removeItem(at: root) }
+        #expect(diagnostics == [])
+        let targets = try #require(spec).targets
+        #expect(targets[0].color == DisplayColor(221, 130, 101))
+        #expect(targets[0].code == CodedConcept(scheme: "SCT", value: "10200004", meaning: "Liver"))
+        #expect(targets[0].category == .anatomicalStructure)
+        #expect(targets[1].color == nil && targets[1].code == nil && targets[1].category == nil)
+    }
+
+    @Test func aBadColourOrCodeIsAnErrorAtItsPosition() throws {
+        let yaml = Self.valid.replacingOccurrences(of: "    labels: [1, 2]\n", with: """
+            labels: [1, 2]
+            color: [255, 300, 0]
+            code: {scheme: SCT, value: "10200004"}
+          - name: kidney
+            value: 3
+            labels: 4
+            color: red
+            code: {scheme: SCT, value: "1234567890123456789", meaning: Kidney}
+            category: {scheme: SCT, value: "1", meaning: "", extra: 1}
+
+        """)
+        let (spec, diagnostics, root) = try check(yaml)
+        defer { try? FileManager.default.removeItem(at: root) }
+        #expect(spec == nil)
+        let text = diagnostics.map(\.description).joined(separator: "\n")
+        for expected in [
+            "pipeline.yaml:18:18: error: 'color' channel 300 is out of range",
+            "pipeline.yaml:19:11: error: 'code' is missing the required key 'meaning'",
+            "pipeline.yaml:23:12: error: 'color' must be a list of three numbers [red, green, blue], got 'red'",
+            "pipeline.yaml:24:32: error: 'code': the code's value '1234567890123456789' is longer than 16 characters",
+            "pipeline.yaml:25:50: error: 'category': the code's meaning is empty",
+            "pipeline.yaml:25:54: error: unknown key 'extra' in 'category'",
+        ] {
+            #expect(text.contains(expected), "missing: \(expected)\nin:\n\(text)")
+        }
+        #expect(diagnostics.count == 6)
+        #expect(diagnostics.first { $0.message.contains("out of range") }?.hint?.contains("0 to 255") == true)
     }
 
     @Test func yamlSyntaxErrorsCarryTheirPosition() throws {

@@ -84,8 +84,27 @@ import VolumeIO
         #expect(report.model.hasPrefix("UniverSeg [8, 12, 16] mixed.safetensors (fnv1a "))
         #expect(report.timings.engineSeconds > 0 && report.timings.engineSeconds <= report.timings.inferSeconds)
         #expect(report.targets[0].supportUsed.allSatisfy { $0.hasPrefix("brain1:") })
-        #expect(report.outputs == ["brain2/brain2_seg.nii.gz", "brain2/brain2_prob-lesion.nii.gz",
-                                   "brain2/brain2_qc.png", "brain2/brain2_report.json"])
+        #expect(report.outputs == ["brain2/brain2_seg.nii.gz", "brain2/brain2_seg.ctbl", "brain2/brain2_seg.itksnap.txt",
+                                   "brain2/brain2_prob-lesion.nii.gz", "brain2/brain2_qc.png", "brain2/brain2_report.json"])
+        // Viewers' colour tables beside the label map, named in the report with the target's colour and codes.
+        #expect(report.colorTables == .init(slicer: "brain2/brain2_seg.ctbl", itksnap: "brain2/brain2_seg.itksnap.txt"))
+        let slicer = try String(contentsOf: out.appendingPathComponent("brain2/brain2_seg.ctbl"), encoding: .utf8)
+        #expect(slicer.split(separator: "\n").last == "1 lesion 255 40 40 255")
+        let itksnap = try String(contentsOf: out.appendingPathComponent("brain2/brain2_seg.itksnap.txt"), encoding: .utf8)
+        #expect(itksnap.hasSuffix("    1   255   40   40        1  1  1    \"lesion\"\n"))
+        #expect(report.targets[0].color == [255, 40, 40] && report.targets[0].code == .tissue)
+        #expect(report.targets[0].category == .anatomicalStructure)
+
+        // Statistics against the written label map and the source image, voxel by voxel.
+        let image = try NiftiReader.readImage(source)
+        let inside = zip(image.voxels, labels.voxels).filter { $0.1 == 1 }.map { Double($0.0) }
+        let stats = try #require(report.targets[0].statistics)
+        #expect(report.intensityUnits == "source")
+        #expect(abs(stats.intensity.mean - inside.reduce(0, +) / Double(inside.count)) < 1e-6 * max(1, abs(stats.intensity.mean)))
+        #expect(stats.intensity.min == inside.min() && stats.intensity.max == inside.max())
+        #expect(stats.intensity.p5 <= stats.intensity.p50 && stats.intensity.p50 <= stats.intensity.p95)
+        let csv = try String(contentsOf: out.appendingPathComponent("summary.csv"), encoding: .utf8)
+        #expect(csv.split(separator: "\n").count == 2 && csv.contains("\nbrain2,brain2_image,lesion,1,SCT,85756007,Tissue,"))
         let png = try Data(contentsOf: out.appendingPathComponent("brain2/brain2_qc.png"))
         #expect(png.prefix(8) == Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]))
         let html = try String(contentsOf: out.appendingPathComponent("index.html"), encoding: .utf8)
@@ -94,6 +113,8 @@ import VolumeIO
 
         let rerun = try await BatchRun(graph: graph).run()
         #expect(rerun.skipped == 1 && rerun.done == 0 && rerun.failed == 0)
+        // A run that skips every study still lists them: summary.csv is rebuilt from the reports on disk.
+        #expect(try String(contentsOf: out.appendingPathComponent("summary.csv"), encoding: .utf8) == csv)
     }
 
     @Test func dicomPipelineWritesASegThatDecodesOntoTheSourceSeries() async throws {
@@ -125,6 +146,13 @@ import VolumeIO
         #expect(report.dicom?.modality == "MR")
         #expect(report.dicom?.segSeriesInstanceUID == seg.seriesInstanceUID)
         #expect(report.dicom?.segSOPInstanceUID?.hasPrefix("2.25.") == true)
+        // The sample pipeline codes its target: the report carries what the SEG's segment says.
+        #expect(report.targets[0].code == CodedConcept(scheme: "SCT", value: "52988006", meaning: "Lesion"))
+        #expect(report.targets[0].category == CodedConcept(scheme: "SCT", value: "49755003",
+                                                           meaning: "Morphologically Altered Structure"))
+        #expect(report.targets[0].color == [230, 60, 60])
+        #expect(report.intensityUnits == "source")   // MR: no HU
+        #expect(report.targets[0].statistics?.intensity.mean.isFinite == true)
 
         let tool = "/usr/bin/dciodvfy"
         // The SEG must pass dciodvfy; without the tool this test would pass checking nothing, so it is required.

@@ -116,6 +116,9 @@ import VolumeIO
         #expect(summary.studiesPerHour != nil && summary.medianSecondsPerStudy != nil)
         let html = try String(contentsOf: out.appendingPathComponent("index.html"), encoding: .utf8)
         #expect(names.allSatisfy { html.contains("\($0)/\($0)_qc.png") })
+        // summary.csv too: one row per study (one target), over every shard's studies.
+        let csv = try String(contentsOf: out.appendingPathComponent("summary.csv"), encoding: .utf8)
+        #expect(csv.split(separator: "\n").dropFirst().map { String($0.prefix { $0 != "," }) } == names)
         // A whole run after the shards finds everything done, from every shard's ledger.
         #expect(try await BatchRun(graph: JobGraph(spec: spec, segmenter: FakeSegmenter())).run().skipped == 7)
     }

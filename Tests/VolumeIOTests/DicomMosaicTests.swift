@@ -76,7 +76,7 @@ final class DicomMosaicTests: XCTestCase {
         // A SEG has one frame per source slice; a mosaic frame holds them all, so it is refused, not mis-referenced.
         let labels = volume.withVoxels([Int32](repeating: 1, count: volume.count))
         let destination = folder.appendingPathComponent("seg.dcm")
-        XCTAssertThrowsError(try DicomSegWriter.write(labels, segments: [(1, "brain")], to: destination)) { error in
+        XCTAssertThrowsError(try DicomSegWriter.write(labels, segments: [DicomSegSegment(value: 1, label: "brain")], to: destination)) { error in
             XCTAssertEqual((error as? DicomError)?.reason, "the source series is a Siemens mosaic, whose frames each "
                            + "hold a whole volume: a DICOM SEG cannot reference its slices")
         }

@@ -20,7 +20,8 @@ final class DicomSegTests: XCTestCase {
         return labels
     }
 
-    static let segments: [(value: Int32, name: String)] = [(1, "box"), (2, "diagonal"), (3, "absent")]
+    static let segments = [DicomSegSegment(value: 1, label: "box"), DicomSegSegment(value: 2, label: "diagonal"),
+                           DicomSegSegment(value: 3, label: "absent")]
 
     static func fixedOptions() -> DicomSegOptions {
         var options = DicomSegOptions()
@@ -86,20 +87,71 @@ final class DicomSegTests: XCTestCase {
         let (_, image) = try ctSeries()
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("universeg-seg-\(UUID().uuidString).dcm")
         defer { try? FileManager.default.removeItem(at: url) }
-        var options = Self.fixedOptions()
-        options.displayColors = [(255, 40, 40), (40, 220, 40)]
-        try DicomSegWriter.write(Self.labels(on: image), segments: Self.segments, to: url, options: options)
+        var segments = Self.segments
+        segments[0].color = DisplayColor(255, 40, 40)
+        segments[1].color = DisplayColor(40, 220, 40)
+        try DicomSegWriter.write(Self.labels(on: image), segments: segments, to: url, options: Self.fixedOptions())
         let file = try DicomFile(path: url.path, headerOnly: true)
         let recommendedDisplayCIELabValue: UInt32 = 0x0062_000D
-        let expected: [[Double]] = [[36050, 52411, 46989], [50563, 14019, 50536]]
+        let expected = [[36050, 52411, 46989], [50563, 14019, 50536]]
         for (segment, lab) in expected.enumerated() {
             let value = try XCTUnwrap(file.itemString(DicomTag.segmentSequence, item: segment, recommendedDisplayCIELabValue))
-            let written = value.split(separator: "\\").compactMap { Double($0) }
-            XCTAssertEqual(written.count, 3, value)
-            for (w, e) in zip(written, lab) { XCTAssertEqual(w, e, accuracy: 0.002 * 65535, "segment \(segment + 1): \(value)") }
+            XCTAssertEqual(value.split(separator: "\\").compactMap { Int($0) }, lab, "segment \(segment + 1): \(value)")
         }
         XCTAssertNil(file.itemString(DicomTag.segmentSequence, item: 2, recommendedDisplayCIELabValue))
         XCTAssertEqual(try dciodvfyErrors(url), [])
+    }
+
+    /// Segments coded as the definition says (SNOMED CT liver and a lesion category) keep their codes and meanings
+    /// in the SEG, next to the generic default coding of an uncoded one; dciodvfy stays clean. The golden file
+    /// (seg/ct-series-shuffled-seg-coded.dcm) is what Tools/dicom_seg/test_seg_codes.py reads with pydicom.
+    func testSegmentsCarryTheirCodesAndColours() throws {
+        let (_, image) = try ctSeries()
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("universeg-seg-\(UUID().uuidString).dcm")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try DicomSegWriter.write(Self.labels(on: image), segments: Self.codedSegments, to: url, options: Self.fixedOptions())
+        // The segment sequence's labels and codes, in the order DCMTK's dump lists them.
+        let dump = try DicomFile(path: url.path, headerOnly: true).dump()
+        let fromSegments = try XCTUnwrap(dump.components(separatedBy: "SegmentSequence").dropFirst().first)
+        // (5200,9229) follows (0062,0002): the shared and per-frame groups hold other codes.
+        let segmentPart = try XCTUnwrap(fromSegments.components(separatedBy: "SharedFunctionalGroupsSequence").first)
+        let written = segmentPart.split(separator: "\n").compactMap { line -> String? in
+            guard ["SegmentLabel", "CodeValue", "CodingSchemeDesignator", "CodeMeaning"].contains(where: { line.hasSuffix(" " + $0) }),
+                  let open = line.firstIndex(of: "["), let close = line.lastIndex(of: "]") else { return nil }
+            return String(line[line.index(after: open)..<close])
+        }
+        let expected = Self.codedSegments.flatMap { segment in
+            [segment.category.value, segment.category.scheme, segment.category.meaning,
+             segment.label, segment.type.value, segment.type.scheme, segment.type.meaning]
+        }
+        XCTAssertEqual(written, expected, segmentPart)
+        XCTAssertEqual(try dciodvfyErrors(url), [])
+        let golden = DicomFixtures.root.appendingPathComponent("seg/ct-series-shuffled-seg-coded.dcm")
+        if ProcessInfo.processInfo.environment["UPDATE_GOLDEN"] == "1" {
+            try? FileManager.default.removeItem(at: golden)
+            try FileManager.default.copyItem(at: url, to: golden)
+        }
+        XCTAssertEqual(try Data(contentsOf: url), try Data(contentsOf: golden))
+    }
+
+    static let codedSegments = [
+        DicomSegSegment(value: 1, label: "liver", category: .anatomicalStructure,
+                        type: CodedConcept(scheme: "SCT", value: "10200004", meaning: "Liver"), color: DisplayColor(221, 130, 101)),
+        DicomSegSegment(value: 2, label: "lesion",
+                        category: CodedConcept(scheme: "SCT", value: "49755003", meaning: "Morphologically Altered Structure"),
+                        type: CodedConcept(scheme: "SCT", value: "52988006", meaning: "Lesion"), color: DisplayColor(255, 0, 0)),
+        DicomSegSegment(value: 3, label: "absent", color: DisplayColor(0, 0, 255)),
+    ]
+
+    /// A code that does not fit its DICOM attributes is refused before anything is written.
+    func testACodeTooLongForItsAttributeIsRefused() throws {
+        let (_, image) = try ctSeries()
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("universeg-seg-\(UUID().uuidString).dcm")
+        let segment = DicomSegSegment(value: 1, label: "x", type: CodedConcept(scheme: "SCT", value: "12345678901234567", meaning: "X"))
+        XCTAssertThrowsError(try DicomSegWriter.write(Self.labels(on: image), segments: [segment], to: url)) { error in
+            XCTAssertTrue("\(error)".contains("segment 'x': the code's value '12345678901234567' is longer than 16 characters"), "\(error)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: url.path))
     }
 
     /// The CT series with its middle file (e.dcm, slice 2) missing: the volume keeps five slices with slice 2 empty,
@@ -147,7 +199,7 @@ final class DicomSegTests: XCTestCase {
         let labels = image.withVoxels([Int32](repeating: 1, count: image.count))
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("universeg-seg-\(UUID().uuidString).dcm")
         defer { try? FileManager.default.removeItem(at: url) }
-        try DicomSegWriter.write(labels, segments: [(1, "all")], to: url, options: Self.fixedOptions())
+        try DicomSegWriter.write(labels, segments: [DicomSegSegment(value: 1, label: "all")], to: url, options: Self.fixedOptions())
         let seg = try DicomSegmentation.read(url)
         XCTAssertEqual(seg.frames.count, 2)
         for frame in seg.frames {
@@ -194,7 +246,7 @@ final class DicomSegTests: XCTestCase {
     func testWriterRejectsALabelMapThatIsNotOnADicomGrid() {
         let labels = Volume(shape: [2, 2, 1], affine: .identity, voxels: [Int32](repeating: 1, count: 4))
         let url = URL(fileURLWithPath: "/tmp/never-written.dcm")
-        XCTAssertThrowsError(try DicomSegWriter.write(labels, segments: [(1, "x")], to: url)) { error in
+        XCTAssertThrowsError(try DicomSegWriter.write(labels, segments: [DicomSegSegment(value: 1, label: "x")], to: url)) { error in
             XCTAssertEqual("\(error)", "/tmp/never-written.dcm: error: the label map is not on a DICOM series grid "
                            + "(its source is not DICOM)")
         }

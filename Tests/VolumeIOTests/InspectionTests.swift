@@ -46,8 +46,8 @@ final class InspectionTests: XCTestCase {
     func testFolderWithBadFilesListsEveryUnreadableFileWithItsReason() {
         let report = InspectionReport.inspect(DicomFixtures.root)
         let unreadable = Dictionary(uniqueKeysWithValues: report.skipped.map { (($0.path as NSString).lastPathComponent, $0.reason) })
-        XCTAssertEqual(unreadable["MR_small_jp2klossless.dcm"],
-                       "no decoder for transfer syntax JPEG 2000 (Lossless only) (1.2.840.10008.1.2.4.90) in this DCMTK build")
+        // JPEG 2000 decodes (OpenJPEG): no file is refused for want of a decoder.
+        XCTAssertFalse(report.skipped.contains { $0.reason.contains("no decoder") }, "\(report.skipped)")
         XCTAssertEqual(unreadable["MR_truncated.dcm"], "truncated or malformed DICOM: I/O suspension or premature end of stream")
         XCTAssertEqual(unreadable["ct-series-shuffled-seg.dcm"], "a DICOM Segmentation (SEG), not an image series")
         XCTAssertTrue(report.volumes.contains { $0.dims == [16, 16, 5] && $0.modality == "CT" })
@@ -129,7 +129,7 @@ final class InspectionTests: XCTestCase {
         XCTAssertTrue(reasons["cut.nii.gz"]!.hasPrefix("truncated voxel data"), reasons["cut.nii.gz"]!)
         XCTAssertTrue(reasons["dicom/z-copy-of-c.dcm"]!.hasPrefix("duplicates slice positions of CT series"), reasons["dicom/z-copy-of-c.dcm"]!)
         XCTAssertEqual(reasons["dicom/cut.dcm"], "truncated or malformed DICOM: I/O suspension or premature end of stream")
-        XCTAssertEqual(reasons["brain.mgz"], "unsupported format (FreeSurfer MGH); convert it to NIfTI or DICOM first")
+        XCTAssertTrue(reasons["brain.mgz"]!.hasPrefix("bad MGH header: not a gzip-compressed MGH file"), reasons["brain.mgz"]!)
         XCTAssertEqual(reasons["notes.txt"], "not an image (a .txt document)")
         XCTAssertEqual(reasons["orphan.img"], "image data of an Analyze/NIfTI pair, but no .hdr beside it")
         // Every file on disk appears once: in a volume or skipped.
@@ -206,7 +206,7 @@ final class InspectionNamingTests: XCTestCase {
     }
 
     func testOtherFormatsAreNamed() throws {
-        XCTAssertEqual(OtherImageFormat.reason(for: "/x/brain.MGZ"), "unsupported format (FreeSurfer MGH); convert it to NIfTI or DICOM first")
+        XCTAssertEqual(OtherImageFormat.reason(for: "/x/scan.PAR"), "unsupported format (Philips PAR/REC); convert it to NIfTI or DICOM first")
         XCTAssertEqual(OtherImageFormat.reason(for: "/x/t1.mnc.gz"), "unsupported format (MINC); convert it to NIfTI or DICOM first")
         XCTAssertEqual(OtherImageFormat.reason(for: "/x/readme.md"), "not an image (a .md document)")
         XCTAssertNil(OtherImageFormat.reason(for: "/nonexistent/IM0001"))

@@ -66,6 +66,10 @@ int cdcm_has_tag(const cdcm_file *file, uint32_t tag);
 /// registered (RLE, JPEG, JPEG-LS). 0 for JPEG 2000 and other syntaxes without a decoder in this build.
 int cdcm_can_decode(const cdcm_file *file);
 
+/// The transfer syntax UIDs whose pixels this build decodes (cdcm_can_decode would say 1), joined by '\\',
+/// uncompressed ones first: a DICOM listener accepts these and no others. Caller frees.
+char *cdcm_decodable_transfer_syntaxes(void);
+
 /// The value of a top-level attribute (or of a meta header attribute, group 0002) as text, all values joined by
 /// '\\', leading and trailing spaces removed. NULL when absent or empty. Caller frees.
 char *cdcm_get_string(const cdcm_file *file, uint32_t tag);
@@ -148,9 +152,10 @@ typedef struct cdcm_seg_segment {
     /// The caller picks the codes, e.g. ("91723000", "SCT", "Anatomical Structure").
     const char *category_code[3];
     const char *type_code[3];
-    /// RecommendedDisplayCIELabValue (US, 3, 1), given as sRGB bytes; written only when has_display_color is 1.
+    /// RecommendedDisplayCIELabValue (US, 3, 1), already scaled to 0..65535 (the Swift side converts from sRGB);
+    /// written only when has_display_color is 1.
     int has_display_color;
-    unsigned char display_rgb[3];
+    uint16_t display_cielab[3];
 } cdcm_seg_segment;
 
 /// One frame of a binary segmentation: one segment on one source slice.

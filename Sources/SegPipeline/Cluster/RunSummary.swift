@@ -130,13 +130,15 @@ public struct RunSummary: Codable, Sendable {
         }
     }
 
-    /// Writes index.html and summary.json into `folder`, each atomically.
+    /// Writes index.html, summary.json and summary.csv into `folder`, each atomically.
     public func write(to folder: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try AtomicFile.write(try encoder.encode(self), to: folder.appendingPathComponent("summary.json"))
+        var reports: [StudyReport] = []
         let rows = studies.map { study -> RunSummaryPage.Row in
             let report = StudyReport.read(from: study.outputs, in: folder)
+            if let report { reports.append(report) }
             return RunSummaryPage.Row(
                 study: study.study, status: study.status.rawValue,
                 detail: [study.shard.map { "shard \($0)" }, study.reason].compactMap { $0 }.joined(separator: ": "),
@@ -149,6 +151,8 @@ public struct RunSummary: Codable, Sendable {
         let html = RunSummaryPage.html(pipeline: pipeline, generatedAt: generatedAt, rows: rows, models: models.sorted(),
                                        notes: notes)
         try AtomicFile.write(Data(html.utf8), to: folder.appendingPathComponent("index.html"))
+        try AtomicFile.write(Data(StatisticsTable.csv(reports).utf8),
+                             to: folder.appendingPathComponent(OutputSuffixes.statisticsTable))
     }
 
     /// The lines above the table: per-shard counts and the whole-run figures.

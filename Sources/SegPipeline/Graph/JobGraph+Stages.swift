@@ -6,10 +6,10 @@ import VolumeIO
 extension JobGraph {
     /// The series of a study that the selection rules can choose from (headers only).
     static func candidates(of input: StudyInput, spec: PipelineSpec) throws -> [SeriesCandidate] {
-        let images = StudyDiscovery.niftiImages(of: input, pattern: spec.inputs.image)
-        let useNifti = spec.inputs.format == .nifti || (spec.inputs.format == .auto && (!input.isFolder || !images.isEmpty))
-        if useNifti {
-            return try images.map { try StudyReader.niftiSeries($0) }
+        let format = spec.inputs.format
+        let images = StudyDiscovery.imageFiles(of: input, pattern: spec.inputs.image, format: format.fileFormat)
+        if format.fileFormat != nil || (format == .auto && (!input.isFolder || !images.isEmpty)) {
+            return try images.map { try StudyReader.fileSeries($0) }
         }
         return try StudyReader.dicomSeries(in: input.location)
     }

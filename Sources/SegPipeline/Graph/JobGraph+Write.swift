@@ -18,6 +18,9 @@ extension JobGraph {
         var report = makeReport(study, labels: assembled.labels, supportUsed: assembled.supportUsed,
                                 outputs: outputs.written + (writesReport ? [stem + suffixes.report] : []))
         report.dicom = dicom
+        if spec.outputs.writers.contains(.nifti) {
+            report.colorTables = .init(slicer: stem + suffixes.slicerColorTable, itksnap: stem + suffixes.itksnapLabels)
+        }
         if writesReport {
             let data = try report.encoded()
             try outputs.stage(suffixes.report) { try data.write(to: $0) }
@@ -40,8 +43,15 @@ extension JobGraph {
             StudyReport.DicomIdentity(studyInstanceUID: $0.studyInstanceUID, seriesInstanceUID: $0.seriesInstanceUID,
                                       modality: $0.metadata.modality)
         }
-        if writers.contains(.nifti) {
+        let legend = TargetLegend(targets: spec.targets)
+        if writers.contains(.nifti) || (writers.contains(.native) && study.series.format == .nifti) {
             try outputs.stage(suffixes.labelMap) { try NiftiWriter.write(labels, to: $0) }
+            // Viewers that open the label map find its names and colours beside it.
+            try outputs.stage(suffixes.slicerColorTable) { try Data(legend.slicerColorTable.utf8).write(to: $0) }
+            try outputs.stage(suffixes.itksnapLabels) { try Data(legend.itksnapLabelDescriptions.utf8).write(to: $0) }
+        }
+        if writers.contains(.native) {
+            try NativeLabelMap.stage(labels, format: study.series.format, legend: legend, suffixes: suffixes, to: &outputs)
         }
         if writers.contains(.dicomSeg) {
             if study.series.dicom?.reference.isMosaic == true {
@@ -51,15 +61,13 @@ extension JobGraph {
                 var options = DicomSegOptions()
                 options.seriesDescription = "UniverSeg \(spec.name)"
                 options.softwareVersions = ToolInfo.version
-                options.displayColors = spec.targets.indices.map { QCImage.palette[$0 % QCImage.palette.count] }
-                let segments = spec.targets.map { (value: $0.value, name: $0.name) }
                 try outputs.stage(suffixes.dicomSeg) { url in
-                    let seg = try DicomSegWriter.write(labels, segments: segments, to: url, options: options)
+                    let seg = try DicomSegWriter.write(labels, segments: legend.segments, to: url, options: options)
                     dicom?.segSeriesInstanceUID = seg.seriesInstanceUID
                     dicom?.segSOPInstanceUID = seg.sopInstanceUID
                 }
             } else {
-                warnings.append("dicom-seg not written: the study is NIfTI, not DICOM")
+                warnings.append("dicom-seg not written: the study is \(study.series.format.rawValue), not DICOM")
             }
         }
         if writers.contains(.probabilities) {
@@ -70,7 +78,7 @@ extension JobGraph {
         }
         if writers.contains(.qc) {
             let picture = QCImage.render(image: study.image, labels: labels, plane: study.mapping.plane,
-                                         values: spec.targets.map(\.value))
+                                         values: spec.targets.map(\.value), colors: legend.colors)
             let png = PNGEncoder.encode(width: picture.width, height: picture.height, rgb: picture.rgb)
             try outputs.stage(suffixes.qc) { try png.write(to: $0) }
         }
@@ -90,7 +98,9 @@ extension JobGraph {
             counts[value, default: 0] += 1
             slicesWith[value, default: []].insert([i, j, k][axis])
         } } }
-        let targets = spec.targets.map { target in
+        let statistics = TargetStatistics.compute(image: image, labels: labels, values: spec.targets.map(\.value))
+        let legend = TargetLegend(targets: spec.targets).entries
+        let targets = zip(spec.targets, legend).map { target, shown in
             let steps = (target.smoothSlices ? ["smoothed across slices"] : []) + target.cleanup.steps
             return StudyReport.Target(name: target.name, value: target.value, supportLabels: target.supportLabels,
                                       voxels: counts[target.value] ?? 0,
@@ -98,6 +108,8 @@ extension JobGraph {
                                       slicesWithMask: slicesWith[target.value]?.count ?? 0,
                                       supportUsed: supportUsed[target.name] ?? [],
                                       postprocess: steps.isEmpty ? nil : steps.joined(separator: ", "),
+                                      color: shown.color.rgb, code: shown.code, category: shown.category,
+                                      statistics: statistics[target.value],
                                       leastConfidentSlices: study.leastConfident[target.name])
         }
         var warnings = study.warnings
@@ -113,6 +125,7 @@ extension JobGraph {
             sliceAxis: axis, slicePlane: mapping.plane.rawValue, slicesProcessed: mapping.sliceCount, supportStrategy: spec.support.strategy.rawValue,
             supportSize: spec.model.supportSize, ensemble: spec.model.ensemble, threshold: spec.model.threshold,
             seed: spec.model.seed, fusedAxes: spec.preprocessing.fuseAxes ? true : nil, targets: targets,
+            intensityUnits: series.modality?.uppercased() == "CT" ? "HU" : "source",
             timings: study.timings, warnings: warnings, outputs: outputs,
             finishedAt: Clock.timestamp())
     }

@@ -1,7 +1,8 @@
 import Foundation
 import VolumeIO
 
-/// Finds the studies in an input folder: each sub-folder, or each NIfTI file at the top, whose name matches.
+/// Finds the studies in an input folder: each sub-folder, or each volume file at the top (NIfTI, NRRD, MetaImage or
+/// MGH holding its own voxels), whose name matches.
 public enum StudyDiscovery {
     /// The studies a run or watch of `spec` sees: those of `studies(_:excluding:)` in its input folder, leaving
     /// out the folders the tool itself writes there (the output folder, done/, failed/). The one list of them.
@@ -29,8 +30,8 @@ public enum StudyDiscovery {
             guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else { continue }
             if isFolder.boolValue {
                 studies.append(stamp(url, name: name, isFolder: true))
-            } else if NiftiFileName.extension(of: name) != nil {
-                studies.append(stamp(url, name: NiftiFileName.stem(name), isFolder: false))
+            } else if VolumeFile.isSelfContained(name) {
+                studies.append(stamp(url, name: VolumeFile.stem(name), isFolder: false))
             }
         }
         return studies
@@ -76,15 +77,16 @@ public enum StudyDiscovery {
         return StudyInput(name: name, location: url, isFolder: isFolder, files: files.sorted { $0.path < $1.path })
     }
 
-    /// The NIfTI image files of a study: the file itself, or the top-level files of its folder matching `pattern`
-    /// in any letter case (so `*.nii.gz` finds `T1.NII.GZ`, as the reader opens it), minus label files.
-    public static func niftiImages(of study: StudyInput, pattern: String) -> [URL] {
+    /// The image files of a study: the file itself, or the top-level files of its folder in `format` (any readable
+    /// format when nil, see `VolumeFile`) matching `pattern` in any letter case (so `*.nii.gz` finds `T1.NII.GZ`,
+    /// as the reader opens it), minus label files (`*_label.*`, 3D Slicer's `*.seg.nrrd`).
+    public static func imageFiles(of study: StudyInput, pattern: String, format: VolumeFileFormat? = nil) -> [URL] {
         guard study.isFolder else { return [study.location] }
         let pattern = pattern.lowercased()
         return study.files.map(\.path).filter { path in
-            !path.contains("/") && NiftiFileName.extension(of: path) != nil
-                && fnmatch(pattern, path.lowercased(), 0) == 0
-                && !NiftiFileName.stem(path).lowercased().hasSuffix("_label")
+            guard !path.contains("/"), let found = VolumeFile.format(of: path), format == nil || found == format else { return false }
+            let lower = path.lowercased()
+            return fnmatch(pattern, lower, 0) == 0 && !VolumeFile.stem(lower).hasSuffix("_label") && !lower.hasSuffix(".seg.nrrd")
         }.map { study.location.appendingPathComponent($0) }
     }
 }

@@ -4,14 +4,15 @@ import VolumeIO
 /// Finds and reads the image series of a study and the pairs of a support library, with VolumeIO's readers.
 /// Every error names the file and the reason.
 enum StudyReader {
-    /// Header facts of one NIfTI image file (no voxels are decompressed).
-    static func niftiSeries(_ file: URL) throws -> SeriesCandidate {
-        let header = try NiftiReader.readHeader(file)
+    /// Header facts of one volume file (NIfTI, NRRD, MetaImage or MGH; no voxels are decompressed).
+    static func fileSeries(_ file: URL) throws -> SeriesCandidate {
+        let header = try VolumeFile.readHeader(file)
         let name = file.lastPathComponent
-        let stem = NiftiFileName.stem(name)
-        var candidate = SeriesCandidate(id: stem, format: .nifti, modality: nil, description: name,
-                                        shape: header.shape, affine: header.affine, files: [file])
-        if header.volumeCount > 1 {
+        var candidate = SeriesCandidate(id: VolumeFile.stem(name), format: SeriesFormat(header.format), modality: nil,
+                                        description: name, shape: header.shape, affine: header.affine,
+                                        files: [file] + header.dataFiles.map { URL(fileURLWithPath: $0) })
+        candidate.warnings = header.warnings.map { "\(name): \($0)" }
+        if header.format == .nifti, header.volumeCount > 1 {
             candidate.warnings.append("\(name) holds \(header.volumeCount) volumes; the first is segmented")
         }
         return candidate
@@ -51,7 +52,7 @@ enum StudyReader {
     /// The voxels of `series` in RAS+, with its source geometry (for writing outputs on exactly its grid).
     static func readImage(_ series: SeriesCandidate) throws -> Volume<Float> {
         if let dicom = series.dicom { return try DicomReader.readVolume(dicom) }
-        return try NiftiReader.readImage(series.files[0], volumeIndex: 0)
+        return try VolumeFile.readImage(series.files[0])
     }
 
     /// One support example: the image, its label map (which must lie on the same grid) and its annotated slices.
@@ -59,9 +60,9 @@ enum StudyReader {
     /// annotated slices are those the SEG has frames on.
     static func readSupport(_ pair: LabelledPair) throws -> SupportVolumes {
         switch pair.source {
-        case .nifti:
-            let label = try NiftiReader.readLabels(pair.label, volumeIndex: 0)
-            return SupportVolumes(image: try NiftiReader.readImage(pair.image, volumeIndex: 0), label: label,
+        case .files:
+            let label = try VolumeFile.readLabels(pair.label)
+            return SupportVolumes(image: try VolumeFile.readImage(pair.image), label: label,
                                   annotated: pair.annotation.resolved(on: label))
         case .dicomSeg(let uid):
             guard let series = DicomReader.scan(pair.image).series.first(where: { $0.seriesInstanceUID == uid }) else {

@@ -1,9 +1,9 @@
 import Foundation
 import VolumeIO
 
-/// One entry of the input folder taken as a study: a sub-folder, or a single NIfTI file.
+/// One entry of the input folder taken as a study: a sub-folder, or a single volume file.
 public struct StudyInput: Sendable, Equatable {
-    /// The entry's name without NIfTI extensions; used in output names and the ledger.
+    /// The entry's name without its volume file extension; used in output names and the ledger.
     public var name: String
     public var location: URL
     public var isFolder: Bool
@@ -40,7 +40,18 @@ public struct FileStamp: Sendable, Equatable {
 }
 
 public enum SeriesFormat: String, Sendable, Codable {
-    case nifti, dicom
+    case nifti, dicom, nrrd
+    case metaImage = "metaimage"
+    case mgh
+
+    init(_ format: VolumeFileFormat) {
+        switch format {
+        case .nifti: self = .nifti
+        case .nrrd: self = .nrrd
+        case .metaImage: self = .metaImage
+        case .mgh: self = .mgh
+        }
+    }
 }
 
 /// One image series of a study that could be segmented, described by its header only.

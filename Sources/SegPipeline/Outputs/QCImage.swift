@@ -6,10 +6,6 @@ import VolumeIO
 /// screen-up toward A (axial) or S, screen-right toward the patient's left when the picture spans left-right
 /// (radiological), else toward A.
 public enum QCImage {
-    /// Outline colours, one per target in definition order (repeats after 6).
-    public static let palette: [(UInt8, UInt8, UInt8)] = [(255, 40, 40), (40, 220, 40), (60, 140, 255),
-                                                          (255, 220, 0), (255, 60, 255), (0, 230, 230)]
-
     public struct Picture: Sendable {
         public var width: Int
         public var height: Int
@@ -19,11 +15,13 @@ public enum QCImage {
     }
 
     /// - Parameters:
-    ///   - values: output label values in target order (their colours follow `palette`).
+    ///   - values: output label values in target order.
+    ///   - colors: their outline colours, in the same order (repeating when shorter).
     ///   - panelSide: the longer side of each panel in pixels.
     /// - Complexity: one pass over the labels and the image's intensity window; no copy of either volume (a CT's
     ///   worth of voxels is hundreds of MB).
     public static func render(image: Volume<Float>, labels: Volume<Int32>, plane: AnatomicalPlane, values: [Int32],
+                              colors: [DisplayColor] = TargetLegend.palette,
                               panels: Int = 5, panelSide: Int = 256) -> Picture {
         precondition(image.shape == labels.shape, "image and labels must share a grid")
         let frame = CanonicalFrame(shape: image.shape, affine: image.affine)
@@ -32,11 +30,12 @@ public enum QCImage {
         let area = labelledArea(labels, frame: frame, axis: axis)
         let window = IntensityNormalization.percentile(lower: 1, upper: 99).window(for: image.voxels)
         let rendered = slices.map { renderPanel(image: image, labels: labels, frame: frame, axis: axis, slice: $0,
-                                                values: values, window: window, side: panelSide) }
+                                                values: values, colors: colors, window: window, side: panelSide) }
         let gap = 4
         let panelHeight = rendered.map(\.height).max() ?? 1
         let width = max(1, rendered.reduce(0) { $0 + $1.width } + gap * max(0, rendered.count - 1))
-        let strip = sliceStrip(area: area, shown: slices, width: width, colour: palette[0])
+        let first = colors.first ?? TargetLegend.palette[0]
+        let strip = sliceStrip(area: area, shown: slices, width: width, colour: (first.red, first.green, first.blue))
         let height = panelHeight + strip.height
         var rgb = [UInt8](repeating: 0, count: width * height * 3)
         rgb.replaceSubrange((panelHeight * width * 3)..., with: strip.rgb)
@@ -112,7 +111,7 @@ public enum QCImage {
     /// One slice along canonical `axis` (indices grow toward R, A, S): columns run along the lower canonical
     /// in-plane axis, rows along the higher.
     static func renderPanel(image: Volume<Float>, labels: Volume<Int32>, frame: CanonicalFrame, axis: Int, slice: Int,
-                            values: [Int32], window: IntensityWindow, side: Int) -> Panel {
+                            values: [Int32], colors: [DisplayColor], window: IntensityWindow, side: Int) -> Panel {
         let (u, v) = inPlaneAxes(axis)
         let nu = frame.canonicalShape[u], nv = frame.canonicalShape[v]
         let spacing = image.spacing
@@ -154,10 +153,10 @@ public enum QCImage {
                     nx < 0 || ny < 0 || nx >= width || ny >= height || labelAt[ny * width + nx] != value
                 }
                 guard edge else { continue }
-                let colour = palette[target % palette.count]
+                let colour = colors.isEmpty ? TargetLegend.palette[0] : colors[target % colors.count]
                 for (px, py) in [(x, y), (x + 1, y), (x, y + 1)] where px < width && py < height {
                     let p = (py * width + px) * 3
-                    rgb[p] = colour.0; rgb[p + 1] = colour.1; rgb[p + 2] = colour.2
+                    rgb[p] = colour.red; rgb[p + 1] = colour.green; rgb[p + 2] = colour.blue
                 }
             }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import VolumeIO
 
 /// The per-study JSON report (`<name>_report.json`). Field names are stable: scripts read them.
 public struct StudyReport: Codable, Sendable, Equatable {
@@ -22,9 +23,24 @@ public struct StudyReport: Codable, Sendable, Equatable {
         public var supportUsed: [String]
         /// The post-processing applied, in words (nil: none).
         public var postprocess: String?
+        /// How viewers show it (`TargetLegend`): sRGB colour, and the SEG's Segmented Property Type and Category.
+        /// Optional so that reports written before these fields still decode.
+        public var color: [Int]?
+        public var code: CodedConcept?
+        public var category: CodedConcept?
+        /// Volume, intensities, bounds and centroid of the mask; nil when the target is empty.
+        public var statistics: TargetStatistics?
         /// The slices (index in the file along the slicing axis) where the prediction is least certain, most
         /// uncertain first: the ones to annotate next (`SliceConfidence`, docs/support-libraries.md).
         public var leastConfidentSlices: [SliceConfidence.Slice]?
+    }
+
+    /// The colour tables written beside the NIfTI label map, relative to the output folder.
+    public struct ColorTables: Codable, Sendable, Equatable {
+        /// 3D Slicer colour table (`.ctbl`).
+        public var slicer: String
+        /// ITK-SNAP label description file.
+        public var itksnap: String
     }
 
     public struct Timings: Codable, Sendable, Equatable {
@@ -60,6 +76,10 @@ public struct StudyReport: Codable, Sendable, Equatable {
     /// True when the study was segmented along all three planes and the probabilities averaged (nil: one plane).
     public var fusedAxes: Bool?
     public var targets: [Target]
+    /// The unit of the targets' intensity statistics: "HU" for CT; "source" otherwise (the stored values after
+    /// the DICOM modality LUT or the NIfTI scaling).
+    public var intensityUnits: String?
+    public var colorTables: ColorTables?
     public var timings: Timings
     public var warnings: [String]
     /// Output files, relative to the output folder.

@@ -26,6 +26,9 @@ public struct BatchRun: Sendable {
         public var skipped: Int { outcomes.filter { $0.status == .skipped }.count }
         /// Studies that were due but not started because the run was asked to stop.
         public var notStarted: Int
+        /// What was sent to `outputs.send` after the studies were written; nil when the pipeline sends nothing or
+        /// the run was stopped (the next run sends it).
+        public var delivery: Delivery.Report? = nil
     }
 
     public struct PlanItem: Sendable {
@@ -122,7 +125,13 @@ public struct BatchRun: Sendable {
                 try SummaryWriter.write(spec: spec, outcomes: outcomes)
             }
         }
-        return Result(outcomes: outcomes, peakInFlight: peak, notStarted: todo.count - processed.count)
+        var result = Result(outcomes: outcomes, peakInFlight: peak, notStarted: todo.count - processed.count)
+        if !(spec.outputs.send.isEmpty && spec.outputs.stow.isEmpty), !shouldStop() {
+            // Every committed SEG a destination lacks: this run's and earlier ones' ("written, not delivered").
+            let delivery = Delivery(spec: spec, shard: graph.shard)
+            result.delivery = try await BlockingLane(label: "deliver").run { delivery.deliver() }
+        }
+        return result
     }
 }
 
@@ -143,11 +152,13 @@ enum OutputHygiene {
     }
 }
 
-/// Writes index.html for a set of outcomes; studies skipped as done get their numbers from their reports on disk.
+/// Writes index.html and summary.csv for a set of outcomes; studies skipped as done get their numbers from their
+/// reports on disk.
 public enum SummaryWriter {
     public static func write(spec: PipelineSpec, outcomes: [StudyOutcome]) throws {
         let folder = spec.outputs.folder
         let entries = Ledger(outputFolder: folder).entries()
+        var reports: [StudyReport] = []
         let rows = outcomes.map { outcome -> RunSummaryPage.Row in
             var report = outcome.report
             var outputs = outcome.outputs
@@ -157,6 +168,7 @@ public enum SummaryWriter {
                 // A report that is gone is not linked.
                 outputs = entry.outputs.filter { report != nil || !$0.hasSuffix("_report.json") }
             }
+            if let report { reports.append(report) }
             return RunSummaryPage.Row(
                 study: outcome.study.name, status: outcome.status.rawValue,
                 detail: outcome.reason.map { (outcome.stage.map { "\($0.rawValue): " } ?? "") + $0 }
@@ -170,5 +182,7 @@ public enum SummaryWriter {
         let html = RunSummaryPage.html(pipeline: spec.name, generatedAt: Clock.timestamp(), rows: rows,
                                        models: models.sorted())
         try AtomicFile.write(Data(html.utf8), to: folder.appendingPathComponent("index.html"))
+        try AtomicFile.write(Data(StatisticsTable.csv(reports).utf8),
+                             to: folder.appendingPathComponent(OutputSuffixes.statisticsTable))
     }
 }

@@ -31,6 +31,32 @@ public struct LedgerEntry: Codable, Sendable, Equatable {
     }
 }
 
+/// A ledger line saying that a destination acknowledged (C-STORE success or warning) one output instance of a
+/// study: `{"kind": "delivery", "study": ..., "destination": "PACS@host:port", "file": "a/b_seg.dcm",
+/// "sopInstanceUID": ..., "deliveredAt": ...}`. Keyed by destination and SOP Instance UID, so an instance is never
+/// sent again to a destination that took it, while a recomputed SEG (a new instance) is.
+public struct DeliveryRecord: Codable, Sendable, Equatable {
+    static let kindName = "delivery"
+
+    public var kind: String
+    public var study: String
+    /// `DicomDestination.description`: CALLED_AET@host:port.
+    public var destination: String
+    /// The output file sent, relative to the output folder.
+    public var file: String
+    public var sopInstanceUID: String
+    public var deliveredAt: String
+
+    public init(study: String, destination: String, file: String, sopInstanceUID: String, deliveredAt: String) {
+        kind = Self.kindName
+        self.study = study
+        self.destination = destination
+        self.file = file
+        self.sopInstanceUID = sopInstanceUID
+        self.deliveredAt = deliveredAt
+    }
+}
+
 /// Append-only JSON-lines files in the output folder recording finished studies, so a rerun skips them: one
 /// writer per file (`ledger.jsonl` for a whole run or watch, `ledger-shard-K-of-N.jsonl` for shard K of N), so
 /// records of concurrent shards never interleave, and every reader sees all of them. Lines are appended only after
@@ -92,11 +118,27 @@ public struct Ledger: Sendable {
     }
 
     /// Appends one entry as a single write, then syncs it to disk.
-    public func append(_ entry: LedgerEntry) throws {
+    public func append(_ entry: LedgerEntry) throws { try appendLine(entry) }
+
+    /// The deliveries recorded so far in every ledger file (lines with `"kind": "delivery"`; the study entries above never decode as one,
+    /// nor these as a study entry).
+    public func deliveries() -> [DeliveryRecord] {
+        let decoder = JSONDecoder()
+        return files().flatMap { file in
+            ((try? Data(contentsOf: file)) ?? Data()).split(separator: UInt8(ascii: "\n")).compactMap {
+                (try? decoder.decode(DeliveryRecord.self, from: Data($0))).flatMap { $0.kind == DeliveryRecord.kindName ? $0 : nil }
+            }
+        }
+    }
+
+    /// Appends one delivery record as a single write, then syncs it to disk.
+    public func append(_ record: DeliveryRecord) throws { try appendLine(record) }
+
+    private func appendLine(_ value: some Encodable) throws {
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var line = try encoder.encode(entry)
+        var line = try encoder.encode(value)
         line.append(UInt8(ascii: "\n"))
         if !FileManager.default.fileExists(atPath: url.path) {
             guard FileManager.default.createFile(atPath: url.path, contents: nil) else {

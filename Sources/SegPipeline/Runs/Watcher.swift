@@ -1,3 +1,4 @@
+import DicomNetwork
 import Foundation
 import VolumeIO
 
@@ -20,11 +21,19 @@ public struct Watcher: Sendable {
         var since: Date
     }
 
+    /// Seconds between delivery attempts while a destination of `outputs.send` lacks something.
+    public static let deliveryRetrySeconds: Double = 30
+
     /// Watches until `stop` returns true (checked every poll); then the studies being inferred finish and are moved,
     /// and those not yet at inference stay in the inbox for the next start.
-    /// `onOutcome` sees each finished study after it was moved.
+    /// `onOutcome` sees each finished study after it was moved; `onDelivery` each delivery pass that did something
+    /// (`outputs.send`: after studies finish, at start for what earlier runs left, and every
+    /// `deliveryRetrySeconds` while something is not delivered); `onListenerEvent` the DICOM listener's events
+    /// (`inputs.listen`), on the listener's thread.
     public func run(until stop: @escaping @Sendable () async -> Bool,
-                    onOutcome: @escaping @Sendable (StudyOutcome) async -> Void = { _ in }) async throws {
+                    onOutcome: @escaping @Sendable (StudyOutcome) async -> Void = { _ in },
+                    onDelivery: @escaping @Sendable (Delivery.Report) async -> Void = { _ in },
+                    onListenerEvent: @escaping @Sendable (ListenerEvent) -> Void = { _ in }) async throws {
         let spec = graph.spec
         let lock = try OutputFolderLock(spec.outputs.folder) {   // creates the output folder
             OutputHygiene.removeStaleTemporaries(in: spec.outputs.folder)
@@ -33,9 +42,25 @@ public struct Watcher: Sendable {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         }
         defer { withExtendedLifetime(lock) {} }
+        // The listener only feeds the inbox; the poll below finds its studies like any others.
+        let listener = try spec.inputs.listen.map {
+            try DicomListener(ListenerSettings(port: $0.port, aeTitle: $0.aeTitle,
+                                               allowedCallingAETitles: $0.allowedCallingAETitles,
+                                               inbox: spec.inputs.folder,
+                                               transferSyntaxes: DicomReader.decodableTransferSyntaxUIDs),
+                              onEvent: onListenerEvent)
+        }
+        defer { listener?.stop() }
         let source = BoundedChannel<StudyInput>(capacity: 1)
         let state = WatchState()
         let stopping = StopFlag()
+        let delivery = spec.outputs.send.isEmpty && spec.outputs.stow.isEmpty ? nil : Delivery(spec: spec)
+        let deliveryLane = BlockingLane(label: "deliver")
+        func deliver() async -> Delivery.Report? {
+            guard let delivery, let report = try? await deliveryLane.run({ delivery.deliver() }) else { return nil }
+            if !report.items.isEmpty { await onDelivery(report) }
+            return report
+        }
 
         async let graphDone: Int = graph.process(source, shouldStop: { stopping.isRaised }) { outcome in
             // A study dropped by the stop stays in the inbox, to be done after a restart.
@@ -48,7 +73,16 @@ public struct Watcher: Sendable {
 
         // Keyed by path, not study name: "a/" and "a.nii.gz" are both study "a" (and fail as a conflict).
         var sightings: [String: Sighting] = [:]
+        var nextDelivery = Date()   // at once: what earlier runs wrote and did not deliver
+        var delivered = 0
         while !(await stop()) {
+            let finished = await state.outcomes.filter { $0.status == .done }.count
+            if delivery != nil, finished > delivered || Date() >= nextDelivery {
+                delivered = finished
+                let report = await deliver()
+                nextDelivery = report?.notDelivered.isEmpty ?? false ? .distantFuture
+                                                                   : Date().addingTimeInterval(Self.deliveryRetrySeconds)
+            }
             let studies = (try? StudyDiscovery.studies(for: spec)) ?? []
             let now = Date()
             let present = Set(studies.map(\.location.path))
@@ -90,6 +124,8 @@ public struct Watcher: Sendable {
         stopping.raise()
         await source.finish()
         _ = await graphDone
+        // The studies finished during the stop are sent too; what fails is sent after the next start.
+        if delivery != nil, await state.outcomes.filter({ $0.status == .done }).count > delivered { _ = await deliver() }
     }
 
     /// The name a study is processed under: its own, or `name-2`, `name-3`, ... when a study of that name was
@@ -128,7 +164,7 @@ public struct Watcher: Sendable {
     static func freeName(for name: String, in folder: URL) -> URL {
         var candidate = folder.appendingPathComponent(name)
         var n = 2
-        let ext = NiftiFileName.extension(of: name) ?? ""
+        let ext = VolumeFile.extension(of: name) ?? ""
         let stem = String(name.dropLast(ext.count))
         while FileManager.default.fileExists(atPath: candidate.path) {
             candidate = folder.appendingPathComponent("\(stem)-\(n)\(ext)")

@@ -1,3 +1,4 @@
+import DicomNetwork
 import Foundation
 import VolumeIO
 
@@ -35,26 +36,57 @@ public struct PipelineSpec: Sendable, Equatable {
 }
 
 public enum InputFormat: String, Sendable, CaseIterable {
-    case auto, nifti, dicom
+    case auto, nifti, dicom, nrrd, metaimage, mgh
+
+    /// The volume file format this names, or nil for `auto` and `dicom`.
+    public var fileFormat: VolumeFileFormat? {
+        switch self {
+        case .auto, .dicom: nil
+        case .nifti: .nifti
+        case .nrrd: .nrrd
+        case .metaimage: .metaImage
+        case .mgh: .mgh
+        }
+    }
 }
 
 public struct InputSpec: Sendable, Equatable {
-    /// The folder whose entries are studies (a sub-folder, or a single NIfTI file, per study).
+    /// The folder whose entries are studies (a sub-folder, or a single volume file, per study).
     public var folder: URL
     /// Shell-style pattern on entry names selecting which entries are studies.
     public var match: String
     public var format: InputFormat
-    /// For NIfTI studies held in folders: the pattern naming the image file(s) inside a study folder.
+    /// For studies of volume files held in folders: the pattern naming the image file(s) inside a study folder
+    /// (only files of a readable format, `VolumeFile`, are considered).
     public var image: String
     public var series: SeriesSelector
+    /// A DICOM listener filing received instances into `folder` while `watch` runs; nil: none.
+    public var listen: ListenSpec?
 
-    public init(folder: URL, match: String = "*", format: InputFormat = .auto, image: String = "*.nii*",
-                series: SeriesSelector = .init()) {
+    public init(folder: URL, match: String = "*", format: InputFormat = .auto, image: String = "*",
+                series: SeriesSelector = .init(), listen: ListenSpec? = nil) {
         self.folder = folder
         self.match = match
         self.format = format
         self.image = image
         self.series = series
+        self.listen = listen
+    }
+}
+
+/// `inputs.listen`: a C-STORE listener feeding the input folder (see docs/dicom-network.md).
+public struct ListenSpec: Sendable, Equatable {
+    public var port: UInt16
+    public var aeTitle: String
+    /// Calling AE titles allowed to send; empty allows any.
+    public var allowedCallingAETitles: [String]
+
+    public static let defaultAETitle = "UNIVERSEG"
+
+    public init(port: UInt16, aeTitle: String = defaultAETitle, allowedCallingAETitles: [String] = []) {
+        self.port = port
+        self.aeTitle = aeTitle
+        self.allowedCallingAETitles = allowedCallingAETitles
     }
 }
 
@@ -193,15 +225,24 @@ public struct TargetSpec: Sendable, Equatable {
     public var smoothSlices: Bool
     /// 3D clean-up of this target's mask on the native grid.
     public var cleanup: MaskCleanup
+    /// How viewers show it (SEG segment, colour tables, QC outline); nil: the defaults `TargetLegend` documents.
+    public var color: DisplayColor?
+    /// The structure as a coded concept (SEG Segmented Property Type), and its category.
+    public var code: CodedConcept?
+    public var category: CodedConcept?
 
     public init(name: String, value: Int32, supportLabels: [Int32], libraries: [URL] = [], smoothSlices: Bool = false,
-                cleanup: MaskCleanup = .none) {
+                cleanup: MaskCleanup = .none, color: DisplayColor? = nil, code: CodedConcept? = nil,
+                category: CodedConcept? = nil) {
         self.smoothSlices = smoothSlices
         self.name = name
         self.value = value
         self.supportLabels = supportLabels
         self.libraries = libraries
         self.cleanup = cleanup
+        self.color = color
+        self.code = code
+        self.category = category
     }
 }
 
@@ -226,6 +267,10 @@ public struct ModelSpec: Sendable, Equatable {
 public enum WriterKind: String, Sendable, CaseIterable, Hashable {
     case nifti
     case dicomSeg = "dicom-seg"
+    /// The label map in the study's own file format when that is NRRD (a 3D Slicer .seg.nrrd), MetaImage (.mha) or
+    /// MGH (.mgz); NIfTI's for a NIfTI study (the `nifti` writer's file, written once); nothing for DICOM, whose
+    /// own format is `dicom-seg`.
+    case native
     case probabilities
     case report
     case qc
@@ -242,8 +287,13 @@ public struct OutputSpec: Sendable, Equatable {
     public var suffixes = OutputSuffixes()
     /// Whether finished studies are recorded in `folder/ledger.jsonl` (off for one-off `segment`).
     public var ledger: Bool = true
+    /// Where each study's DICOM SEG is C-STOREd once its outputs are committed (`outputs.send`); delivery is recorded
+    /// per destination in the ledger.
+    public var send: [DicomDestination] = []
+    /// DICOMweb services each study's DICOM SEG is stored to with STOW-RS (`outputs.stow`), recorded like `send`.
+    public var stow: [StowDestination] = []
 
-    public init(folder: URL, naming: String = "{study}/{study}", writers: [WriterKind] = [.nifti, .report, .qc],
+    public init(folder: URL, naming: String = "{study}/{study}", writers: [WriterKind] = [.nifti, .native, .report, .qc],
                 summary: Bool = true) {
         self.folder = folder
         self.naming = naming
@@ -260,8 +310,24 @@ public struct OutputSuffixes: Sendable, Equatable {
     public var dicomSeg = "_seg.dcm"
     public var report = "_report.json"
     public var qc = "_qc.png"
+    /// The run's table of every study's target statistics, in the output folder itself.
+    public static let statisticsTable = "summary.csv"
+    /// The `native` writer's label maps: 3D Slicer recognises a segmentation by the .seg.nrrd ending.
+    public var nrrdLabelMap = ".seg.nrrd"
+    public var metaImageLabelMap = "_seg.mha"
+    public var mghLabelMap = "_seg.mgz"
 
     public init() {}
+
+    /// Colour tables beside the label map, named after it: `_seg.nii.gz` gives `_seg.ctbl` (3D Slicer) and
+    /// `_seg.itksnap.txt` (ITK-SNAP label descriptions).
+    public var slicerColorTable: String { labelMapStem + ".ctbl" }
+    public var itksnapLabels: String { labelMapStem + ".itksnap.txt" }
+
+    private var labelMapStem: String {
+        for ext in [".nii.gz", ".nii"] where labelMap.lowercased().hasSuffix(ext) { return String(labelMap.dropLast(ext.count)) }
+        return labelMap
+    }
 
     public func probabilities(target: String) -> String { "_prob-\(target).nii.gz" }
 }

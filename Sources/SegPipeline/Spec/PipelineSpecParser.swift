@@ -1,3 +1,4 @@
+import DicomNetwork
 import Foundation
 import VolumeIO
 import Yams
@@ -100,7 +101,7 @@ public enum PipelineSpecParser {
     }
 
     static func readInputs(_ node: Node, _ r: inout NodeReader) -> InputSpec? {
-        guard let f = r.fields(node, in: "inputs", allowed: ["folder", "match", "format", "image", "series"],
+        guard let f = r.fields(node, in: "inputs", allowed: ["folder", "match", "format", "image", "series", "listen"],
                                required: ["folder"]) else { return nil }
         let folder = f["folder"].flatMap { r.path($0, "input folder", mustExist: .folder) }
         var spec = InputSpec(folder: folder ?? URL(fileURLWithPath: "/"))
@@ -127,6 +128,13 @@ public enum PipelineSpecParser {
             if let e = s["echo"], let v = r.int(e, "echo", in: 1...1000) { spec.series.echo = v }
             if let v = s["volume"], let rule = readVolumeRule(v, &r) { spec.series.volume = rule }
         }
+        if let n = f["listen"] {
+            spec.listen = readListen(n, &r)
+            if spec.format == .nifti, let format = f["format"] {
+                r.error(format, "inputs.listen receives DICOM, but inputs.format is nifti",
+                        hint: "set format: dicom (or auto) for a listener's inbox")
+            }
+        }
         return folder == nil ? nil : spec
     }
 
@@ -149,6 +157,86 @@ public enum PipelineSpecParser {
                     + Suggestion.didYouMean(node.scalar?.string ?? "", in: ["first", "last"]), hint: hint)
             return nil
         }
+    }
+
+    /// `inputs.listen: {port, aet, allowed_calling_aets}`.
+    static func readListen(_ node: Node, _ r: inout NodeReader) -> ListenSpec? {
+        guard let f = r.fields(node, in: "listen", allowed: ["port", "aet", "allowed_calling_aets"], required: ["port"]),
+              let p = f["port"], let port = r.int(p, "port", in: 1...65535) else { return nil }
+        var spec = ListenSpec(port: UInt16(port))
+        if let n = f["aet"], let title = aeTitle(n, "aet", &r) { spec.aeTitle = title }
+        if let n = f["allowed_calling_aets"] {
+            spec.allowedCallingAETitles = r.list(n, "allowed_calling_aets").compactMap { aeTitle($0, "allowed_calling_aets", &r) }
+        }
+        return spec
+    }
+
+    /// `outputs.send: [{host, port, called_aet, calling_aet, timeout}]`.
+    static func readSend(_ node: Node, _ r: inout NodeReader) -> [DicomDestination] {
+        guard case .sequence(let items) = node else {
+            r.error(node, "'send' must be a list of destinations, got \(NodeReader.kind(of: node))",
+                    hint: "e.g. send: [{host: pacs.example.org, port: 104, called_aet: PACS}]")
+            return []
+        }
+        var destinations: [DicomDestination] = []
+        for item in items {
+            guard let f = r.fields(item, in: "send", allowed: ["host", "port", "called_aet", "calling_aet", "timeout"],
+                                   required: ["host", "port", "called_aet"]),
+                  let h = f["host"], let host = r.string(h, "host"),
+                  let p = f["port"], let port = r.int(p, "port", in: 1...65535),
+                  let c = f["called_aet"], let called = aeTitle(c, "called_aet", &r) else { continue }
+            if host.isEmpty || host.contains(where: \.isWhitespace) {
+                r.error(h, "'host' must be a host name or an IP address, got '\(host)'")
+                continue
+            }
+            var destination = DicomDestination(host: host, port: UInt16(port), calledAETitle: called,
+                                               callingAETitle: ListenSpec.defaultAETitle)
+            if let n = f["calling_aet"], let calling = aeTitle(n, "calling_aet", &r) { destination.callingAETitle = calling }
+            if let n = f["timeout"], let v = seconds(n, "timeout", &r) {
+                if v < 1 || v > 3600 { r.error(n, "'timeout' must be from 1 s to 1 h") } else { destination.timeoutSeconds = UInt32(v) }
+            }
+            if destinations.contains(where: { $0.description == destination.description }) {
+                r.error(item, "destination \(destination.description) is listed twice", hint: "keep one of them")
+                continue
+            }
+            destinations.append(destination)
+        }
+        return destinations
+    }
+
+    /// `outputs.stow: {url, timeout}`, or a list of them.
+    static func readStow(_ node: Node, _ r: inout NodeReader) -> [StowDestination] {
+        let items: [Node] = if case .sequence(let sequence) = node { Array(sequence) } else { [node] }
+        var destinations: [StowDestination] = []
+        for item in items {
+            guard let f = r.fields(item, in: "stow", allowed: ["url", "timeout"], required: ["url"]),
+                  let u = f["url"], let text = r.string(u, "url") else { continue }
+            guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
+                  url.host?.isEmpty == false else {
+                r.error(u, "'url' must be an http or https URL of a DICOMweb service, got '\(text)'",
+                        hint: "e.g. url: https://pacs.example.org/dicom-web (instances are POSTed to URL/studies)")
+                continue
+            }
+            var destination = StowDestination(url: url)
+            if let n = f["timeout"], let v = seconds(n, "timeout", &r) {
+                if v < 1 || v > 3600 { r.error(n, "'timeout' must be from 1 s to 1 h") } else { destination.timeoutSeconds = UInt32(v) }
+            }
+            if destinations.contains(destination) {
+                r.error(item, "destination \(destination.description) is listed twice", hint: "keep one of them")
+                continue
+            }
+            destinations.append(destination)
+        }
+        return destinations
+    }
+
+    static func aeTitle(_ node: Node, _ what: String, _ r: inout NodeReader) -> String? {
+        guard let text = r.string(node, what) else { return nil }
+        if let problem = AETitle.problem(in: text) {
+            r.error(node, "'\(what)': \(problem)", hint: "AE titles are 1 to 16 characters, e.g. UNIVERSEG")
+            return nil
+        }
+        return text.trimmingCharacters(in: .whitespaces)
     }
 
     static func readPreprocessing(_ node: Node, _ r: inout NodeReader) -> PreprocessingSpec {
@@ -304,7 +392,8 @@ public enum PipelineSpecParser {
         var names: [String: Node] = [:], values: [Int32: Node] = [:]
         var failed = false
         for item in sequence {
-            guard let f = r.fields(item, in: "target", allowed: ["name", "value", "labels", "support", "postprocess"],
+            guard let f = r.fields(item, in: "target", allowed: ["name", "value", "labels", "support", "postprocess",
+                                                                  "color", "code", "category"],
                                    required: ["name", "value", "labels"]) else { failed = true; continue }
             var name: String?
             if let n = f["name"], let text = r.string(n, "name") {
@@ -346,13 +435,59 @@ public enum PipelineSpecParser {
                         hint: "add 'support: FOLDER' to the target or 'support: {library: FOLDER}' to the pipeline")
             }
             let (smooth, cleanup) = f["postprocess"].map { readPostprocess($0, &r) } ?? (false, .none)
+            let color = f["color"].flatMap { readColor($0, &r) }
+            let code = f["code"].flatMap { readCode($0, "code", &r) }
+            let category = f["category"].flatMap { readCode($0, "category", &r) }
+            if f["color"] != nil && color == nil || f["code"] != nil && code == nil || f["category"] != nil && category == nil {
+                failed = true
+            }
             guard let name, let value, !labels.isEmpty || !segmentLabels.isEmpty else { failed = true; continue }
             var target = TargetSpec(name: name, value: value, supportLabels: labels, libraries: libraries,
-                                    smoothSlices: smooth, cleanup: cleanup)
+                                    smoothSlices: smooth, cleanup: cleanup, color: color, code: code, category: category)
             target.supportSegmentLabels = segmentLabels
             targets.append(target)
         }
         return failed ? [] : targets
+    }
+
+    /// `color: [r, g, b]`, each 0...255 (sRGB).
+    static func readColor(_ node: Node, _ r: inout NodeReader) -> DisplayColor? {
+        let hint = "give red, green and blue from 0 to 255, e.g. color: [220, 60, 60]"
+        guard case .sequence(let items) = node, items.count == 3 else {
+            r.error(node, "'color' must be a list of three numbers [red, green, blue], got \(NodeReader.kind(of: node))",
+                    hint: hint)
+            return nil
+        }
+        var channels: [UInt8] = []
+        for item in items {
+            guard item.scalar != nil, let v = item.int else {
+                r.error(item, "'color' channels must be whole numbers, got \(NodeReader.kind(of: item))", hint: hint)
+                continue
+            }
+            guard (0...255).contains(v) else {
+                r.error(item, "'color' channel \(v) is out of range", hint: hint)
+                continue
+            }
+            channels.append(UInt8(v))
+        }
+        return channels.count == 3 ? DisplayColor(channels[0], channels[1], channels[2]) : nil
+    }
+
+    /// `code: {scheme: SCT, value: "10200004", meaning: Liver}` (and the same for `category`).
+    static func readCode(_ node: Node, _ what: String, _ r: inout NodeReader) -> CodedConcept? {
+        guard let f = r.fields(node, in: what, allowed: ["scheme", "value", "meaning"],
+                               required: ["scheme", "value", "meaning"]),
+              let s = f["scheme"], let v = f["value"], let m = f["meaning"],
+              let scheme = r.string(s, "scheme"), let value = r.string(v, "value"), let meaning = r.string(m, "meaning")
+        else { return nil }
+        let code = CodedConcept(scheme: scheme, value: value, meaning: meaning)
+        if let problem = code.problem {
+            r.error(["scheme": s, "value": v][problem.field] ?? m, "'\(what)': \(problem.reason)",
+                    hint: "e.g. \(what): {scheme: SCT, value: \"10200004\", meaning: Liver} (SNOMED CT codes: "
+                        + "DICOM PS3.16); scheme and value at most 16 characters, meaning at most 64, printable ASCII")
+            return nil
+        }
+        return code
     }
 
     /// `postprocess: {smooth_slices: true, largest_component: true, min_component_ml: 0.5, fill_holes: true}`;
@@ -384,7 +519,7 @@ public enum PipelineSpecParser {
     }
 
     static func readOutputs(_ node: Node, _ r: inout NodeReader, inputs: InputSpec?) -> OutputSpec? {
-        guard let f = r.fields(node, in: "outputs", allowed: ["folder", "naming", "writers", "summary"],
+        guard let f = r.fields(node, in: "outputs", allowed: ["folder", "naming", "writers", "summary", "send", "stow"],
                                required: ["folder"]) else { return nil }
         guard let folderNode = f["folder"], let folder = r.path(folderNode, "output folder") else { return nil }
         var spec = OutputSpec(folder: folder)
@@ -413,9 +548,9 @@ public enum PipelineSpecParser {
                     r.error(item, "writer '\(text)' is listed twice")
                     continue
                 }
-                if writer == .dicomSeg, inputs?.format == .nifti {
-                    r.error(item, "writer 'dicom-seg' needs DICOM inputs, but inputs.format is nifti",
-                            hint: "use the 'nifti' writer for NIfTI studies, or set format: dicom")
+                if writer == .dicomSeg, let format = inputs?.format, format.fileFormat != nil {
+                    r.error(item, "writer 'dicom-seg' needs DICOM inputs, but inputs.format is \(format.rawValue)",
+                            hint: "use the 'nifti' or 'native' writer for file studies, or set format: dicom")
                 }
                 writers.append(writer)
             }
@@ -423,6 +558,20 @@ public enum PipelineSpecParser {
             spec.writers = writers
         }
         if let n = f["summary"], let v = r.bool(n, "summary") { spec.summary = v }
+        if let n = f["send"] {
+            spec.send = readSend(n, &r)
+            if !spec.writers.contains(.dicomSeg) {
+                r.error(n, "outputs.send C-STOREs each study's DICOM SEG, but 'writers' has no dicom-seg",
+                        hint: "add dicom-seg to writers, e.g. writers: [dicom-seg, report, qc]")
+            }
+        }
+        if let n = f["stow"] {
+            spec.stow = readStow(n, &r)
+            if !spec.writers.contains(.dicomSeg) {
+                r.error(n, "outputs.stow stores each study's DICOM SEG, but 'writers' has no dicom-seg",
+                        hint: "add dicom-seg to writers, e.g. writers: [dicom-seg, report, qc]")
+            }
+        }
         return spec
     }
 

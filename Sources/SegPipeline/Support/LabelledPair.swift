@@ -2,12 +2,14 @@ import Diagnostics
 import Foundation
 import VolumeIO
 
-/// One labelled example: `NAME_image.nii.gz` and `NAME_label.nii.gz` (or `.nii`), a volume or a single slice; or
+/// One labelled example: `NAME_image.nii.gz` and `NAME_label.nii.gz` (or `.nii`, or another volume format:
+/// `.nrrd`, `.nhdr`, `.mha`, `.mhd`, `.mgz`, `.mgh`; the two halves may differ), a volume or a single slice; or
 /// a subfolder holding a DICOM series and a DICOM SEG referencing it (`DicomSegPairs`).
 /// Support libraries, per-study support folders and evaluation task folders all hold these.
 public struct LabelledPair: Sendable, Equatable {
     public enum Source: Sendable, Equatable {
-        case nifti
+        /// `image` and `label` are volume files (NIfTI, NRRD, MetaImage, MGH).
+        case files
         /// `image` is a folder holding the series with this SeriesInstanceUID; `label` is the SEG file.
         case dicomSeg(seriesInstanceUID: String)
     }
@@ -15,14 +17,14 @@ public struct LabelledPair: Sendable, Equatable {
     public var name: String
     public var image: URL
     public var label: URL
-    public var source: Source = .nifti
+    public var source: Source = .files
     /// Which slices of the label were annotated (`Annotation`: its sidecar, the folder's `library.yaml`, or all).
     public var annotation: Annotation = .all
     /// The sidecar that declared `annotation`, if any.
     public var sidecar: URL?
 
     public init(name: String, image: URL, label: URL, annotation: Annotation = .all, sidecar: URL? = nil,
-                source: Source = .nifti) {
+                source: Source = .files) {
         self.source = source
         self.name = name
         self.image = image
@@ -31,7 +33,7 @@ public struct LabelledPair: Sendable, Equatable {
         self.sidecar = sidecar
     }
 
-    /// The pairs in `folder`, sorted by name. Hidden files and files that are not NIfTI are ignored; any NIfTI file
+    /// The pairs in `folder`, sorted by name. Hidden files and files that are not volumes are ignored; any volume file
     /// that is not half of a complete pair is an error, as is a name given twice (e.g. .nii and .nii.gz): an example
     /// silently left out, or picked by listing order, would change every result made with the folder. Sidecars
     /// (`NAME_annotated.yaml`, `library.yaml`) set each pair's `annotation`; one that names no pair is an error.
@@ -55,8 +57,8 @@ public struct LabelledPair: Sendable, Equatable {
         for file in names.sorted() where !file.hasPrefix(".") && file.hasSuffix(Annotation.pairSidecarSuffix) {
             sidecars[String(file.dropLast(Annotation.pairSidecarSuffix.count))] = folder.appendingPathComponent(file)
         }
-        for file in names.sorted() where !file.hasPrefix(".") && NiftiFileName.extension(of: file) != nil {
-            let stem = NiftiFileName.stem(file), url = folder.appendingPathComponent(file)
+        for file in names.sorted() where !file.hasPrefix(".") && VolumeFile.format(of: file) != nil {
+            let stem = VolumeFile.stem(file), url = folder.appendingPathComponent(file)
             let name = String(stem.dropLast(6))
             let role = stem.suffix(6).lowercased()   // _image or _label, in any case like the extension
             if role == "_image" || role == "_label" {

@@ -122,8 +122,8 @@ public enum SupportAdd {
     /// Whether `file` in a library belongs to pair `name` (its image, label or sidecar, in any extension).
     static func owns(name: String, file: String) -> Bool {
         if file == name + Annotation.pairSidecarSuffix { return true }
-        guard NiftiFileName.extension(of: file) != nil else { return false }
-        let stem = NiftiFileName.stem(file)
+        guard VolumeFile.format(of: file) != nil else { return false }
+        let stem = VolumeFile.stem(file)
         return stem.count == name.count + 6 && stem.hasPrefix(name) && ["_image", "_label"].contains(stem.suffix(6).lowercased())
     }
 }

@@ -150,6 +150,11 @@ final class DicomFile {
         return take(cdcm_uid_name(uid))
     }
 
+    /// The transfer syntax UIDs this build decodes, uncompressed first (C: `cdcm_decodable_transfer_syntaxes`).
+    static func decodableTransferSyntaxUIDs() -> [String] {
+        (take(cdcm_decodable_transfer_syntaxes()) ?? "").split(separator: "\\").map(String.init)
+    }
+
     /// Copies and frees a string the shim allocated.
     private static func take(_ pointer: UnsafeMutablePointer<CChar>?) -> String? {
         guard let pointer else { return nil }
@@ -184,9 +189,9 @@ final class DicomFile {
             c.label = arena.add(segment.label)
             c.category_code = (arena.add(segment.category.0), arena.add(segment.category.1), arena.add(segment.category.2))
             c.type_code = (arena.add(segment.type.0), arena.add(segment.type.1), arena.add(segment.type.2))
-            if let rgb = segment.displayColor {
+            if let lab = segment.displayCIELab {
                 c.has_display_color = 1
-                c.display_rgb = rgb
+                c.display_cielab = (lab[0], lab[1], lab[2])
             }
             return c
         }

@@ -13,6 +13,10 @@ public enum DicomReader {
         scan(files: FileListing.regularFiles(under: url))
     }
 
+    /// The transfer syntax UIDs whose pixels `readVolume` decodes (uncompressed, RLE, JPEG, JPEG-LS; not JPEG 2000
+    /// in Debian's DCMTK), in order of preference: what a DICOM listener may accept.
+    public static var decodableTransferSyntaxUIDs: [String] { DicomFile.decodableTransferSyntaxUIDs() }
+
     /// Like `scan(_:)` for an explicit list of files.
     public static func scan(files: [String]) -> DicomScan {
         var headers: [DicomFileHeader] = []

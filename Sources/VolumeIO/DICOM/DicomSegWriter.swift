@@ -18,14 +18,30 @@ public struct DicomSegOptions: Sendable {
     /// ContentDate/Time, SeriesDate/Time and InstanceCreationDate/Time.
     public var date = Date()
     public var timeZone = TimeZone.current
-    /// Segmented Property Category and Type codes (value, scheme, meaning) given to every segment.
-    public var category = ["91723000", "SCT", "Anatomical Structure"]
-    public var propertyType = ["85756007", "SCT", "Tissue"]
-    /// Recommended display colour (sRGB) of each segment, in segment order, so viewers draw a segment in the colour
-    /// of its QC outline; segments past the end of the list get none.
-    public var displayColors: [(UInt8, UInt8, UInt8)] = []
 
     public init() {}
+}
+
+/// One segment of a SEG: the label value it is made of and how viewers name, code and colour it.
+public struct DicomSegSegment: Sendable, Equatable {
+    /// The label-map value whose voxels form the segment.
+    public var value: Int32
+    /// SegmentLabel (LO).
+    public var label: String
+    /// Segmented Property Category and Type Code Sequences.
+    public var category: CodedConcept
+    public var type: CodedConcept
+    /// RecommendedDisplayCIELabValue, given as sRGB; nil writes none.
+    public var color: DisplayColor?
+
+    public init(value: Int32, label: String, category: CodedConcept = .anatomicalStructure, type: CodedConcept = .tissue,
+                color: DisplayColor? = nil) {
+        self.value = value
+        self.label = label
+        self.category = category
+        self.type = type
+        self.color = color
+    }
 }
 
 /// Fresh DICOM UIDs.
@@ -58,7 +74,7 @@ public enum DicomSegWriter {
     /// segment is present. Patient, Study and Frame of Reference are copied from the source. Written atomically.
     /// - Returns: the new SEG's SeriesInstanceUID and SOPInstanceUID, for reports that point to it.
     @discardableResult
-    public static func write(_ labels: Volume<Int32>, segments: [(value: Int32, name: String)], to url: URL,
+    public static func write(_ labels: Volume<Int32>, segments: [DicomSegSegment], to url: URL,
                              options: DicomSegOptions = DicomSegOptions()) throws(DicomError)
         -> (seriesInstanceUID: String, sopInstanceUID: String) {
         let request = try makeRequest(labels, segments: segments, destination: url.path, options: options)
@@ -72,7 +88,7 @@ public enum DicomSegWriter {
         return (request.seriesInstanceUID, request.sopInstanceUID)
     }
 
-    static func makeRequest(_ labels: Volume<Int32>, segments: [(value: Int32, name: String)], destination: String,
+    static func makeRequest(_ labels: Volume<Int32>, segments: [DicomSegSegment], destination: String,
                             options: DicomSegOptions) throws(DicomError) -> DicomSegShimRequest {
         guard case .dicom(let reference)? = labels.source else {
             throw DicomError(.writeFailed, path: destination,
@@ -90,8 +106,13 @@ public enum DicomSegWriter {
         guard !segments.isEmpty, segments.count < 65536 else {
             throw DicomError(.writeFailed, path: destination, reason: "a SEG needs 1 to 65535 segments")
         }
-        if let empty = segments.first(where: { $0.name.trimmingCharacters(in: .whitespaces).isEmpty }) {
+        if let empty = segments.first(where: { $0.label.trimmingCharacters(in: .whitespaces).isEmpty }) {
             throw DicomError(.writeFailed, path: destination, reason: "segment for value \(empty.value) has no name")
+        }
+        for segment in segments {
+            if let problem = segment.category.problem ?? segment.type.problem {
+                throw DicomError(.writeFailed, path: destination, reason: "segment '\(segment.label)': \(problem.reason)")
+            }
         }
         guard nx <= 65535, ny <= 65535 else {
             throw DicomError(.writeFailed, path: destination, reason: "frames larger than 65535 pixels")
@@ -132,14 +153,14 @@ public enum DicomSegWriter {
         let date = formatter.string(from: options.date)
         formatter.dateFormat = "HHmmss"
         let time = formatter.string(from: options.date)
-        let code = { (c: [String]) in (c[0], c[1], c[2]) }
+        let code = { (c: CodedConcept) in (c.value, c.scheme, c.meaning) }
         return DicomSegShimRequest(
             sourceFile: reference.files[0], referenceFiles: reference.distinctFiles, rows: ny, columns: nx,
             orientation: reference.imageOrientation, pixelSpacing: reference.pixelSpacing,
             sliceThickness: reference.sliceSpacing,
-            segments: segments.indices.map { s in
-                .init(label: segments[s].name, category: code(options.category), type: code(options.propertyType),
-                      displayColor: s < options.displayColors.count ? options.displayColors[s] : nil)
+            segments: segments.map { segment in
+                .init(label: segment.label, category: code(segment.category), type: code(segment.type),
+                      displayCIELab: segment.color?.dicomCIELab)
             },
             frames: frames, pixels: pixels,
             seriesInstanceUID: options.makeUID(), sopInstanceUID: options.makeUID(),
@@ -157,7 +178,8 @@ struct DicomSegShimRequest: Sendable {
         var label: String
         var category: (String, String, String)
         var type: (String, String, String)
-        var displayColor: (UInt8, UInt8, UInt8)?
+        /// RecommendedDisplayCIELabValue, already scaled to 0...65535 (`DisplayColor.dicomCIELab`).
+        var displayCIELab: [UInt16]?
     }
 
     struct Frame: Sendable {

@@ -5,7 +5,7 @@ import Foundation
 /// other. Codable: the JSON field names are `inspect --json`'s.
 public struct InspectionReport: Codable, Equatable, Sendable {
     public struct VolumeEntry: Codable, Equatable, Sendable {
-        /// "DICOM" or "NIfTI".
+        /// "DICOM", "NIfTI", "NRRD", "MetaImage" or "MGH".
         public var format: String
         public var description: String
         public var files: [String]
@@ -42,7 +42,7 @@ public struct InspectionReport: Codable, Equatable, Sendable {
     public var skipped: [Skipped]
 
     /// Inspects a file or folder (searched recursively): NIfTI files by name (.nii, .nii.gz, .hdr/.img pairs, see
-    /// `NiftiFileName`), everything else through the DICOM scan; a file that is neither gets the DICOM parser's
+    /// `NiftiFileName`), NRRD, MetaImage and MGH files by name (`VolumeFile`), everything else through the DICOM scan; a file that is neither gets the DICOM parser's
     /// reason, or names its format when we know it (`OtherImageFormat`). Reads every volume's voxels (for the
     /// intensity range), one at a time. Never throws: what cannot be read is listed in `skipped`.
     public static func inspect(_ url: URL) -> InspectionReport {
@@ -56,7 +56,11 @@ public struct InspectionReport: Codable, Equatable, Sendable {
         let nifti = inspectNifti(files.filter(isNifti))
         report.volumes += nifti.volumes
         report.skipped += nifti.skipped
-        let scan = DicomReader.scan(files: files.filter { !isNifti($0) })
+        let isOtherVolume = { (path: String) in VolumeFile.format(of: path).map { $0 != .nifti } ?? false }
+        let others = inspectVolumeFiles(files.filter(isOtherVolume))
+        report.volumes += others.volumes
+        report.skipped += others.skipped
+        let scan = DicomReader.scan(files: files.filter { !isNifti($0) && !isOtherVolume($0) && !others.dataFiles.contains($0) })
         for series in scan.series {
             do throws(DicomError) {
                 let volume = try DicomReader.readVolume(series)

@@ -1,16 +1,14 @@
 import Foundation
 
 /// Names the image formats `inspect` does not read, so that a file the DICOM parser refused gets a reason a user can
-/// act on ("unsupported format (FreeSurfer MGH)") instead of "not a DICOM file".
+/// act on ("unsupported format (MINC)") instead of "not a DICOM file".
 enum OtherImageFormat {
     /// Suffix (lower case) to format name. Checked only after the file failed to parse as DICOM, so a DICOM file
     /// with an odd name is still read.
     static let suffixes: [(suffix: String, name: String)] = [
-        (".mgz", "FreeSurfer MGH"), (".mgh", "FreeSurfer MGH"),
         (".mnc", "MINC"), (".mnc.gz", "MINC"),
         (".par", "Philips PAR/REC"), (".rec", "Philips PAR/REC"),
         (".head", "AFNI BRIK/HEAD"), (".brik", "AFNI BRIK/HEAD"), (".brik.gz", "AFNI BRIK/HEAD"),
-        (".nrrd", "NRRD"), (".nhdr", "NRRD"), (".mha", "MetaImage"), (".mhd", "MetaImage"),
     ]
 
     /// Documents and tables that commonly sit beside images.
