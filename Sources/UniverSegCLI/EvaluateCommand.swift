@@ -54,6 +54,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Write each query volume's probability map (native grid) to this folder as NAME_prob.nii.gz.")
     var probabilities: String?
 
+    @Option(help: ArgumentHelp("Instead of the scores: for each query volume, its 3D Dice after adding N of its own slices (true labels) to the support, the N least confident against N random ones.", valueName: "N"))
+    var annotateNext: Int?
+
     @OptionGroup var engine: EngineOptions
 
     func validate() throws {
@@ -75,6 +78,10 @@ struct EvaluateCommand: ParsableCommand {
             }
         }
         if probabilities != nil && sweep { throw ValidationError("--probabilities does not apply to --sweep") }
+        if let annotateNext {
+            guard (1...64).contains(annotateNext) else { throw ValidationError("--annotate-next must be from 1 to 64") }
+            guard !sweep, !wholeVolume.fuseAxes else { throw ValidationError("--annotate-next does not apply to --sweep or --fuse-axes") }
+        }
     }
 
     func run() throws {
@@ -102,6 +109,23 @@ struct EvaluateCommand: ParsableCommand {
                                                     fuseAxes: wholeVolume.fuseAxes),
                                                 progress: progress)
                 options.probabilitiesFolder = probabilities.map { URL(fileURLWithPath: $0) }
+                if let annotateNext {
+                    let rows = try AnnotateNext.run(definition, model: model, count: annotateNext, options: options)
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                    encoder.keyEncodingStrategy = .convertToSnakeCase   // as the rest of evaluate's JSON
+                    let f = { (x: Double) in String(format: "%.3f", x) }
+                    let lines = ["volume\tdice\tleast_confident\trandom\tleast_confident_slices\trandom_slices"] + rows.map {
+                        "\($0.volume)\t\(f($0.dice))\t\(f($0.diceLeastConfident))\t\(f($0.diceRandom))\t"
+                            + "\($0.leastConfidentSlices.map(String.init).joined(separator: ","))\t\($0.randomSlices.map(String.init).joined(separator: ","))"
+                    }
+                    (text, data) = (lines.joined(separator: "\n") + "\n", try encoder.encode(rows))
+                    if json == "-" { FileHandle.standardOutput.write(data + Data("\n".utf8)) } else {
+                        if let json { try AtomicFile.write(data + Data("\n".utf8), to: URL(fileURLWithPath: json)) }
+                        FileHandle.standardOutput.write(Data(text.utf8))
+                    }
+                    return
+                }
                 let report = try Evaluator.evaluate(definition, model: model, options: options)
                 (text, data) = (report.text(), try report.json())
             }

@@ -9,7 +9,7 @@ struct UniverSegCommand: AsyncParsableCommand {
         abstract: "In-context medical image segmentation (UniverSeg) for NIfTI and DICOM studies.",
         version: ToolInfo.version,
         subcommands: [RunCommand.self, SegmentCommand.self, WatchCommand.self, ValidateCommand.self, InspectCommand.self,
-                      InferCommand.self, EvaluateCommand.self, SummaryCommand.self, SlurmCommand.self]
+                      InferCommand.self, EvaluateCommand.self, SummaryCommand.self, SlurmCommand.self, SupportCommand.self]
     )
 
     /// ArgumentParser's own main, except that a usage error is one line (`error: problem (see ...)`) instead of

@@ -144,7 +144,8 @@ public struct RunSummary: Codable, Sendable {
                 detail: [study.shard.map { "shard \($0)" }, study.reason].compactMap { $0 }.joined(separator: ": "),
                 qcImage: study.outputs.first { $0.hasSuffix("_qc.png") },
                 report: study.outputs.first { $0.hasSuffix("_report.json") },
-                targets: report?.targets.map { ($0.name, $0.volumeML, $0.voxels) } ?? [], seconds: study.seconds)
+                targets: report?.targets.map { ($0.name, $0.volumeML, $0.voxels) } ?? [],
+                seconds: study.seconds, annotateNext: report?.annotateNext ?? [])
         }
         let models = Set(studies.compactMap { StudyReport.read(from: $0.outputs, in: folder)?.model })
         let html = RunSummaryPage.html(pipeline: pipeline, generatedAt: generatedAt, rows: rows, models: models.sorted(),

@@ -103,6 +103,11 @@ extension JobGraph {
                 study.timings.engineSeconds += Date().timeIntervalSince(engineStart)
                 byTarget[target.name] = target.smoothSlices
                     ? SliceSmoothing.smoothed(result.probabilities, blank: slices.blank) : result.probabilities
+                if v == 0 {
+                    study.leastConfident[target.name] = SliceConfidence.leastConfident(
+                        byTarget[target.name] ?? [], blank: slices.blank, count: SliceConfidence.reportedCount,
+                        nativeSlice: view.mapping.nativeSliceIndex)
+                }
                 // Other planes' slices are named with their plane: a slice index means nothing without it.
                 let plane = v == 0 ? "" : "@\(view.mapping.plane.rawValue)"
                 supportUsed[target.name, default: []] += result.supportUsed.map { "\($0.source):\($0.slice)\(plane)" }

@@ -109,7 +109,8 @@ extension JobGraph {
                                       supportUsed: supportUsed[target.name] ?? [],
                                       postprocess: steps.isEmpty ? nil : steps.joined(separator: ", "),
                                       color: shown.color.rgb, code: shown.code, category: shown.category,
-                                      statistics: statistics[target.value])
+                                      statistics: statistics[target.value],
+                                      leastConfidentSlices: study.leastConfident[target.name])
         }
         var warnings = study.warnings
         for target in targets where target.voxels == 0 {

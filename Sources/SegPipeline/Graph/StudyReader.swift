@@ -55,8 +55,40 @@ enum StudyReader {
         return try VolumeFile.readImage(series.files[0])
     }
 
-    /// One support example: the image and its label map, which must lie on the same grid.
-    static func readSupport(_ pair: LabelledPair) throws -> (image: Volume<Float>, label: Volume<Int32>) {
-        (try VolumeFile.readImage(pair.image), try VolumeFile.readLabels(pair.label))
+    /// One support example: the image, its label map (which must lie on the same grid) and its annotated slices.
+    /// A DICOM SEG pair's label map is the SEG placed on its series' grid (voxel = segment number), and its
+    /// annotated slices are those the SEG has frames on.
+    static func readSupport(_ pair: LabelledPair) throws -> SupportVolumes {
+        switch pair.source {
+        case .files:
+            let label = try VolumeFile.readLabels(pair.label)
+            return SupportVolumes(image: try VolumeFile.readImage(pair.image), label: label,
+                                  annotated: pair.annotation.resolved(on: label))
+        case .dicomSeg(let uid):
+            guard let series = DicomReader.scan(pair.image).series.first(where: { $0.seriesInstanceUID == uid }) else {
+                throw PipelineError.unreadable(pair.image.path, reason: "the series \(uid) that \(pair.label.lastPathComponent) "
+                                               + "references is no longer there")
+            }
+            let image = try DicomReader.readVolume(series)
+            let seg = try DicomSegmentation.read(pair.label)
+            return SupportVolumes(image: image, label: try seg.labelMap(on: series.reference, affine: image.affine),
+                                  annotated: .along(axis: 2, indices: try seg.framedSlices(on: series.reference)),
+                                  segments: seg.segments.map { ($0.number, $0.label) })
+        }
+    }
+}
+
+/// A support pair as read: image, label map on its grid, and the slices someone annotated.
+struct SupportVolumes {
+    var image: Volume<Float>
+    var label: Volume<Int32>
+    var annotated: AnnotatedSlices
+    /// A SEG's segments (number, SegmentLabel); none for NIfTI.
+    var segments: [(number: Int, label: String)] = []
+
+    /// The label values `target` takes here: its values, and the numbers of the segments its names label.
+    func values(of target: TargetSpec) -> Set<Int32> {
+        let names = Set(target.supportSegmentLabels.map { $0.lowercased() })
+        return Set(target.supportLabels).union(segments.filter { names.contains($0.label.lowercased()) }.map { Int32($0.number) })
     }
 }

@@ -16,6 +16,8 @@ struct StudyInFlight: Sendable {
     var mapping: SliceMapping
     var timings = StudyReport.Timings()
     var warnings: [String] = []
+    /// Per target, the slices the network was least sure about (`SliceConfidence`), set in `infer`.
+    var leastConfident: [String: [SliceConfidence.Slice]] = [:]
 }
 
 /// One way of cutting the study into slices: the pipeline's axis, or with `fuse_axes` each of the three.

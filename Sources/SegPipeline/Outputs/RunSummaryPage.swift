@@ -11,6 +11,8 @@ public enum RunSummaryPage {
         public var report: String?
         public var targets: [(name: String, volumeML: Double, voxels: Int)]
         public var seconds: Double?
+        /// Per target, the least confident slices to annotate next (`StudyReport.annotateNext`).
+        public var annotateNext: [String] = []
     }
 
     /// - Parameters:
@@ -41,7 +43,8 @@ public enum RunSummaryPage {
 
         """
         for row in rows.sorted(by: { $0.study < $1.study }) {
-            let targets = row.targets.map { "\(esc($0.name)): \(String(format: "%.2f", $0.volumeML)) mL (\($0.voxels))" }
+            let targets = (row.targets.map { "\(esc($0.name)): \(String(format: "%.2f", $0.volumeML)) mL (\($0.voxels))" }
+                + row.annotateNext.map { "<small>annotate next: \(esc($0))</small>" })
                 .joined(separator: "<br>")
             let report = row.report.map { "<br><a href=\"\(href($0))\">report</a>" } ?? ""
             let image = row.qcImage.map { "<a href=\"\(href($0))\"><img src=\"\(href($0))\" alt=\"QC \(esc(row.study))\"></a>" } ?? ""

@@ -30,6 +30,9 @@ public struct StudyReport: Codable, Sendable, Equatable {
         public var category: CodedConcept?
         /// Volume, intensities, bounds and centroid of the mask; nil when the target is empty.
         public var statistics: TargetStatistics?
+        /// The slices (index in the file along the slicing axis) where the prediction is least certain, most
+        /// uncertain first: the ones to annotate next (`SliceConfidence`, docs/support-libraries.md).
+        public var leastConfidentSlices: [SliceConfidence.Slice]?
     }
 
     /// The colour tables written beside the NIfTI label map, relative to the output folder.
@@ -112,4 +115,18 @@ public struct StudyReport: Codable, Sendable, Equatable {
 public enum ToolInfo {
     /// The version reported in every output.
     public static let version = "universeg 0.1.0"
+}
+
+extension StudyReport {
+    /// Per target with a least-confident list, one line (`Target.annotateNext`), for index.html.
+    public var annotateNext: [String] { targets.compactMap(\.annotateNext) }
+}
+
+extension StudyReport.Target {
+    /// "lesion: slices 14 (0.62), 9 (0.58)" (uncertainty in bits); nil when no slice is listed.
+    public var annotateNext: String? {
+        guard let slices = leastConfidentSlices, !slices.isEmpty else { return nil }
+        return "\(name): slices " + slices.map { "\($0.slice) (\(String(format: "%.2f", $0.uncertainty)))" }
+            .joined(separator: ", ")
+    }
 }

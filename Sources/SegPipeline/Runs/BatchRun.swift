@@ -176,7 +176,7 @@ public enum SummaryWriter {
                 qcImage: outputs.first { $0.hasSuffix("_qc.png") },
                 report: outputs.first { $0.hasSuffix("_report.json") },
                 targets: report?.targets.map { ($0.name, $0.volumeML, $0.voxels) } ?? [],
-                seconds: report?.timings.totalSeconds)
+                seconds: report?.timings.totalSeconds, annotateNext: report?.annotateNext ?? [])
         }
         let models = Set(outcomes.compactMap { $0.report?.model })
         let html = RunSummaryPage.html(pipeline: spec.name, generatedAt: Clock.timestamp(), rows: rows,

@@ -214,8 +214,11 @@ public struct TargetSpec: Sendable, Equatable {
     public var name: String
     /// The value this target's voxels get in the output label map.
     public var value: Int32
-    /// The support-label values that together define this structure.
+    /// The support-label values that together define this structure (for a DICOM SEG pair: segment numbers).
     public var supportLabels: [Int32]
+    /// DICOM SEG segments taken by their SegmentLabel (case-insensitive), besides `supportLabels`; NIfTI pairs
+    /// have no segment labels.
+    public var supportSegmentLabels: [String] = []
     /// Libraries for this target only, replacing `SupportSpec.libraries` when not empty.
     public var libraries: [URL]
     /// Average each slice's probabilities with its neighbours' before they are mapped back (`SliceSmoothing`).

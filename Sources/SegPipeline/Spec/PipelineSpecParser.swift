@@ -421,12 +421,15 @@ public enum PipelineSpecParser {
                     value = Int32(v)
                 }
             }
-            var labels: [Int32] = []
+            var labels: [Int32] = [], segmentLabels: [String] = []
             if let n = f["labels"] {
                 for item in r.list(n, "labels") {
-                    if let v = r.int(item, "labels", in: 1...Int(Int32.max)) { labels.append(Int32(v)) }
+                    // A name (not a number) is a DICOM SEG segment's SegmentLabel.
+                    if let text = item.scalar?.string, item.int == nil, Double(text) == nil, !text.isEmpty {
+                        segmentLabels.append(text)
+                    } else if let v = r.int(item, "labels", in: 1...Int(Int32.max)) { labels.append(Int32(v)) }
                 }
-                if labels.isEmpty { r.error(n, "'labels' must name at least one support label value") }
+                if labels.isEmpty && segmentLabels.isEmpty { r.error(n, "'labels' must name at least one support label value") }
             }
             var libraries: [URL] = []
             if let n = f["support"] {
@@ -443,9 +446,11 @@ public enum PipelineSpecParser {
             if f["color"] != nil && color == nil || f["code"] != nil && code == nil || f["category"] != nil && category == nil {
                 failed = true
             }
-            guard let name, let value, !labels.isEmpty else { failed = true; continue }
-            targets.append(TargetSpec(name: name, value: value, supportLabels: labels, libraries: libraries,
-                                      smoothSlices: smooth, cleanup: cleanup, color: color, code: code, category: category))
+            guard let name, let value, !labels.isEmpty || !segmentLabels.isEmpty else { failed = true; continue }
+            var target = TargetSpec(name: name, value: value, supportLabels: labels, libraries: libraries,
+                                    smoothSlices: smooth, cleanup: cleanup, color: color, code: code, category: category)
+            target.supportSegmentLabels = segmentLabels
+            targets.append(target)
         }
         return failed ? [] : targets
     }

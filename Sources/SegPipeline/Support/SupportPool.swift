@@ -31,9 +31,10 @@ public final class SupportPool: Sendable {
     private func prepared(_ pair: LabelledPair, plane: AnatomicalPlane) throws -> [String: [SupportExample]] {
         let key = "\(pair.image.path)|\(pair.label.path)#\(plane.rawValue)"
         let stamp = [pair.image, pair.label].map { FileStamp.of($0, as: $0.path).map(String.init(describing:)) ?? "?" }
-            .joined(separator: "|")
+            .joined(separator: "|") + "|\(pair.annotation)"
         if let hit = cache.withLock({ $0[key] }), hit.stamp == stamp { return hit.byTarget }
-        let (image, label) = try StudyReader.readSupport(pair)
+        let read = try StudyReader.readSupport(pair)
+        let (image, label) = (read.image, read.label)
         // A single slice (one voxel thick) is used as it is, along its thin axis, whatever its orientation.
         let axis: SliceAxis = image.shape.firstIndex(of: 1).map { .voxel($0) } ?? .plane(plane)
         let slices = modelSlices(of: image, options: SlicingOptions(axis: axis, size: ModelSlice.side,
@@ -44,17 +45,20 @@ public final class SupportPool: Sendable {
         let nativeSlice = { (k: Int) in
             mapping.frame.orientation.positive[nativeAxis] ? k : mapping.sliceCount - 1 - k
         }
+        // Only annotated slices become examples: an unannotated one is neither a positive nor a "nothing here".
+        let annotated = read.annotated
+        let kept = slices.slices.indices.filter { annotated.contains(axis: nativeAxis, index: nativeSlice($0)) }
         // One image buffer per slice, shared by every target's examples.
         let images = slices.slices.map { ModelSlice(pixels: $0) }
         var byTarget: [String: [SupportExample]] = [:]
         for target in targets {
             let masks: [[Float]]
             do {
-                masks = try modelMasks(of: label, values: Set(target.supportLabels), like: slices, resampling: .binary)
+                masks = try modelMasks(of: label, values: read.values(of: target), like: slices, resampling: .binary)
             } catch let error as SlicingError {
                 throw PipelineError.invalidVolume(pair.label.path, reason: error.problem)
             }
-            byTarget[target.name] = images.indices.map { k in
+            byTarget[target.name] = kept.map { k in
                 let mask = ModelMask(pixels: masks[k])
                 return SupportExample(image: images[k], mask: mask, source: pair.name, slice: nativeSlice(k),
                                       position: positions[k], foreground: mask.foreground, pixelSize: mapping.pixelSize)

@@ -24,6 +24,8 @@ public struct DicomSegmentation: Sendable {
 
     public var path: String
     public var seriesInstanceUID: String
+    /// SeriesInstanceUID of each item of ReferencedSeriesSequence (0008,1115): the series it segments.
+    public var referencedSeriesUIDs: [String] = []
     public var rows: Int
     public var columns: Int
     /// ImageOrientationPatient shared by the frames (LPS), when stated.
@@ -36,6 +38,10 @@ public struct DicomSegmentation: Sendable {
         let file = try DicomFile(path: url.path, headerOnly: false)
         guard file.string(DicomTag.sopClassUID) == DicomUID.segmentationStorage else {
             throw DicomError(.notAnImage, path: url.path, reason: "not a DICOM Segmentation")
+        }
+        if file.string(DicomTag.segmentationType)?.trimmingCharacters(in: .whitespaces).uppercased() == "FRACTIONAL" {
+            throw DicomError(.unsupported, path: url.path, reason: "a FRACTIONAL segmentation (probabilities); only "
+                             + "BINARY ones are read")
         }
         let rows = Int(file.number(DicomTag.rows) ?? 0), columns = Int(file.number(DicomTag.columns) ?? 0)
         let count = Int(file.number(DicomTag.numberOfFrames) ?? 0)
@@ -62,9 +68,25 @@ public struct DicomSegmentation: Sendable {
                                 sourceFrameNumber: geometry.sourceFrameNumber,
                                 mask: buffer.map { $0 != 0 ? 1 : 0 }))
         }
-        return DicomSegmentation(path: url.path, seriesInstanceUID: file.string(DicomTag.seriesInstanceUID) ?? "",
-                                 rows: rows, columns: columns, orientation: orientation, segments: segments,
-                                 frames: frames)
+        var seg = DicomSegmentation(path: url.path, seriesInstanceUID: file.string(DicomTag.seriesInstanceUID) ?? "",
+                                    rows: rows, columns: columns, orientation: orientation, segments: segments,
+                                    frames: frames)
+        seg.referencedSeriesUIDs = referencedSeries(of: file)
+        return seg
+    }
+
+    /// The series a SEG file segments (ReferencedSeriesSequence), reading its header only; nil when the file is
+    /// not a DICOM Segmentation (or not DICOM).
+    public static func referencedSeries(of url: URL) -> [String]? {
+        guard let file = try? DicomFile(path: url.path, headerOnly: true),
+              file.string(DicomTag.sopClassUID) == DicomUID.segmentationStorage else { return nil }
+        return referencedSeries(of: file)
+    }
+
+    private static func referencedSeries(of file: DicomFile) -> [String] {
+        (0..<file.sequenceCount(DicomTag.referencedSeriesSequence)).compactMap {
+            file.itemString(DicomTag.referencedSeriesSequence, item: $0, DicomTag.seriesInstanceUID)
+        }
     }
 
     /// A SEG frame lies on a source slice when their positions agree within this (mm): both are the same
@@ -84,17 +106,31 @@ public struct DicomSegmentation: Sendable {
         let frameSize = rows * columns
         var voxels = [Int32](repeating: 0, count: frameSize * reference.sliceCount)
         for frame in frames {
-            guard let s = reference.imagePositions.firstIndex(where: { p in
-                zip(p, frame.position).allSatisfy { abs($0 - $1) <= tolerance } }) else {
-                throw DicomError(.invalidGeometry, path: path,
-                                 reason: "a frame at \(frame.position) lies on no slice of the series")
-            }
-            let k = reference.sliceIndices[s]
+            let k = try slice(of: frame, on: reference, tolerance: tolerance)
             for (offset, value) in frame.mask.enumerated() where value != 0 {
                 voxels[k * frameSize + offset] = Int32(frame.segmentNumber)
             }
         }
         return Volume(shape: [columns, rows, reference.sliceCount], affine: affine, voxels: voxels,
                       source: .dicom(reference))
+    }
+
+    /// The volume slices (index axis 2 of `labelMap`) on which the SEG has a frame, of any segment, empty or not:
+    /// the slices someone segmented.
+    public func framedSlices(on reference: DicomSeriesReference,
+                             tolerance: Double = framePositionTolerance) throws(DicomError) -> Set<Int> {
+        var slices = Set<Int>()
+        for frame in frames { slices.insert(try slice(of: frame, on: reference, tolerance: tolerance)) }
+        return slices
+    }
+
+    /// The volume slice `frame` lies on: the source slice whose ImagePositionPatient matches its own.
+    private func slice(of frame: Frame, on reference: DicomSeriesReference, tolerance: Double) throws(DicomError) -> Int {
+        guard let s = reference.imagePositions.firstIndex(where: { p in
+            zip(p, frame.position).allSatisfy { abs($0 - $1) <= tolerance } }) else {
+            throw DicomError(.invalidGeometry, path: path,
+                             reason: "a frame at \(frame.position) lies on no slice of the series")
+        }
+        return reference.sliceIndices[s]
     }
 }

@@ -48,6 +48,7 @@ enum DicomTag {
     /// Private creator elements (0029,0010)...(0029,00FF) name the blocks of group 0029; the CSA image header is
     /// element 10 of the "SIEMENS CSA HEADER" block.
     static let csaPrivateGroup: UInt32 = 0x0029_0000
+    static let segmentationType: UInt32 = 0x0062_0001
     static let segmentSequence: UInt32 = 0x0062_0002
     static let segmentNumber: UInt32 = 0x0062_0004
     static let segmentLabel: UInt32 = 0x0062_0005
