@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Engine vs PyTorch reference, one machine, one run: ms per 128x128 query slice, peak RSS, GFLOP/s, for S in
-# {1, 8, 16, 64}. Each measurement is its own process (so peak RSS is per support size). Needs /work/venv (or
+# {1, 8, 16, 64}. Each measurement is its own process (so peak RSS is per support size). Needs Tools/bench-venv (scripts/benchmark-vs-pytorch.sh creates it; or
 # VENV=...) with torch and safetensors for the reference side and for the random full-width weights.
 # Usage: scripts/benchmark.sh [threads]   (default 2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads="${1:-2}"
-venv="${VENV:-/work/venv}"
+venv="${VENV:-Tools/bench-venv}"
 python="$venv/bin/python"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

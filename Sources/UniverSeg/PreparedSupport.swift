@@ -1,5 +1,5 @@
 /// A support set made ready for many queries: validated, and with everything that does not depend on the query
-/// computed once (the mean support input and the first cross conv's support half, count x H x W x F0 floats:
+/// computed once (the mean support input and the first block's support-side part, count x H x W x F0 floats:
 /// 4 MiB per element at 128x128 for the width-64 model).
 ///
 /// Immutable and Sendable: share one across threads. It belongs to the model that prepared it.
@@ -24,5 +24,5 @@ public final class PreparedSupport: Sendable {
     }
 
     /// Bytes held by the cached tensors.
-    public var byteCount: Int { (cache.meanInput.count + cache.firstCrossHalf.count) * MemoryLayout<Float>.size }
+    public var byteCount: Int { (cache.meanInput.count + cache.firstSupportPart.count) * MemoryLayout<Float>.size }
 }

@@ -3,6 +3,8 @@
 //        [--convolution direct|winograd2x2|winograd4x4] [--dump LOGITS.f32] [--parallel-queries N]
 // --parallel-queries N runs N queries at once (each with --threads threads) and reports wall time per slice:
 // the throughput a pipeline gets by overlapping slices instead of splitting each one across threads.
+// --study SLICES [--targets 2] times a whole study the way the pipeline's UniverSegSegmenter runs it: per target,
+// one support set prepared, then every slice through predictProbabilities; prints slices per second.
 import Foundation
 import Glibc
 import UniverSeg
@@ -16,6 +18,8 @@ struct Options {
     var convolution = ConvolutionAlgorithm.winograd4x4
     var dump: String? = nil
     var parallelQueries = 1
+    var studySlices: Int? = nil
+    var targets = 2
 
     init(_ arguments: [String]) throws {
         var i = 0
@@ -38,6 +42,8 @@ struct Options {
             case "--threads": threads = try number()
             case "--dump": dump = try value()
             case "--parallel-queries": parallelQueries = try number()
+            case "--study": studySlices = try number()
+            case "--targets": targets = try number()
             case "--convolution":
                 let name = try value()
                 guard let algorithm = ConvolutionAlgorithm(rawValue: name) else {
@@ -86,15 +92,63 @@ func peakRSSMiB() -> Double {
     return Double(usage.ru_maxrss) / 1024  // kilobytes on Linux
 }
 
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted(), n = sorted.count
+    return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2
+}
+
+/// CPU seconds used by the whole process so far (all threads): under a loaded machine this is the steadier measure.
+func cpuSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+}
+
 func seconds(_ body: () throws -> Void) rethrows -> Double {
     let start = DispatchTime.now().uptimeNanoseconds
     try body()
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }
 
+/// A study of `slices` slices and `targets` targets, each target with its own support set (different label
+/// thresholds), as the pipeline segments it; one JSON line with the wall time and slices per second.
+func studyThroughput(_ model: UniverSegModel, _ o: Options, slices: Int) throws -> String {
+    let images = (0 ..< o.support).map { image($0 + 1, o.size) }
+    let queries = (0 ..< slices).map { image(1000 + $0, o.size) }
+    var checksum: Float = 0
+    var prepareTime = 0.0
+    let cpu = cpuSeconds()
+    let total = try seconds {
+        for t in 0 ..< o.targets {
+            let threshold = Float(0.5) + 0.1 * Float(t)
+            var support: PreparedSupport!
+            prepareTime += try seconds {
+                support = try model.prepareSupport(images: images, labels: images.map { $0.map { $0 > threshold ? 1 : 0 } },
+                                                   size: (o.size, o.size), threads: o.threads)
+            }
+            for query in queries {
+                checksum += try model.predictProbabilities(query: query, ensemble: [support], threads: o.threads)[0]
+            }
+        }
+    }
+    let fields = [
+        "\"engine\": \"swift\"", "\"mode\": \"study\"", "\"support\": \(o.support)", "\"size\": \(o.size)",
+        "\"threads\": \(o.threads)", "\"slices\": \(slices)", "\"targets\": \(o.targets)",
+        "\"seconds\": \(String(format: "%.2f", total))", "\"cpu_seconds\": \(String(format: "%.2f", cpuSeconds() - cpu))", "\"prepare_seconds\": \(String(format: "%.2f", prepareTime))",
+        "\"slices_per_second\": \(String(format: "%.2f", Double(slices) / total))",
+        "\"forwards_per_second\": \(String(format: "%.2f", Double(slices * o.targets) / total))",
+        "\"peak_rss_mib\": \(String(format: "%.0f", peakRSSMiB()))", "\"checksum\": \(checksum)",
+    ]
+    return "{" + fields.joined(separator: ", ") + "}"
+}
+
 do {
     let o = try Options(Array(CommandLine.arguments.dropFirst()))
     let model = try UniverSegModel(contentsOf: URL(fileURLWithPath: o.weights), convolution: o.convolution)
+    if let slices = o.studySlices {
+        print(try studyThroughput(model, o, slices: slices))
+        exit(0)
+    }
     let images = (0 ..< o.support).map { image($0 + 1, o.size) }
     let labels = images.map { $0.map { $0 > 0.6 ? Float(1) : 0 } }
     var support: PreparedSupport!
@@ -106,12 +160,14 @@ do {
     if let dump = o.dump {
         try first.withUnsafeBytes { Data($0) }.write(to: URL(fileURLWithPath: dump))
     }
-    var times: [Double] = []
+    var times: [Double] = [], cpuTimes: [Double] = []
     var checksum: Float = 0
     let prepared: PreparedSupport = support
     for _ in 0 ..< o.queries {
         if o.parallelQueries == 1 {
+            let cpu = cpuSeconds()
             times.append(try seconds { checksum += try model.predictLogits(query: query, support: prepared, threads: o.threads)[0] })
+            cpuTimes.append(cpuSeconds() - cpu)
         } else {
             let elapsed = seconds {
                 DispatchQueue.concurrentPerform(iterations: o.parallelQueries) { _ in
@@ -128,6 +184,9 @@ do {
         "\"queries\": \(o.queries)", "\"ms_mean\": \(String(format: "%.1f", mean * 1000))",
         "\"ms_best\": \(String(format: "%.1f", best * 1000))", "\"prepare_ms\": \(String(format: "%.1f", prepare * 1000))",
         "\"peak_rss_mib\": \(String(format: "%.0f", peakRSSMiB()))", "\"plain_gflop\": \(String(format: "%.2f", flops / 1e9))",
+        "\"ms_median\": \(String(format: "%.1f", median(times) * 1000))",
+        "\"times_ms\": [\(times.map { String(format: "%.1f", $0 * 1000) }.joined(separator: ", "))]",
+        "\"cpu_ms\": [\(cpuTimes.map { String(format: "%.1f", $0 * 1000) }.joined(separator: ", "))]",
         "\"checksum\": \(checksum)",
     ]
     print("{" + fields.joined(separator: ", ") + "}")

@@ -69,6 +69,30 @@ import Testing
         #expect(one == again)
     }
 
+    /// A prepared support set (which caches the first block's support-side term) serves a whole study: a different
+    /// query in between changes nothing, and each query gets what a freshly prepared set gives it.
+    @Test func preparedSupportIsReusedAcrossQueries() throws {
+        let c = try #require(Self.cases.first { $0.name == "nf64_32_s3" })
+        let set = c.sets[0], pixels = c.height * c.width
+        func prepared(_ model: UniverSegModel) throws -> PreparedSupport {
+            try model.prepareSupport(images: Fixtures.images(set.images, count: 3, pixels: pixels),
+                                     labels: Fixtures.images(set.labels, count: 3, pixels: pixels),
+                                     size: (c.height, c.width), threads: 2)
+        }
+        let model = try Fixtures.model("nf64_f16.safetensors")
+        let support = try prepared(model)
+        let query = try Fixtures.floats(c.query)
+        let other = Array(query.reversed())
+        let first = try model.predictLogits(query: query, support: support, threads: 2)
+        let between = try model.predictLogits(query: other, support: support, threads: 2)
+        let again = try model.predictLogits(query: query, support: support, threads: 2)
+        #expect(first == again)
+        #expect(maxAbsDifference(first, between) > 1e-3, "the second query must be a different problem")
+        let fresh = try Fixtures.model("nf64_f16.safetensors")
+        #expect(between == (try fresh.predictLogits(query: other, support: prepared(fresh), threads: 2)))
+        #expect(maxAbsDifference(first, try Fixtures.floats(set.logits)) <= (try Fixtures.manifest().tolerance))
+    }
+
     /// Concurrent callers on one model each get their own scratch and the same answers.
     @Test func concurrentCallsAgree() async throws {
         let model = try Fixtures.model("w16.pt")

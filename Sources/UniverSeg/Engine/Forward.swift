@@ -5,9 +5,11 @@ struct SupportCache: Sendable {
     let width: Int
     /// pixels x 2: the mean over elements of [image, label].
     let meanInput: [Float]
-    /// count x pixels x F0: the support half of the first cross conv (no bias), the only per-element work that does
-    /// not depend on the query.
-    let firstCrossHalf: [Float]
+    /// count x pixels x F0: the first block's support conv (no bias) applied to the support half of its cross conv
+    /// (no bias). Both convs are linear, so the first block's per-element output is
+    /// `LReLU(firstSupportPart[i] + support(crossQuery(query)))`: the per-element work of the most expensive level
+    /// (full resolution) is done once per support set, not once per query.
+    let firstSupportPart: [Float]
 }
 
 /// The UniverSeg forward pass, reorganised so that it computes exactly the official function (up to float32
@@ -20,8 +22,9 @@ struct SupportCache: Sendable {
 ///    So the last block does no per-element work at all, and a skip or block output consumed only by the last
 ///    block is kept as a running mean, never per element (at 128x128 these are the largest tensors).
 ///
-/// Plus: the first layer's support half depends on the support set only, so `prepare` computes it once.
-/// Per-element support work that remains (S x ~3.1 GFLOP at 128x128, width 64) runs in element chunks of
+/// Plus: the first block's support-side part (its support conv of the cross conv's support half, both linear)
+/// depends on the support set only, so `prepare` computes it once and a query adds only its own part.
+/// Per-element support work that remains (S x ~1.9 GFLOP direct at 128x128, width 64) runs in element chunks of
 /// about `chunkRows` pixels, batched into one GEMM per conv tile.
 extension NetworkWeights {
     /// Pixels per batch of support elements: bounds scratch memory while keeping GEMMs large at coarse levels.
@@ -45,25 +48,34 @@ extension NetworkWeights {
         for i in mean.indices { mean[i] /= Float(count) }
         var first: [Float] = []
         if !(encoder.count == 1 && lastBlockIsEncoder) {
-            let cross = encoder[0].crossSupport
-            first = [Float](repeating: 0, count: count * pixels * cross.features)
+            let block = encoder[0], f = block.features
+            first = [Float](repeating: 0, count: count * pixels * f)
+            // In element chunks, so the intermediate cross-conv half never exists for the whole set at once.
+            let size = chunk(count, pixels)
+            let half = workspace.scratch("prepare.crosshalf", size * pixels * f)
+            let supportConv = block.support.withoutBias
             input.withUnsafeBufferPointer { src in
                 first.withUnsafeMutableBufferPointer { dst in
-                    Conv.conv3x3([ConvInput(src.baseAddress!, channels: 2)], Geometry(count: count, height: height, width: width),
-                                 cross, into: dst.baseAddress!, leaky: false, workspace: workspace, threads: threads)
+                    for start in stride(from: 0, to: count, by: size) {
+                        let g = Geometry(count: min(size, count - start), height: height, width: width)
+                        Conv.conv3x3([ConvInput(src.baseAddress! + start * pixels * 2, channels: 2)], g, block.crossSupport,
+                                     into: half, leaky: false, workspace: workspace, threads: threads)
+                        Conv.conv3x3([ConvInput(half, channels: f)], g, supportConv, into: dst.baseAddress! + start * pixels * f,
+                                     leaky: false, workspace: workspace, threads: threads)
+                    }
                 }
             }
         }
-        return SupportCache(count: count, height: height, width: width, meanInput: mean, firstCrossHalf: first)
+        return SupportCache(count: count, height: height, width: width, meanInput: mean, firstSupportPart: first)
     }
 
     /// Logits (height x width) for one query image.
     func forward(query: [Float], support: SupportCache, workspace ws: Workspace, threads: Int) -> [Float] {
         query.withUnsafeBufferPointer { q in
             support.meanInput.withUnsafeBufferPointer { mean in
-                support.firstCrossHalf.withUnsafeBufferPointer { first in
+                support.firstSupportPart.withUnsafeBufferPointer { first in
                     forward(query: q.baseAddress!, support: support, meanInput: mean.baseAddress!,
-                            firstCrossHalf: first.baseAddress, ws: ws, threads: threads)
+                            firstSupportPart: first.baseAddress, ws: ws, threads: threads)
                 }
             }
         }
@@ -80,7 +92,7 @@ extension NetworkWeights {
     }
 
     private func forward(query: UnsafePointer<Float>, support: SupportCache, meanInput: UnsafePointer<Float>,
-                         firstCrossHalf: UnsafePointer<Float>?, ws: Workspace, threads: Int) -> [Float] {
+                         firstSupportPart: UnsafePointer<Float>?, ws: Workspace, threads: Int) -> [Float] {
         ws.beginPass()
         let levels = encoder.count, blocks = encoder.count + decoder.count
         let count = support.count
@@ -111,7 +123,7 @@ extension NetworkWeights {
             let elementInput = supportIn, cs = supportChannels
             crossBlock(b, g, query: queryIn, supportMean: meanIn, queryOut: qOut,
                        perElement: hasSupportPath(block: l, blocks: blocks), count: count,
-                       cachedCross: l == 0 ? firstCrossHalf : nil,
+                       cachedSupportPart: l == 0 ? firstSupportPart : nil,
                        supportInputs: { range in [ConvInput(elementInput! + range.lowerBound * p * cs, channels: cs)] },
                        destination: { range in outStore.map { $0 + range.lowerBound * p * f } },
                        sink: { out, range in
@@ -157,7 +169,7 @@ extension NetworkWeights {
             let prev = previous
             crossBlock(b, g, query: [ConvInput(upQuery, channels: cp), ConvInput(skip.query, channels: cskip)],
                        supportMean: [ConvInput(upMean, channels: cp), ConvInput(skip.mean, channels: cskip)],
-                       queryOut: qOut, perElement: hasPath, count: count, cachedCross: nil,
+                       queryOut: qOut, perElement: hasPath, count: count, cachedSupportPart: nil,
                        supportInputs: { range in
                            Resample.upsample2x(prev.perElement! + range.lowerBound * p / 4 * cp,
                                                prev.geometry.with(count: range.count), channels: cp, into: upSupport!)
@@ -194,7 +206,7 @@ extension NetworkWeights {
     /// `destination` says (or to scratch) and then handed to `sink`.
     private func crossBlock(_ b: CrossBlockWeights, _ g: Geometry, query: [ConvInput], supportMean: [ConvInput],
                             queryOut: UnsafeMutablePointer<Float>, perElement: Bool, count: Int,
-                            cachedCross: UnsafePointer<Float>?,
+                            cachedSupportPart: UnsafePointer<Float>?,
                             supportInputs: (Range<Int>) -> [ConvInput],
                             destination: (Range<Int>) -> UnsafeMutablePointer<Float>?,
                             sink: (UnsafePointer<Float>, Range<Int>) -> Void,
@@ -208,20 +220,28 @@ extension NetworkWeights {
         let fromQuery = ws.scratch("block.fromquery", p * f)
         Conv.conv3x3(query, g, b.crossQuery, into: fromQuery, leaky: false, workspace: ws, threads: threads)
         let size = chunk(count, p)
-        let interaction = ws.scratch("block.interaction", size * p * f)
         let scratch = ws.scratch("block.out", size * p * f)
+        if let cachedSupportPart {
+            // support(crossQuery(q) + crossSupport(s_i)) = support(crossQuery(q)) + cached part i (both linear).
+            let queryPart = ws.scratch("block.querypart", p * f)
+            Conv.conv3x3([ConvInput(fromQuery, channels: f)], g, b.support, into: queryPart, leaky: false, workspace: ws, threads: threads)
+            for start in stride(from: 0, to: count, by: size) {
+                let range = start ..< min(count, start + size)
+                let out = destination(range) ?? scratch
+                for e in 0 ..< range.count {
+                    Elementwise.addLeaky(cachedSupportPart + (range.lowerBound + e) * p * f, queryPart, count: p * f,
+                                         into: out + e * p * f)
+                }
+                sink(out, range)
+            }
+            return
+        }
+        let interaction = ws.scratch("block.interaction", size * p * f)
         for start in stride(from: 0, to: count, by: size) {
             let range = start ..< min(count, start + size)
             let gc = g.with(count: range.count)
-            if let cachedCross {
-                for e in 0 ..< range.count {
-                    let dst = interaction + e * p * f, src = cachedCross + (range.lowerBound + e) * p * f
-                    for i in 0 ..< p * f { dst[i] = src[i] + fromQuery[i] }
-                }
-            } else {
-                Conv.conv3x3(supportInputs(range), gc, b.crossSupport, into: interaction, addend: fromQuery, leaky: false,
-                             workspace: ws, threads: threads)
-            }
+            Conv.conv3x3(supportInputs(range), gc, b.crossSupport, into: interaction, addend: fromQuery, leaky: false,
+                         workspace: ws, threads: threads)
             let out = destination(range) ?? scratch
             Conv.conv3x3([ConvInput(interaction, channels: f)], gc, b.support, into: out, leaky: true, workspace: ws, threads: threads)
             sink(out, range)

@@ -174,6 +174,14 @@ enum Elementwise {
         for i in 0 ..< count { x[i] *= factor }
     }
 
+    /// out = LReLU(a + b), the leaky slope of every block (0.01).
+    static func addLeaky(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>) {
+        for i in 0 ..< count {
+            let x = a[i] + b[i]
+            out[i] = x < 0 ? x * 0.01 : x
+        }
+    }
+
     static func fill(_ x: UnsafeMutablePointer<Float>, count: Int, with value: Float) {
         x.update(repeating: value, count: count)
     }

@@ -60,21 +60,41 @@ struct WinogradTransform: Sendable {
              0, 1, -1, 8, -8, 1])
 
     /// U[ξ][c][f] = (G g Gᵀ)[ξ] for the packed 3x3 weights `matrix[(tap * channels + c) * features + f]`,
-    /// computed in double precision and rounded once.
+    /// computed in double precision and rounded once. Factored as (G g) then (G g) Gᵀ, with the features of one
+    /// input channel as the inner (contiguous, vectorised) loop: every model load transforms every 3x3 layer, so
+    /// this is part of start-up.
     /// - Complexity: O(alpha² x channels x features).
     func transformWeights(_ matrix: [Float], channels: Int, features: Int) -> [Float] {
+        let alpha = alpha
         var u = [Float](repeating: 0, count: alpha * alpha * channels * features)
-        for c in 0 ..< channels {
-            for f in 0 ..< features {
-                var kernel = [Double](repeating: 0, count: 9)
-                for t in 0 ..< 9 { kernel[t] = Double(matrix[(t * channels + c) * features + f]) }
-                for i in 0 ..< alpha {
-                    for j in 0 ..< alpha {
-                        var sum = 0.0
-                        for u0 in 0 ..< 3 {
-                            for v0 in 0 ..< 3 { sum += g[i * 3 + u0] * kernel[u0 * 3 + v0] * g[j * 3 + v0] }
+        var left = [Double](repeating: 0, count: alpha * 3 * features)  // (G g)[i][v][f] for one input channel
+        u.withUnsafeMutableBufferPointer { u in
+            matrix.withUnsafeBufferPointer { matrix in
+                g.withUnsafeBufferPointer { g in
+                    left.withUnsafeMutableBufferPointer { left in
+                        for c in 0 ..< channels {
+                            for i in 0 ..< alpha {
+                                for v in 0 ..< 3 {
+                                    let row = left.baseAddress! + (i * 3 + v) * features
+                                    let k0 = matrix.baseAddress! + ((0 * 3 + v) * channels + c) * features
+                                    let k1 = matrix.baseAddress! + ((1 * 3 + v) * channels + c) * features
+                                    let k2 = matrix.baseAddress! + ((2 * 3 + v) * channels + c) * features
+                                    let g0 = g[i * 3], g1 = g[i * 3 + 1], g2 = g[i * 3 + 2]
+                                    for f in 0 ..< features {
+                                        row[f] = g0 * Double(k0[f]) + g1 * Double(k1[f]) + g2 * Double(k2[f])
+                                    }
+                                }
+                            }
+                            for i in 0 ..< alpha {
+                                let l0 = left.baseAddress! + (i * 3) * features
+                                let l1 = l0 + features, l2 = l1 + features
+                                for j in 0 ..< alpha {
+                                    let out = u.baseAddress! + ((i * alpha + j) * channels + c) * features
+                                    let h0 = g[j * 3], h1 = g[j * 3 + 1], h2 = g[j * 3 + 2]
+                                    for f in 0 ..< features { out[f] = Float(l0[f] * h0 + l1[f] * h1 + l2[f] * h2) }
+                                }
+                            }
                         }
-                        u[((i * alpha + j) * channels + c) * features + f] = Float(sum)
                     }
                 }
             }

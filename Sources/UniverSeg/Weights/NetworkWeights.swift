@@ -6,7 +6,7 @@ struct PackedConv: Sendable {
     let channels: Int      // input channels this packing covers
     let features: Int      // output channels
     let matrix: [Float]    // (taps * channels) x features
-    let bias: [Float]?     // features, or nil when the caller adds its own
+    private(set) var bias: [Float]?  // features, or nil when the caller adds its own
     /// Set when this layer runs as a Winograd convolution.
     var winograd: WinogradWeights? = nil
 
@@ -29,6 +29,13 @@ struct PackedConv: Sendable {
         self.features = features
         self.matrix = matrix
         self.bias = bias
+    }
+
+    /// The same layer with no bias (the linear part alone); Winograd weights are shared.
+    var withoutBias: PackedConv {
+        var copy = self
+        copy.bias = nil
+        return copy
     }
 
     /// This layer set up for `algorithm`. Layers with few input channels (transforms would dominate) or channel
