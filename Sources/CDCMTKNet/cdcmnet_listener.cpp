@@ -2,6 +2,7 @@
 // acknowledges it, and refuses at association time what it would not keep (unknown calling AE titles, transfer
 // syntaxes the readers cannot decode).
 #include "cdcmnet_internal.hpp"
+#include <dcmtk/dcmdata/dcobject.h>
 #include <dcmtk/dcmnet/scp.h>
 #include <dcmtk/dcmnet/dimse.h>
 #include <atomic>
@@ -275,6 +276,9 @@ cdcmnet_status cdcmnet_listener_start(const cdcmnet_listener_settings *settings,
     listener->scp.removeLeftovers();
     OFCondition status = listener->scp.configure();
     if (status.good()) status = listener->scp.openListenPort();
+    // Opening the port switches dcmdata's input correction off for the whole process ("to see the real data");
+    // the readers and the SEG writer in this process rely on it (UID padding removed on load), so it goes back on.
+    dcmEnableAutomaticInputDataCorrection.set(OFTrue);
     if (status.bad()) {
         delete listener;
         return cdcmnet::fail(error, CDCMNET_ERROR_LISTEN,

@@ -141,6 +141,21 @@ final class DicomListenerTests: XCTestCase {
         }, "\(events.refusals)")
     }
 
+    /// DCMTK's listener switches dcmdata's input correction off for the whole process; the SEG writer in the same
+    /// process (a `watch` with `inputs.listen`) still writes over a source whose UIDs carry padding.
+    func testASegIsWrittenInTheProcessOfARunningListener() throws {
+        let listener = try startListener()
+        defer { listener.stop() }
+        XCTAssertEqual(try store(["MR_small.dcm"], to: listener).status, 0)
+        let folder = NetworkTestSupport.syntaxes.deletingLastPathComponent().appendingPathComponent("ct-series-shuffled")
+        let series = try XCTUnwrap(DicomReader.scan(folder).series.first)
+        let image = try DicomReader.readVolume(series)
+        let labels = image.withVoxels(image.voxels.indices.map { Int32($0 % 7 == 0 ? 1 : 0) })
+        let url = inbox.deletingLastPathComponent().appendingPathComponent("seg-\(UUID().uuidString).dcm")
+        defer { try? FileManager.default.removeItem(at: url) }
+        XCTAssertNoThrow(try DicomSegWriter.write(labels, segments: [DicomSegSegment(value: 1, label: "dots")], to: url))
+    }
+
     func testAnswersVerification() throws {
         let listener = try startListener(allowed: ["PACS"])
         defer { listener.stop() }
