@@ -11,12 +11,12 @@ import VolumeIO
         var count: Int { outcomes.count }
     }
 
-    /// Runs a watcher until `count` studies finished (or 60 s passed: a generous cap for a loaded machine), doing
+    /// Runs a watcher until `count` studies finished (or 120 s passed: a generous cap for a loaded machine), doing
     /// `arrive` meanwhile.
     func watch(_ spec: PipelineSpec, segmenter: FakeSegmenter = FakeSegmenter(), until count: Int,
                arrive: @escaping @Sendable () async throws -> Void = {}) async throws -> [StudyOutcome] {
         let seen = Seen()
-        let deadline = Date().addingTimeInterval(60)
+        let deadline = Date().addingTimeInterval(120)
         let watcher = Watcher(graph: JobGraph(spec: spec, segmenter: segmenter))
         async let watching: Void = watcher.run(until: { await seen.count >= count || Date() > deadline },
                                                onOutcome: { await seen.add($0) })
@@ -32,18 +32,22 @@ import VolumeIO
         let inbox = root.appendingPathComponent("inputs")
         try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
         var spec = fakeSpec(root: root)  // poll 0.05 s
-        // Pieces arrive 0.15 s apart; a settle time 13 times that keeps a loaded machine's slow writes from
-        // looking settled (0.3 s did not: the study was taken mid-arrival).
-        spec.watch.settleSeconds = 2
+        // Pieces arrive 0.15 s apart; the settle time is far longer, because on a loaded machine the task writing
+        // them can wait seconds for a thread while other suites run (0.3 s and then 2 s let a study be taken
+        // mid-arrival under a full parallel test run).
+        spec.watch.settleSeconds = 6
         let file = inbox.appendingPathComponent("slow/slow_image.nii.gz")
 
         let outcomes = try await watch(spec, until: 1) {
             // Bytes trickle in with pauses shorter than the settle time; a read of any prefix would fail.
-            let content = Array(try TestStudy.niftiBytes())
-            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-            for end in stride(from: content.count / 6, through: content.count, by: content.count / 6) + [content.count] {
-                try Data(content[0..<end]).write(to: file)
-                try await Task.sleep(nanoseconds: 150_000_000)
+            // On a thread of its own, so the pieces keep their pace however busy the cooperative pool is.
+            try await blocking {
+                let content = Array(try TestStudy.niftiBytes())
+                try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+                for end in stride(from: content.count / 6, through: content.count, by: content.count / 6) + [content.count] {
+                    try Data(content[0..<end]).write(to: file)
+                    Thread.sleep(forTimeInterval: 0.15)
+                }
             }
         }
         #expect(outcomes.map(\.status) == [.done])
