@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import VolumeIO
 @testable import SegPipeline
@@ -80,6 +81,41 @@ import VolumeIO
         let second = try OutputFolderLock(folder, scope: .shard(Shard(index: 1, count: 2))) { cleared.append(1) }
         #expect(cleared == [0])
         withExtendedLifetime((first, second)) {}
+    }
+
+    /// Shards of one array start together: one clears leftovers while the others wait for it instead of failing.
+    @Test func aShardStartingWhileAnotherClearsLeftoversWaitsForIt() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let second = Mutex<String?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let first = try OutputFolderLock(folder, scope: .shard(Shard(index: 0, count: 2))) {
+            Thread {
+                var outcome = "taken"
+                do {
+                    _ = try OutputFolderLock(folder, scope: .shard(Shard(index: 1, count: 2)))
+                } catch {
+                    outcome = "\(error)"
+                }
+                second.withLock { $0 = outcome }
+                done.signal()
+            }.start()
+            Thread.sleep(forTimeInterval: 0.5)
+            #expect(second.withLock { $0 } == nil, "the second shard did not wait")
+        }
+        done.wait()
+        #expect(second.withLock { $0 } == "taken")
+        withExtendedLifetime(first) {}
+    }
+
+    /// A split of one shard holds byte 1 (where a clearing shard's lock starts) and keeps it.
+    @Test func aSplitOfOneHoldsTheFolder() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let lone = try OutputFolderLock(folder, scope: .shard(Shard(index: 0, count: 1)))
+        #expect(throws: PipelineError.self) { try OutputFolderLock(folder, scope: .whole) }
+        #expect(throws: PipelineError.self) { try OutputFolderLock(folder, scope: .shard(Shard(index: 0, count: 2))) }
+        withExtendedLifetime(lone) {}
     }
 
     @Test func shardsShareAFolderAndDoEveryStudyOnce() async throws {
