@@ -39,4 +39,4 @@ for r in $(seq "$repetitions"); do
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ma=$(median "${a[@]}"); mb=$(median "${b[@]}")
-echo "median: 1 process x 2 threads $(rate "$ma") studies/h, 2 shards x 1 thread $(rate "$mb") studies/h, ratio $(awk -v a="$ma" -v b="$mb" 'BEGIN { printf "%.2f", a / b }')x; load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "median: 1 process x 2 threads $(rate "$ma") studies/h, 2 shards x 1 thread $(rate "$mb") studies/h: 2 shards $(awk -v a="$ma" -v b="$mb" 'BEGIN { printf "%.2f", a / b }')x the throughput; load after: $(cut -d' ' -f1-3 /proc/loadavg)"
