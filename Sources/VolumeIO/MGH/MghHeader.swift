@@ -3,7 +3,7 @@ import ZlibShim
 
 /// A checked FreeSurfer MGH header (.mgh, or .mgz / .mgh.gz: the same file gzip-compressed). Big-endian; the voxel
 /// data starts at byte 284, x fastest.
-public struct MghHeader: Sendable {
+public struct MghHeader: StoredVolumeHeader {
     public var path: String
     public var shape: [Int]
     /// Frames (volumes) in the file; frame 0 is read.
@@ -18,6 +18,7 @@ public struct MghHeader: Sendable {
     var voxels: StoredVoxels
 
     public var affine: Affine { spatial.affine }
+    var source: SourceGeometry { .mgh(spatial) }
 
     static let dataOffset = 284
     /// The fields we read: version, dims, type, dof, goodRASFlag, delta, Mdc, c_ras.

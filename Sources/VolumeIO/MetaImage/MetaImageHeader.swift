@@ -2,7 +2,7 @@ import Foundation
 
 /// A checked MetaImage header (.mha with the data after it, or .mhd with a data file): what `inspect` shows and what
 /// reading needs. Keys are matched in any case; `ElementDataFile` ends the header, as MetaIO requires.
-public struct MetaImageHeader: Sendable {
+public struct MetaImageHeader: StoredVolumeHeader {
     public var path: String
     public var shape: [Int]
     /// `ElementType` as written (e.g. "MET_SHORT").
@@ -16,6 +16,7 @@ public struct MetaImageHeader: Sendable {
     var voxels: StoredVoxels
 
     public var affine: Affine { spatial.affine }
+    var source: SourceGeometry { .metaImage(spatial) }
 
     static let headerLimit = 1 << 16
 

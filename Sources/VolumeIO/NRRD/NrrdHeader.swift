@@ -2,7 +2,7 @@ import Foundation
 
 /// A checked NRRD header (.nrrd with attached data, or .nhdr with a detached data file): what `inspect` shows and
 /// what reading needs. Built by `NrrdHeader.parse`, which refuses anything it cannot read exactly with one line.
-public struct NrrdHeader: Sendable {
+public struct NrrdHeader: StoredVolumeHeader {
     public var path: String
     public var shape: [Int]
     /// The `type` field as written (e.g. "short").
@@ -19,6 +19,7 @@ public struct NrrdHeader: Sendable {
     var voxels: StoredVoxels
 
     public var affine: Affine { spatial.affine }
+    var source: SourceGeometry { .nrrd(spatial) }
 
     /// The longest header read: NRRD headers are a few hundred bytes; a file without the blank line that ends the
     /// header within this is not NRRD.
