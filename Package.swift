@@ -56,9 +56,12 @@ let package = Package(
         // Tests find their fixtures in the source tree (from #filePath), never as bundle resources.
         .testTarget(name: "VolumeIOTests", dependencies: ["VolumeIO"], exclude: ["Fixtures"]),
         .testTarget(name: "UniverSegTests", dependencies: ["UniverSeg"], exclude: ["Fixtures"]),
-        .testTarget(name: "SegPipelineTests", dependencies: ["SegPipeline", "DicomNetwork", "ZlibShim", "CZlib"], exclude: ["Fixtures"]),
-        .testTarget(name: "DicomNetworkTests", dependencies: ["DicomNetwork", "VolumeIO"]),
-        .testTarget(name: "CLITests", dependencies: ["UniverSegCLI", "VolumeIO", "DicomNetwork"], exclude: ["Fixtures"]),
+        // What the suites that start servers on loopback share.
+        .target(name: "TestPorts", path: "Tests/TestPorts"),
+        .testTarget(name: "SegPipelineTests", dependencies: ["SegPipeline", "DicomNetwork", "ZlibShim", "CZlib", "TestPorts"],
+                    exclude: ["Fixtures"]),
+        .testTarget(name: "DicomNetworkTests", dependencies: ["DicomNetwork", "VolumeIO", "TestPorts"]),
+        .testTarget(name: "CLITests", dependencies: ["UniverSegCLI", "VolumeIO", "DicomNetwork", "TestPorts"], exclude: ["Fixtures"]),
     ],
     cxxLanguageStandard: .cxx17
 )

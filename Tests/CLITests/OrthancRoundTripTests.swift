@@ -1,5 +1,6 @@
 import DicomNetwork
 import Foundation
+import TestPorts
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -46,7 +47,7 @@ final class OrthancRoundTripTests: XCTestCase {
         XCTAssertEqual(sourceSOPs.count, 31)
 
         // 1. watch with a listener, fed by storescu.
-        let listenPort = Tool.freePort()
+        let listenPort = freeLoopbackPort()
         let watchYAML = root.appendingPathComponent("watch.yaml")
         try pipeline(inputs: "inbox", listen: "listen: {port: \(listenPort), aet: UNIVERSEG, allowed_calling_aets: [MODALITY]}",
                      outputs: "out-watch", orthancPort: orthanc.dicomPort, extra: "watch: {settle: 3s, poll: 200ms}")
@@ -201,8 +202,8 @@ final class OrthancRoundTripTests: XCTestCase {
 final class OrthancServer {
     let executable: URL
     let folder: URL
-    let dicomPort = Tool.freePort()
-    let httpPort = Tool.freePort()
+    let dicomPort = freeLoopbackPort()
+    let httpPort = freeLoopbackPort()
     private var process: BackgroundProcess?
 
     static let dicomWebPlugin = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
@@ -346,22 +347,4 @@ enum Tool {
         return (child.process.terminationStatus, child.output)
     }
 
-    /// A TCP port free on 127.0.0.1 right now (the kernel picks it; released before returning).
-    static func freePort() -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        precondition(fd >= 0, "socket() failed")
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        precondition(bound == 0, "bind() failed")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return UInt16(bigEndian: address.sin_port)
-    }
 }

@@ -1,5 +1,6 @@
 import DicomNetwork
 import Foundation
+import TestPorts
 import VolumeIO
 import XCTest
 
@@ -18,7 +19,7 @@ final class DicomListenerTests: XCTestCase {
         if let inbox { try? FileManager.default.removeItem(at: inbox) }
     }
 
-    func startListener(allowed: [String] = [], port: UInt16 = NetworkTestSupport.freePort()) throws -> DicomListener {
+    func startListener(allowed: [String] = [], port: UInt16 = freeLoopbackPort()) throws -> DicomListener {
         let settings = ListenerSettings(port: port, aeTitle: "UNIVERSEG", allowedCallingAETitles: allowed, inbox: inbox,
                                         transferSyntaxes: DicomReader.decodableTransferSyntaxUIDs, timeoutSeconds: 10)
         let events = self.events

@@ -1,5 +1,6 @@
 import DicomNetwork
 import Foundation
+import TestPorts
 import VolumeIO
 import XCTest
 
@@ -8,7 +9,7 @@ final class DicomSenderTests: XCTestCase {
     func testDeliversAndReportsEachInstanceAcknowledged() throws {
         let inbox = try NetworkTestSupport.scratchFolder("pacs")
         defer { try? FileManager.default.removeItem(at: inbox) }
-        let port = NetworkTestSupport.freePort()
+        let port = freeLoopbackPort()
         let pacs = try DicomListener(ListenerSettings(port: port, aeTitle: "PACS", allowedCallingAETitles: ["UNIVERSEG"],
                                                       inbox: inbox, transferSyntaxes: DicomReader.decodableTransferSyntaxUIDs))
         defer { pacs.stop() }
@@ -27,7 +28,7 @@ final class DicomSenderTests: XCTestCase {
     func testADestinationThatRefusesTheCallingAETitleDeliversNothing() throws {
         let inbox = try NetworkTestSupport.scratchFolder("pacs")
         defer { try? FileManager.default.removeItem(at: inbox) }
-        let port = NetworkTestSupport.freePort()
+        let port = freeLoopbackPort()
         let pacs = try DicomListener(ListenerSettings(port: port, aeTitle: "PACS", allowedCallingAETitles: ["SOMEONE"],
                                                       inbox: inbox, transferSyntaxes: DicomReader.decodableTransferSyntaxUIDs))
         defer { pacs.stop() }
@@ -40,7 +41,7 @@ final class DicomSenderTests: XCTestCase {
     }
 
     func testADestinationThatIsDownIsNotDelivered() throws {
-        let destination = DicomDestination(host: "127.0.0.1", port: NetworkTestSupport.freePort(), calledAETitle: "PACS",
+        let destination = DicomDestination(host: "127.0.0.1", port: freeLoopbackPort(), calledAETitle: "PACS",
                                            callingAETitle: "UNIVERSEG", timeoutSeconds: 5)
         let started = Date()
         XCTAssertThrowsError(try DicomSender.send([NetworkTestSupport.fixture("MR_small.dcm")], to: destination)) { error in
@@ -50,7 +51,7 @@ final class DicomSenderTests: XCTestCase {
     }
 
     func testAStowServiceThatIsDownIsNotDelivered() throws {
-        let url = URL(string: "http://127.0.0.1:\(NetworkTestSupport.freePort())/dicom-web")!
+        let url = URL(string: "http://127.0.0.1:\(freeLoopbackPort())/dicom-web")!
         let destination = StowDestination(url: url, timeoutSeconds: 5)
         XCTAssertEqual(destination.description, "STOW \(url.absoluteString)")
         XCTAssertThrowsError(try StowSender.send([NetworkTestSupport.fixture("MR_small.dcm")], to: destination)) { error in
@@ -60,7 +61,7 @@ final class DicomSenderTests: XCTestCase {
 
     func testAFileThatIsNotDICOMIsNamed() throws {
         let text = NetworkTestSupport.repository.appendingPathComponent("Tests/VolumeIOTests/Fixtures/dicom/bad/not-dicom.txt")
-        let destination = DicomDestination(host: "127.0.0.1", port: NetworkTestSupport.freePort(), calledAETitle: "PACS",
+        let destination = DicomDestination(host: "127.0.0.1", port: freeLoopbackPort(), calledAETitle: "PACS",
                                            callingAETitle: "UNIVERSEG")
         XCTAssertThrowsError(try DicomSender.send([text], to: destination)) { error in
             XCTAssertTrue("\(error)".contains(text.path), "\(error)")
