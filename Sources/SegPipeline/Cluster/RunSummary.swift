@@ -147,7 +147,7 @@ public struct RunSummary: Codable, Sendable {
                 targets: report?.targets.map { ($0.name, $0.volumeML, $0.voxels) } ?? [],
                 seconds: study.seconds, annotateNext: report?.annotateNext ?? [])
         }
-        let models = Set(studies.compactMap { StudyReport.read(from: $0.outputs, in: folder)?.model })
+        let models = Set(reports.map(\.model))
         let html = RunSummaryPage.html(pipeline: pipeline, generatedAt: generatedAt, rows: rows, models: models.sorted(),
                                        notes: notes)
         try AtomicFile.write(Data(html.utf8), to: folder.appendingPathComponent("index.html"))
