@@ -84,21 +84,26 @@ import VolumeIO
         let duration = Date().timeIntervalSince(start)
         #expect(clean.status == 0, "\(clean.err)")
 
-        var generator = SplitMix(seed: 14)
-        var killedWhileRunning = 0
-        for _ in 0..<6 {
-            let moment = Double(generator.next() % 1000) / 1000 * duration * 0.6
-            let process = Process()
-            process.executableURL = UniverSegBinary.url
-            process.arguments = ["run", "pipeline.yaml", "--quiet"]
-            process.currentDirectoryURL = faulted
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            try await Task.sleep(nanoseconds: UInt64(moment * 1e9))
-            if process.isRunning { killedWhileRunning += 1 }
-            kill(process.processIdentifier, SIGKILL)
-            while process.isRunning { try await Task.sleep(nanoseconds: 5_000_000) }
+        // Timed on a thread of its own: a sleep on the cooperative pool can wake long after its moment while other
+        // suites keep the pool busy, and then every run has ended before its kill.
+        let killedWhileRunning = try await EngineCLIFixtures.blocking { () throws -> Int in
+            var generator = SplitMix(seed: 14)
+            var landed = 0
+            for _ in 0..<6 {
+                let moment = Double(generator.next() % 1000) / 1000 * duration * 0.6
+                let process = Process()
+                process.executableURL = UniverSegBinary.url
+                process.arguments = ["run", "pipeline.yaml", "--quiet"]
+                process.currentDirectoryURL = faulted
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = FileHandle.nullDevice
+                try process.run()
+                Thread.sleep(forTimeInterval: moment)
+                if process.isRunning { landed += 1 }
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+            return landed
         }
         #expect(killedWhileRunning >= 2, "kills should land while the run works")
         print("kill test: \(killedWhileRunning) of 6 kills landed while the run was working (run length \(duration) s)")
