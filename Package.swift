@@ -26,7 +26,7 @@ let package = Package(
         // Thin native shims: the only places that see C pointers.
         .target(name: "CNIfTI", linkerSettings: [.linkedLibrary("nifti2"), .linkedLibrary("znz"), .linkedLibrary("z"), .linkedLibrary("m")]),
         .target(name: "CDCMTKShim",
-                linkerSettings: (dcmtkLibraries + ["openjp2"]).map { .linkedLibrary($0) }),
+                linkerSettings: (dcmtkLibraries + ["openjp2", "z"]).map { .linkedLibrary($0) }),
         .target(name: "CDCMTKNet",
                 linkerSettings: dcmtkNetworkLibraries.map { .linkedLibrary($0) }),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),

@@ -4,7 +4,8 @@
 #   scripts/fuzz.sh [TARGET|all] [SECONDS]    TARGET: nifti dicom pt safetensors pipeline-yaml task-yaml
 #                                             (default all, 60 s each)
 #
-# Each run starts from the committed seeds (Fuzz/seeds/TARGET) plus the project's fixtures for that reader, keeps
+# Each run starts from the committed seeds (Fuzz/seeds/TARGET), with a dictionary where one helps
+# (Fuzz/dictionaries/TARGET.dict: magics, keys, opcodes), plus the project's fixtures for that reader, keeps
 # its growing corpus in Fuzz/.corpus/TARGET (not committed), and writes crashes, hangs (> 2 s), leaks and
 # allocations over 2 GB to Fuzz/findings/TARGET/ with the log beside them. A finding, once fixed, is committed as
 # a regression file that `swift test` replays (see docs/robustness.md). By default libFuzzer runs in fork mode and
@@ -51,10 +52,11 @@ for t in "${targets[@]}"; do
         [[ -d "$source" ]] || continue
         find "$source" -type f -size -256k ! -name '*.json' ! -name '*.md' -exec cp -n {} "$corpus/" \; 2>/dev/null || true
     done
-    echo "== fuzz-$t: ${seconds}s from $(ls "$corpus" | wc -l) corpus files"
+    dict=() && [[ -f "Fuzz/dictionaries/$t.dict" ]] && dict=(-dict="Fuzz/dictionaries/$t.dict")
+    echo "== fuzz-$t: ${seconds}s from $(ls "$corpus" | wc -l) corpus files${dict:+, with Fuzz/dictionaries/$t.dict}"
     ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0}" \
     "$bin/fuzz-$t" "$corpus" -max_total_time="$seconds" -timeout=2 -rss_limit_mb=2048 -malloc_limit_mb=2048 \
-        -max_len=262144 -print_final_stats=1 -artifact_prefix="$findings/" ${FUZZ_ARGS--fork=1 -ignore_timeouts=1 -ignore_ooms=1} >"$findings.log" 2>&1 || true
+        -max_len=262144 -print_final_stats=1 -artifact_prefix="$findings/" "${dict[@]}" ${FUZZ_ARGS--fork=1 -ignore_timeouts=1 -ignore_ooms=1} >"$findings.log" 2>&1 || true
     # The execution count: "Done N runs" (one process) or the last "#N:" status line (-fork mode).
     grep -E "^stat::number_of_executed_units|^stat::peak_rss_mb|^Done|^#[0-9]+:|ERROR|SUMMARY" "$findings.log" | tail -3 || true
     found=$(find "$findings" -type f | wc -l)

@@ -16,4 +16,7 @@ cdcm_status fail(char **error, cdcm_status status, const std::string &message);
 /// Text without surrounding spaces and trailing NUL padding.
 std::string trimmed(const OFString &text);
 DcmTagKey tagKey(uint32_t tag);
+/// For a Deflated Explicit VR Little Endian file: an element whose declared length runs past the end of the
+/// inflated data (DCMTK would allocate that length before reading), described; empty otherwise (cdcm_deflate_check.cpp).
+std::string deflatedDatasetProblem(const char *path);
 }  // namespace cdcm

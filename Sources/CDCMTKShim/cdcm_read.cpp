@@ -123,6 +123,8 @@ bool hasPreamble(const char *path) {
 cdcm_status cdcm_open(const char *path, int header_only, cdcm_file **out, char **error) {
     *out = nullptr;
     try {
+        const std::string deflateProblem = deflatedDatasetProblem(path);
+        if (!deflateProblem.empty()) return fail(error, CDCM_ERROR_READ, "truncated or malformed DICOM: " + deflateProblem);
         auto file = std::make_unique<cdcm_file>();
         const Uint32 maxRead = header_only ? 4096 : DCM_MaxReadLength;
         OFCondition status = file->format.loadFile(OFFilename(path), EXS_Unknown, EGL_noChange, maxRead, ERM_autoDetect);

@@ -32,6 +32,7 @@ import Testing
             Case(arguments: ["inspect", "\(dicom)/huge-pixel.dcm"], status: 1, says: "no readable volume"),
             Case(arguments: ["inspect", "\(dicom)/huge-rows.dcm"], status: 1, says: "no readable volume"),
             Case(arguments: ["inspect", "\(dicom)/huge-text.dcm"], status: 1, says: "no readable volume"),
+            Case(arguments: ["inspect", "\(dicom)/deflate-3GB-element-before-pixels.dcm"], status: 1, says: "no readable volume"),
         ] + ["storage-count-overflows.pt", "view-larger-than-storage.pt", "deep-list-nesting.pt", "dict-inside-itself.pt",
              "absurd-offsets.safetensors", "header-length-huge.safetensors"].map { name in
             Case(arguments: segment + [weightRegressions.appendingPathComponent(name).path], status: 3,
