@@ -9,8 +9,7 @@
 # its growing corpus in Fuzz/.corpus/TARGET (not committed), and writes crashes, hangs (> 2 s), leaks and
 # allocations over 2 GB to Fuzz/findings/TARGET/ with the log beside them. A finding, once fixed, is committed as
 # a regression file that `swift test` replays (see docs/robustness.md). By default libFuzzer runs in fork mode and
-# goes on past slow inputs and large allocations (each still saved; DCMTK's known 3 GB allocation is among the DICOM
-# seeds); a crash stops it. FUZZ_ARGS replaces those options (FUZZ_ARGS= for one process that stops at anything).
+# goes on past slow inputs and large allocations (each still saved); a crash stops it. FUZZ_ARGS replaces those options (FUZZ_ARGS= for one process that stops at anything).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 all=(nifti dicom pt safetensors pipeline-yaml task-yaml)
