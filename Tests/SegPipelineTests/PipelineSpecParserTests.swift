@@ -295,4 +295,20 @@ import VolumeIO
         #expect(Suggestion.closest(to: "modle", in: PipelineSpecParser.topKeys) == "model")
         #expect(Suggestion.closest(to: "banana", in: PipelineSpecParser.topKeys) == nil)
     }
+
+    /// Foundation on Linux leaks a regular expression's pattern buffer on every compile past 256 UTF-16 units; the
+    /// fuzzer found it through a pipeline whose quoted description ran on over several lines (the committed input).
+    @Test func aDescriptionPatternOver256CharactersIsRefusedUncompiled() throws {
+        let found = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/regressions/pipeline-yaml/fuzz-leak-long-description.yaml")
+        let fuzzed = String(decoding: try Data(contentsOf: found), as: UTF8.self)
+        let long = "version: 2\nname: t\ninputs: {folder: ., format: dicom, series: {description: '\(String(repeating: "a", count: 257))'}}\n"
+        let fits = "version: 2\nname: t\ninputs: {folder: ., format: dicom, series: {description: '\(String(repeating: "a", count: 256))'}}\n"
+        for text in [fuzzed, long] {
+            let (_, diagnostics) = PipelineSpecParser.check(text, file: "p.yaml", baseFolder: FileManager.default.temporaryDirectory)
+            #expect(diagnostics.contains { $0.description.contains("at most 256 are allowed") }, "\(diagnostics)")
+        }
+        let (_, diagnostics) = PipelineSpecParser.check(fits, file: "p.yaml", baseFolder: FileManager.default.temporaryDirectory)
+        #expect(!diagnostics.contains { $0.description.contains("description") }, "\(diagnostics)")
+    }
 }

@@ -118,12 +118,16 @@ public enum PipelineSpecParser {
                                                                               "echo"]) {
             if let m = s["modality"] { spec.series.modality = r.string(m, "modality")?.uppercased() }
             if let d = s["description"], let pattern = r.string(d, "description") {
-                do {
-                    _ = try NSRegularExpression(pattern: pattern)
-                    spec.series.description = pattern
-                } catch {
+                // Foundation on Linux leaks a pattern's buffer on every compile past 256 UTF-16 units (found by
+                // fuzzing); a SeriesDescription holds at most 64 characters, so no useful pattern is that long.
+                if pattern.utf16.count > 256 {
+                    r.error(d, "'description' is a regular expression of \(pattern.count) characters; at most 256 are allowed",
+                            hint: "a SeriesDescription holds at most 64 characters")
+                } else if (try? NSRegularExpression(pattern: pattern)) == nil {
                     r.error(d, "'description' is not a valid regular expression: \(pattern)",
                             hint: "quote the pattern and escape special characters, e.g. \"(?i)t1.*post\"")
+                } else {
+                    spec.series.description = pattern
                 }
             }
             if let o = s["orientation"] { spec.series.orientation = r.choice(o, "orientation", AnatomicalPlane.self) }
