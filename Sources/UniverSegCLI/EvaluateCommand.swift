@@ -57,6 +57,25 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Instead of the scores: for each query volume, its 3D Dice after adding N of its own slices (true labels) to the support, the N least confident against N random ones.", valueName: "N"))
     var annotateNext: Int?
 
+    @Option(help: ArgumentHelp("With --annotate-next: the least-confident measures to compare, comma-separated (\(SliceConfidence.Measure.allCases.map(\.rawValue).joined(separator: ", "))).", valueName: "LIST"))
+    var annotateNextMeasures: String = SliceConfidence.Measure.standard.rawValue
+
+    @Option(help: ArgumentHelp("With --annotate-next: how many random draws of N slices to average.", valueName: "DRAWS"))
+    var annotateNextRandomDraws: Int = 5
+
+    /// `--annotate-next-measures` parsed.
+    var measures: [SliceConfidence.Measure] {
+        get throws {
+            try annotateNextMeasures.split(separator: ",").map { name in
+                guard let m = SliceConfidence.Measure(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                    throw ValidationError("--annotate-next-measures: unknown measure '\(name)'; choose from "
+                                          + SliceConfidence.Measure.allCases.map(\.rawValue).joined(separator: ", "))
+                }
+                return m
+            }
+        }
+    }
+
     @OptionGroup var engine: EngineOptions
 
     func validate() throws {
@@ -81,6 +100,10 @@ struct EvaluateCommand: ParsableCommand {
         if let annotateNext {
             guard (1...64).contains(annotateNext) else { throw ValidationError("--annotate-next must be from 1 to 64") }
             guard !sweep, !wholeVolume.fuseAxes else { throw ValidationError("--annotate-next does not apply to --sweep or --fuse-axes") }
+            guard (1...100).contains(annotateNextRandomDraws) else {
+                throw ValidationError("--annotate-next-random-draws must be from 1 to 100")
+            }
+            guard try !measures.isEmpty else { throw ValidationError("--annotate-next-measures names no measure") }
         }
     }
 
@@ -110,24 +133,16 @@ struct EvaluateCommand: ParsableCommand {
                                                 progress: progress)
                 options.probabilitiesFolder = probabilities.map { URL(fileURLWithPath: $0) }
                 if let annotateNext {
-                    let rows = try AnnotateNext.run(definition, model: model, count: annotateNext, options: options)
+                    let rows = try AnnotateNext.run(definition, model: model, count: annotateNext, measures: measures,
+                                                    randomDraws: annotateNextRandomDraws, options: options)
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
                     encoder.keyEncodingStrategy = .convertToSnakeCase   // as the rest of evaluate's JSON
-                    let f = { (x: Double) in String(format: "%.3f", x) }
-                    let lines = ["volume\tdice\tleast_confident\trandom\tleast_confident_slices\trandom_slices"] + rows.map {
-                        "\($0.volume)\t\(f($0.dice))\t\(f($0.diceLeastConfident))\t\(f($0.diceRandom))\t"
-                            + "\($0.leastConfidentSlices.map(String.init).joined(separator: ","))\t\($0.randomSlices.map(String.init).joined(separator: ","))"
-                    }
-                    (text, data) = (lines.joined(separator: "\n") + "\n", try encoder.encode(rows))
-                    if json == "-" { FileHandle.standardOutput.write(data + Data("\n".utf8)) } else {
-                        if let json { try AtomicFile.write(data + Data("\n".utf8), to: URL(fileURLWithPath: json)) }
-                        FileHandle.standardOutput.write(Data(text.utf8))
-                    }
-                    return
+                    (text, data) = (AnnotateNext.text(rows), try encoder.encode(rows))
+                } else {
+                    let report = try Evaluator.evaluate(definition, model: model, options: options)
+                    (text, data) = (report.text(), try report.json())
                 }
-                let report = try Evaluator.evaluate(definition, model: model, options: options)
-                (text, data) = (report.text(), try report.json())
             }
             if json == "-" {
                 FileHandle.standardOutput.write(data + Data("\n".utf8))

@@ -103,6 +103,39 @@ import VolumeIO
         #expect((try JSONSerialization.jsonObject(with: Data(stdout.out.utf8)) as? [String: Any])?["mean_dice_2d"] != nil)
     }
 
+    /// `--annotate-next`: per query volume, each measure's picks and the random draws, all among the non-blank
+    /// slices, in file indices; identical picks score the same Dice; draws differ from one another.
+    @Test func annotateNextComparesMeasuresWithRandomDraws() async throws {
+        let folder = try F.temporaryFolder().appendingPathComponent("annotate")
+        try Self.writePair(Self.volume(slices: 6), name: "a", in: folder.appendingPathComponent("support"))
+        try Self.writePair(Self.volume(slices: 8, shift: 1, empty: [0, 1]), name: "b", in: folder.appendingPathComponent("query"))
+        try "labels: [1]\naxis: 2\nnormalize: minmax\n".write(to: folder.appendingPathComponent("task.yaml"), atomically: true, encoding: .utf8)
+        let json = folder.appendingPathComponent("next.json")
+        let result = try await F.run(["evaluate", folder.path, "--weights", Self.model.path, "--support-size", "4", "--threads", "1",
+                                      "--annotate-next", "2", "--annotate-next-measures", "expected-errors-spread,mean-entropy",
+                                      "--annotate-next-random-draws", "2", "--json", json.path])
+        #expect(result.status == 0, "\(result.err)")
+        #expect(result.out.hasPrefix("volume\tdice\texpected-errors-spread\tmean-entropy\trandom (mean ± sd of 2)"), "\(result.out)")
+        #expect(result.out.contains("\nmean (1 volumes)\t"), "\(result.out)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [[String: Any]])
+        #expect(rows.count == 1 && rows[0]["volume"] as? String == "b")
+        #expect(rows[0]["measures"] as? [String] == ["expected-errors-spread", "mean-entropy"])
+        let picks = try #require((rows[0]["least_confident"] as? [[String: Any]])) + (try #require(rows[0]["random"] as? [[String: Any]]))
+        #expect(picks.count == 4)
+        var diceOf: [[Int]: Double] = [:]
+        for pick in picks {
+            let slices = try #require(pick["slices"] as? [Int]), dice = try #require(pick["dice"] as? Double)
+            #expect(slices.count == 2 && Set(slices).count == 2 && slices.allSatisfy { (0..<8).contains($0) }, "\(slices)")
+            #expect((0...1).contains(dice))
+            if let earlier = diceOf[slices] { #expect(earlier == dice) }
+            diceOf[slices] = dice
+        }
+        #expect(Set(picks.suffix(2).map { $0["slices"] as? [Int] ?? [] }).count > 1, "two random draws alike")
+        let unknown = try await F.run(["evaluate", folder.path, "--weights", Self.model.path, "--annotate-next", "2",
+                                       "--annotate-next-measures", "loudest"])
+        #expect(unknown.status != 0 && unknown.err.contains("unknown measure 'loudest'"), "\(unknown.err)")
+    }
+
     @Test func seedsReproduceResults() async throws {
         let task = try EvaluationTask.load(try Self.task())
         let model = try UniverSegModel(contentsOf: Self.model)

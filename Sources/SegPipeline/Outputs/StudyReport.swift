@@ -123,10 +123,10 @@ extension StudyReport {
 }
 
 extension StudyReport.Target {
-    /// "lesion: slices 14 (0.62), 9 (0.58)" (uncertainty in bits); nil when no slice is listed.
+    /// "lesion: slices 14 (312 px), 9 (58 px)" (expected wrong pixels on the model grid); nil when no slice is listed.
     public var annotateNext: String? {
         guard let slices = leastConfidentSlices, !slices.isEmpty else { return nil }
-        return "\(name): slices " + slices.map { "\($0.slice) (\(String(format: "%.2f", $0.uncertainty)))" }
+        return "\(name): slices " + slices.map { "\($0.slice) (\(String(format: "%.0f", $0.uncertainty)) px)" }
             .joined(separator: ", ")
     }
 }
