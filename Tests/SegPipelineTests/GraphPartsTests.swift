@@ -361,4 +361,30 @@ import VolumeIO
         #expect(pixel(0, 5) == [48, 48, 48] && pixel(7, 5) == [48, 48, 48])     // slices 0 and 3: empty
         #expect(pixel(2, 0) == [255, 255, 255] && pixel(0, 0) == [0, 0, 0])     // tick over the shown slice only
     }
+
+    /// The slices to annotate next are ticked under the strip in their target's colour, at the same anatomical
+    /// place however the file is stored.
+    @Test func qcTicksTheSlicesToAnnotateNext() {
+        let strip = QCImage.sliceStrip(area: [0, 5, 0, 0], shown: [1], width: 8, colour: (255, 40, 40),
+                                       marks: [(slice: 3, colour: (40, 255, 40))])
+        func pixel(_ x: Int, _ y: Int) -> [UInt8] { Array(strip.rgb[((y * 8 + x) * 3)..<((y * 8 + x) * 3 + 3)]) }
+        #expect(strip.height == 14)
+        #expect(pixel(6, 12) == [40, 255, 40] && pixel(7, 13) == [40, 255, 40])   // slice 3: marked
+        #expect(pixel(2, 12) == [0, 0, 0] && pixel(6, 10) == [0, 0, 0])          // others, and the gap row, dark
+        #expect(QCImage.sliceStrip(area: [0, 5, 0, 0], shown: [1], width: 8, colour: (255, 40, 40)).height == 10)
+
+        // Native slice 1 of a volume stored with k toward inferior is canonical slice 10 - 1 - 1 = 8 of 10.
+        let flippedAffine = Affine(rows: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, -1, 9], [0, 0, 0, 1]])
+        let image = Volume<Float>(shape: [4, 4, 10], affine: flippedAffine, voxels: (0..<160).map(Float.init))
+        let labels = image.withVoxels([Int32](repeating: 0, count: 160))
+        let picture = QCImage.render(image: image, labels: labels, plane: .axial, values: [1], colors: [TargetLegend.palette[1]],
+                                     panels: 2, panelSide: 20, annotateNext: [[1]])
+        let row = picture.height - 2
+        let lit = (0..<picture.width).filter { x in
+            let p = (row * picture.width + x) * 3
+            return picture.rgb[p] == TargetLegend.palette[1].red && picture.rgb[p + 1] == TargetLegend.palette[1].green
+                && picture.rgb[p + 2] == TargetLegend.palette[1].blue
+        }
+        #expect(!lit.isEmpty && lit.allSatisfy { $0 * 10 / picture.width == 8 }, "\(lit) of \(picture.width)")
+    }
 }

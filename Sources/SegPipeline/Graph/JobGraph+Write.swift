@@ -78,7 +78,8 @@ extension JobGraph {
         }
         if writers.contains(.qc) {
             let picture = QCImage.render(image: study.image, labels: labels, plane: study.mapping.plane,
-                                         values: spec.targets.map(\.value), colors: legend.colors)
+                                         values: spec.targets.map(\.value), colors: legend.colors,
+                                         annotateNext: spec.targets.map { (study.leastConfident[$0.name] ?? []).map(\.slice) })
             let png = PNGEncoder.encode(width: picture.width, height: picture.height, rgb: picture.rgb)
             try outputs.stage(suffixes.qc) { try png.write(to: $0) }
         }

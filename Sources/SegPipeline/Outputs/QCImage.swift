@@ -1,7 +1,8 @@
 import VolumeIO
 
 /// Renders a QC picture: up to `panels` slices side by side, the image in grey with each target's mask outlined in
-/// its colour, over a strip that shows which slices along the axis hold any label. Slices are cut in `plane` of the
+/// its colour, over a strip that shows which slices along the axis hold any label and, below it, ticks in each
+/// target's colour at the slices to annotate next (its least-confident slices). Slices are cut in `plane` of the
 /// volume's canonical (RAS) frame, so the storage order does not matter, and shown in millimetre proportions:
 /// screen-up toward A (axial) or S, screen-right toward the patient's left when the picture spans left-right
 /// (radiological), else toward A.
@@ -18,11 +19,13 @@ public enum QCImage {
     ///   - values: output label values in target order.
     ///   - colors: their outline colours, in the same order (repeating when shorter).
     ///   - panelSide: the longer side of each panel in pixels.
+    ///   - annotateNext: per target (in `values` order), slice indices in the file along the plane's normal to mark
+    ///     as the ones to annotate next; no marks, no band.
     /// - Complexity: one pass over the labels and the image's intensity window; no copy of either volume (a CT's
     ///   worth of voxels is hundreds of MB).
     public static func render(image: Volume<Float>, labels: Volume<Int32>, plane: AnatomicalPlane, values: [Int32],
                               colors: [DisplayColor] = TargetLegend.palette,
-                              panels: Int = 5, panelSide: Int = 256) -> Picture {
+                              panels: Int = 5, panelSide: Int = 256, annotateNext: [[Int]] = []) -> Picture {
         precondition(image.shape == labels.shape, "image and labels must share a grid")
         let frame = CanonicalFrame(shape: image.shape, affine: image.affine)
         let axis = plane.normalAxis
@@ -35,7 +38,15 @@ public enum QCImage {
         let panelHeight = rendered.map(\.height).max() ?? 1
         let width = max(1, rendered.reduce(0) { $0 + $1.width } + gap * max(0, rendered.count - 1))
         let first = colors.first ?? TargetLegend.palette[0]
-        let strip = sliceStrip(area: area, shown: slices, width: width, colour: (first.red, first.green, first.blue))
+        let nativeAxis = frame.nativeAxis(ofCanonicalAxis: axis), n = area.count
+        let marks = annotateNext.enumerated().flatMap { target, native in
+            let colour = colors.isEmpty ? first : colors[target % colors.count]
+            return native.filter { (0..<n).contains($0) }.map { k in
+                (slice: frame.orientation.positive[nativeAxis] ? k : n - 1 - k, colour: (colour.red, colour.green, colour.blue))
+            }
+        }
+        let strip = sliceStrip(area: area, shown: slices, width: width, colour: (first.red, first.green, first.blue),
+                               marks: marks)
         let height = panelHeight + strip.height
         var rgb = [UInt8](repeating: 0, count: width * height * 3)
         rgb.replaceSubrange((panelHeight * width * 3)..., with: strip.rgb)
@@ -89,16 +100,20 @@ public enum QCImage {
 
     /// A strip under the panels, one column band per slice along the axis: lit (in the first target's colour)
     /// where the slice holds any label, dark where not, with a white tick over each slice shown above. Labels on
-    /// slices far from the rest stand out as a separate band.
-    static func sliceStrip(area: [Int], shown: [Int], width: Int, colour: (UInt8, UInt8, UInt8)) -> Panel {
-        let height = 10, n = max(1, area.count)
+    /// slices far from the rest stand out as a separate band. With `marks`, a band below ticks each marked slice
+    /// (canonical index) in its colour.
+    static func sliceStrip(area: [Int], shown: [Int], width: Int, colour: (UInt8, UInt8, UInt8),
+                           marks: [(slice: Int, colour: (UInt8, UInt8, UInt8))] = []) -> Panel {
+        let height = marks.isEmpty ? 10 : 14, n = max(1, area.count)
         var rgb = [UInt8](repeating: 0, count: width * height * 3)
         for x in 0..<width {
             let k = min(n - 1, x * n / width)
             let tick = shown.contains(k)
+            let mark = marks.last { $0.slice == k }?.colour
             for y in 0..<height {
                 let p = (y * width + x) * 3
-                let pixel: (UInt8, UInt8, UInt8) = tick && y < 3 ? (255, 255, 255)
+                let pixel: (UInt8, UInt8, UInt8) = y >= 10 ? (y > 10 ? mark ?? (0, 0, 0) : (0, 0, 0))
+                    : tick && y < 3 ? (255, 255, 255)
                     : y < 3 ? (0, 0, 0) : (k < area.count && area[k] > 0 ? colour : (48, 48, 48))
                 rgb[p] = pixel.0; rgb[p + 1] = pixel.1; rgb[p + 2] = pixel.2
             }
