@@ -5,7 +5,8 @@ struct PackedConv: Sendable {
     let taps: Int          // 9 (3x3) or 1 (1x1)
     let channels: Int      // input channels this packing covers
     let features: Int      // output channels
-    let matrix: [Float]    // (taps * channels) x features
+    /// (taps * channels) x features; empty once the layer runs from other weights (Winograd's, or bf16), to save memory.
+    private(set) var matrix: [Float]
     private(set) var bias: [Float]?  // features, or nil when the caller adds its own
     /// Set when this layer runs as a Winograd convolution.
     var winograd: WinogradWeights? = nil
@@ -57,8 +58,10 @@ struct PackedConv: Sendable {
                 ? WinogradWeights(transform: transform, u: [], bf16: u.withUnsafeBufferPointer {
                     BF16Matrix($0.baseAddress!, k: channels, n: features, count: transform.alpha * transform.alpha) })
                 : WinogradWeights(transform: transform, u: u, bf16: nil)
+            copy.matrix = []
         } else if precision == .bf16, rows >= BF16Rule.minimumIm2colDepth {
             copy.bf16 = matrix.withUnsafeBufferPointer { BF16Matrix($0.baseAddress!, k: rows, n: features) }
+            copy.matrix = []
         }
         return copy
     }
