@@ -30,6 +30,8 @@ let package = Package(
         .target(name: "CDCMTKNet",
                 linkerSettings: dcmtkNetworkLibraries.map { .linkedLibrary($0) }),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // The bf16 GEMM (AVX512-BF16, detected at run time): pure computation, no library.
+        .target(name: "CKernels"),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // zlib behind Swift (deflate for PNG, gzip for NRRD/MGZ, bounded inflate, CRC-32): the one file that calls it.
         .target(name: "ZlibShim", dependencies: ["CZlib"]),
@@ -41,7 +43,7 @@ let package = Package(
         // DICOM networking: a C-STORE listener filing instances atomically, a C-STORE sender. No segmentation, no YAML.
         .target(name: "DicomNetwork", dependencies: ["CDCMTKNet", "Diagnostics"]),
         // The network engine: tensors, kernels, weights, UniverSeg forward pass.
-        .target(name: "UniverSeg", dependencies: ["COpenBLAS", "ZlibShim", "Diagnostics"], resources: [.copy("Resources")]),
+        .target(name: "UniverSeg", dependencies: ["COpenBLAS", "CKernels", "ZlibShim", "Diagnostics"], resources: [.copy("Resources")]),
         // Pipelines: YAML specs, support sets, the job graph, writers, ledger, watcher.
         .target(name: "SegPipeline", dependencies: ["Diagnostics", "VolumeIO", "UniverSeg", "ZlibShim", "DicomNetwork", "Yams"]),
         // The command-line tool.

@@ -30,6 +30,10 @@ public final class UniverSegModel: Sendable {
 
     /// How 3x3 convolutions are computed.
     public let convolution: ConvolutionAlgorithm
+    /// The GEMM arithmetic that runs: `.bf16` only when it was asked for and the CPU has AVX512-BF16, else `.fp32`.
+    public let precision: Precision
+    /// Whether this CPU runs the bf16 kernel (AVX512-BF16), detected at run time.
+    public static var bf16Supported: Bool { BF16.isSupported }
     let weights: NetworkWeights
     private let pool = Mutex<[Workspace]>([])
     /// Idle workspaces kept for reuse; more concurrent callers get temporary ones.
@@ -39,15 +43,24 @@ public final class UniverSegModel: Sendable {
     /// "model") or a safetensors file (F32, F16 or BF16). The format is detected from the content.
     ///
     /// `convolution` picks how 3x3 layers are computed (see `ConvolutionAlgorithm`); all agree with the reference
-    /// within the tested tolerance.
-    public init(contentsOf url: URL, convolution: ConvolutionAlgorithm = .winograd4x4) throws {
+    /// within the tested tolerance. `precision: .bf16` runs the large GEMMs in bf16 where the CPU has AVX512-BF16
+    /// and falls back to fp32 where it has not (`precision` then says `.fp32`).
+    public convenience init(contentsOf url: URL, convolution: ConvolutionAlgorithm = .winograd4x4,
+                            precision: Precision = .fp32) throws {
+        try self.init(contentsOf: url, convolution: convolution, precision: precision, bf16Supported: BF16.isSupported)
+    }
+
+    /// `bf16Supported: false` forces the fp32 fallback (tests run both paths on a CPU that has bf16).
+    init(contentsOf url: URL, convolution: ConvolutionAlgorithm, precision requested: Precision, bf16Supported: Bool) throws {
         source = url.path
         self.convolution = convolution
-        weights = try NetworkWeights(WeightsFile.read(url), file: url.path, algorithm: convolution)
+        precision = requested == .bf16 && bf16Supported ? .bf16 : .fp32
+        weights = try NetworkWeights(WeightsFile.read(url), file: url.path, algorithm: convolution, precision: precision)
     }
 
     /// The model bundled with the tool (`Sources/UniverSeg/Resources/default.safetensors`).
-    public static func bundledDefault(convolution: ConvolutionAlgorithm = .winograd4x4) throws -> UniverSegModel {
+    public static func bundledDefault(convolution: ConvolutionAlgorithm = .winograd4x4,
+                                      precision: Precision = .fp32) throws -> UniverSegModel {
         // Bundle.module traps when the resource bundle is absent (e.g. a binary copied without it): look first.
         let bundlePath = Bundle.main.bundleURL.appendingPathComponent("universeg_UniverSeg.resources").path
         guard FileManager.default.fileExists(atPath: bundlePath) else {
@@ -58,7 +71,7 @@ public final class UniverSegModel: Sendable {
             throw UniverSegError(file: bundlePath + "/Resources/default.safetensors",
                                  "no bundled default model in this build (train one, or pass a weights file)")
         }
-        return try UniverSegModel(contentsOf: url, convolution: convolution)
+        return try UniverSegModel(contentsOf: url, convolution: convolution, precision: precision)
     }
 
     /// Validates a support set and precomputes its query-independent tensors. `images[i]` and `labels[i]` are

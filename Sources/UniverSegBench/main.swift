@@ -1,10 +1,11 @@
 // Times the engine on one support size and prints one JSON line (scripts/benchmark.sh builds the table).
-// Usage: universeg-bench --weights FILE [--support 16] [--size 128] [--queries 5] [--threads 2]
+// Usage: universeg-bench [--weights FILE (default: the bundled model)] [--precision fp32|bf16] [--support 16] [--size 128] [--queries 5] [--threads 2]
 //        [--convolution direct|winograd2x2|winograd4x4] [--dump LOGITS.f32] [--parallel-queries N]
 // --parallel-queries N runs N queries at once (each with --threads threads) and reports wall time per slice:
 // the throughput a pipeline gets by overlapping slices instead of splitting each one across threads.
 // --study SLICES [--targets 2] times a whole study the way the pipeline's UniverSegSegmenter runs it: per target,
 // one support set prepared, then every slice through predictProbabilities; prints slices per second.
+// --gemm MxNxK[,MxNxK...] times the fp32 (OpenBLAS) and bf16 GEMM kernels on one thread, one JSON line per shape.
 import Foundation
 import Glibc
 import UniverSeg
@@ -20,6 +21,8 @@ struct Options {
     var parallelQueries = 1
     var studySlices: Int? = nil
     var targets = 2
+    var precision = Precision.fp32
+    var gemmShapes: [[Int]] = []
 
     init(_ arguments: [String]) throws {
         var i = 0
@@ -44,6 +47,18 @@ struct Options {
             case "--parallel-queries": parallelQueries = try number()
             case "--study": studySlices = try number()
             case "--targets": targets = try number()
+            case "--precision":
+                let name = try value()
+                guard let p = Precision(rawValue: name) else {
+                    throw UniverSegError("--precision must be one of \(Precision.allCases.map(\.rawValue)), got '\(name)'")
+                }
+                precision = p
+            case "--gemm":
+                let text = try value()
+                gemmShapes = text.split(separator: ",").map { $0.split(separator: "x").compactMap { Int($0) } }
+                guard gemmShapes.allSatisfy({ $0.count == 3 && $0.allSatisfy { $0 > 0 } }) else {
+                    throw UniverSegError("--gemm needs shapes MxNxK separated by commas, got '\(text)'")
+                }
             case "--convolution":
                 let name = try value()
                 guard let algorithm = ConvolutionAlgorithm(rawValue: name) else {
@@ -54,7 +69,6 @@ struct Options {
             }
             i += 1
         }
-        guard !weights.isEmpty else { throw UniverSegError("--weights FILE is required") }
     }
 }
 
@@ -132,7 +146,7 @@ func studyThroughput(_ model: UniverSegModel, _ o: Options, slices: Int) throws 
         }
     }
     let fields = [
-        "\"engine\": \"swift\"", "\"mode\": \"study\"", "\"support\": \(o.support)", "\"size\": \(o.size)",
+        "\"engine\": \"swift\"", "\"mode\": \"study\"", "\"precision\": \"\(model.precision.rawValue)\"", "\"support\": \(o.support)", "\"size\": \(o.size)",
         "\"threads\": \(o.threads)", "\"slices\": \(slices)", "\"targets\": \(o.targets)",
         "\"seconds\": \(String(format: "%.2f", total))", "\"cpu_seconds\": \(String(format: "%.2f", cpuSeconds() - cpu))", "\"prepare_seconds\": \(String(format: "%.2f", prepareTime))",
         "\"slices_per_second\": \(String(format: "%.2f", Double(slices) / total))",
@@ -144,7 +158,19 @@ func studyThroughput(_ model: UniverSegModel, _ o: Options, slices: Int) throws 
 
 do {
     let o = try Options(Array(CommandLine.arguments.dropFirst()))
-    let model = try UniverSegModel(contentsOf: URL(fileURLWithPath: o.weights), convolution: o.convolution)
+    if !o.gemmShapes.isEmpty {
+        for shape in o.gemmShapes {
+            let (m, n, k) = (shape[0], shape[1], shape[2])
+            let rates = Precision.allCases.map { p in
+                "\"\(p.rawValue)_gflops\": " + (KernelTiming.gemmGFLOPS(m: m, n: n, k: k, precision: p).map { String(format: "%.1f", $0) } ?? "null")
+            }
+            print("{\"m\": \(m), \"n\": \(n), \"k\": \(k), " + rates.joined(separator: ", ") + "}")
+        }
+        exit(0)
+    }
+    let model = o.weights.isEmpty
+        ? try UniverSegModel.bundledDefault(convolution: o.convolution, precision: o.precision)
+        : try UniverSegModel(contentsOf: URL(fileURLWithPath: o.weights), convolution: o.convolution, precision: o.precision)
     if let slices = o.studySlices {
         print(try studyThroughput(model, o, slices: slices))
         exit(0)
@@ -180,7 +206,7 @@ do {
     let best = times.min()!, mean = times.reduce(0, +) / Double(times.count)
     let flops = plainFLOPs(model, support: o.support, size: o.size)
     let fields: [String] = [
-        "\"engine\": \"swift\"", "\"convolution\": \"\(o.convolution.rawValue)\"", "\"support\": \(o.support)", "\"size\": \(o.size)", "\"threads\": \(o.threads)", "\"parallel_queries\": \(o.parallelQueries)",
+        "\"engine\": \"swift\"", "\"convolution\": \"\(o.convolution.rawValue)\"", "\"precision\": \"\(model.precision.rawValue)\"", "\"support\": \(o.support)", "\"size\": \(o.size)", "\"threads\": \(o.threads)", "\"parallel_queries\": \(o.parallelQueries)",
         "\"queries\": \(o.queries)", "\"ms_mean\": \(String(format: "%.1f", mean * 1000))",
         "\"ms_best\": \(String(format: "%.1f", best * 1000))", "\"prepare_ms\": \(String(format: "%.1f", prepare * 1000))",
         "\"peak_rss_mib\": \(String(format: "%.0f", peakRSSMiB()))", "\"plain_gflop\": \(String(format: "%.2f", flops / 1e9))",

@@ -11,6 +11,9 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "Engine threads (default: the pipeline's concurrency.threads, else every usable core).")
     var threads: Int?
 
+    @Option(help: "GEMM arithmetic: fp32, or bf16 on CPUs with AVX512-BF16 (elsewhere fp32, with a note). Default: the pipeline's model.precision, else fp32.")
+    var precision: Precision?
+
     func validate() throws {
         // The pipeline's concurrency.threads has the same bounds.
         if let threads, !(1...1024).contains(threads) { throw ValidationError("--threads must be from 1 to 1024") }
@@ -20,11 +23,13 @@ struct EngineOptions: ParsableArguments {
     /// The engine for a run: `--weights`, else `weights` (the pipeline's), else the bundled model; `--threads`,
     /// else `pipelineThreads`, else every core. One inference runs at a time with all of them, so cores are not
     /// oversubscribed. Prints the reason and exits 3 when the model cannot be loaded.
-    func segmenter(weights pipelineWeights: URL?, pipelineThreads: Int?) throws -> UniverSegSegmenter {
+    func segmenter(weights pipelineWeights: URL?, pipelineThreads: Int?, pipelinePrecision: Precision = .fp32) throws -> UniverSegSegmenter {
         let file = weights.map { URL(fileURLWithPath: $0) } ?? pipelineWeights
         let count = threads ?? pipelineThreads ?? UsableCores.count
         do {
-            return try UniverSegSegmenter.load(weights: file, threads: max(1, count))
+            let segmenter = try UniverSegSegmenter.load(weights: file, threads: max(1, count), precision: precision ?? pipelinePrecision)
+            noteFallback(requested: precision ?? pipelinePrecision, model: segmenter.model)
+            return segmenter
         } catch {
             printError(error)
             throw PipelineExit.cannotStart
@@ -33,8 +38,20 @@ struct EngineOptions: ParsableArguments {
 
     /// The model of --weights, else the bundled one (infer and evaluate, which run the model without a pipeline).
     func loadModelOrBundled() throws -> UniverSegModel {
-        if let weights { return try UniverSegModel(contentsOf: URL(fileURLWithPath: weights)) }
-        return try UniverSegModel.bundledDefault()
+        let requested = precision ?? .fp32
+        let model = if let weights {
+            try UniverSegModel(contentsOf: URL(fileURLWithPath: weights), precision: requested)
+        } else {
+            try UniverSegModel.bundledDefault(precision: requested)
+        }
+        noteFallback(requested: requested, model: model)
+        return model
+    }
+
+    /// One line on stderr when bf16 was asked for on a CPU without AVX512-BF16 (the model then runs fp32).
+    private func noteFallback(requested: Precision, model: UniverSegModel) {
+        guard requested != model.precision else { return }
+        FileHandle.standardError.write(Data("note: precision \(requested.rawValue) needs AVX512-BF16, which this CPU lacks; running \(model.precision.rawValue)\n".utf8))
     }
 }
 
@@ -60,3 +77,5 @@ struct LogOptions: ParsableArguments {
         if quiet && json { throw ValidationError("--quiet and --json cannot be combined") }
     }
 }
+
+extension Precision: ExpressibleByArgument {}

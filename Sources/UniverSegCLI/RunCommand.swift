@@ -55,7 +55,8 @@ struct RunCommand: AsyncParsableCommand {
             try printPlan(spec: spec, shard: shard)
             return
         }
-        let segmenter = try engine.segmenter(weights: spec.model.weights, pipelineThreads: spec.concurrency.threads)
+        let segmenter = try engine.segmenter(weights: spec.model.weights, pipelineThreads: spec.concurrency.threads,
+                                              pipelinePrecision: spec.model.precision)
         var graph = JobGraph(spec: spec, segmenter: segmenter, maxInFlight: inFlight.maxInFlight, events: reporter.handle)
         graph.shard = shard
         let stop = GracefulStop {

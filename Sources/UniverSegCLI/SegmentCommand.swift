@@ -140,7 +140,8 @@ struct SegmentCommand: AsyncParsableCommand {
     func run() async throws {
         let spec = try makeSpec()
         let reporter = ConsoleReporter(options: log)
-        let segmenter = try engine.segmenter(weights: spec.model.weights, pipelineThreads: spec.concurrency.threads)
+        let segmenter = try engine.segmenter(weights: spec.model.weights, pipelineThreads: spec.concurrency.threads,
+                                              pipelinePrecision: spec.model.precision)
         let graph = JobGraph(spec: spec, segmenter: segmenter, maxInFlight: 1, events: reporter.handle)
         let outcome = await SingleStudyRun.run(graph, study: URL(fileURLWithPath: image).standardizedFileURL)
         reporter.summary(done: outcome.status == .done ? 1 : 0, skipped: 0, failed: outcome.status == .failed ? 1 : 0,

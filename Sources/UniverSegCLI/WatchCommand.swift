@@ -34,7 +34,8 @@ struct WatchCommand: AsyncParsableCommand {
         var spec = try loadPipelineOrExit(pipeline)
         if let weights = engine.weights { spec.model.weights = URL(fileURLWithPath: weights) }
         let reporter = ConsoleReporter(options: log)
-        let segmenter = try engine.segmenter(weights: spec.model.weights, pipelineThreads: spec.concurrency.threads)
+        let segmenter = try engine.segmenter(weights: spec.model.weights, pipelineThreads: spec.concurrency.threads,
+                                              pipelinePrecision: spec.model.precision)
         if reporter.mode != .json && reporter.mode != .quiet {
             let listening = spec.inputs.listen.map { ", receiving DICOM on port \($0.port) as AE title \($0.aeTitle)" } ?? ""
             FileHandle.standardError.write(Data("watching \(spec.inputs.folder.path)\(listening) (settle \(spec.watch.settleSeconds) s); Ctrl-C stops\n".utf8))

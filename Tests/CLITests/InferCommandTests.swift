@@ -42,6 +42,27 @@ import VolumeIO
         #expect(maxDifference(transpose(logits.voxels, width: 64, height: 48), try F.floats("w16_48x64_empty.set0.logits.f32")) > 1e-2)
     }
 
+    /// `--precision bf16` runs the bf16 GEMMs where the CPU has AVX512-BF16 (within the bf16 tolerance of the float64
+    /// reference, and not fp32's result), and elsewhere fp32 with a one-line note.
+    @Test func bf16PrecisionRunsOrFallsBackWithANote() async throws {
+        let folder = try F.temporaryFolder()
+        let (query, images, labels) = try writeCase("mixed_24x40_s2", width: 40, height: 24, count: 2, in: folder, ext: ".nii")
+        let out = folder.appendingPathComponent("logits.nii")
+        let result = try await F.run(["infer", "--weights", F.engineFixtures.appendingPathComponent("mixed.safetensors").path,
+                                      "--query", query.path, "--support-images", images.path, "--support-labels", labels.path,
+                                      "--logits", out.path, "--precision", "bf16"])
+        #expect(result.status == 0, "\(result.err)")
+        let error = maxDifference(try NiftiReader.readImage(out).voxels, try F.floats("mixed_24x40_s2.set0.logits.f32"))
+        let hasBF16 = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.contains("avx512_bf16") == true
+        if hasBF16 {
+            #expect(result.err.isEmpty, "\(result.err)")
+            #expect(error <= 2.5e-2 && error > 1e-5, "bf16: max |logit - reference| = \(error)")
+        } else {
+            #expect(result.err == "note: precision bf16 needs AVX512-BF16, which this CPU lacks; running fp32\n")
+            #expect(error <= 1e-4)
+        }
+    }
+
     func transpose(_ values: [Float], width: Int, height: Int) -> [Float] {
         (0..<width).flatMap { x in (0..<height).map { y in values[y * width + x] } }
     }

@@ -35,7 +35,7 @@ import VolumeIO
             value: 2
             labels: 3
             postprocess: {smooth_slices: true, largest_component: true, min_component_ml: 0.5, fill_holes: true}
-        model: {support_size: 8, ensemble: 2, threshold: 0.4, seed: 9}
+        model: {support_size: 8, ensemble: 2, threshold: 0.4, seed: 9, precision: bf16}
         outputs:
           folder: out
           naming: "{study}/{series}"
@@ -58,11 +58,19 @@ import VolumeIO
         #expect(s.targets.map(\.supportLabels) == [[1, 2], [3]])
         #expect(s.targets.map(\.cleanup) == [.none, MaskCleanup(largestComponent: true, minComponentML: 0.5, fillHoles: true)])
         #expect(s.targets.map(\.smoothSlices) == [false, true])
-        #expect(s.model == ModelSpec(weights: nil, supportSize: 8, ensemble: 2, threshold: 0.4, seed: 9))
+        #expect(s.model == ModelSpec(weights: nil, supportSize: 8, ensemble: 2, threshold: 0.4, seed: 9, precision: .bf16))
         #expect(s.outputs.writers == [.nifti, .report])
         #expect(s.concurrency == ConcurrencySpec(threads: 2, queueDepth: 2))
         #expect(s.watch.settleSeconds == 120 && s.watch.pollSeconds == 0.5)
         #expect(s.watch.doneFolder.lastPathComponent == "done")
+    }
+
+    @Test func anUnknownPrecisionIsAnErrorNamingTheChoices() throws {
+        let (spec, diagnostics, root) = try check(Self.valid.replacingOccurrences(of: "precision: bf16", with: "precision: fp16"))
+        defer { try? FileManager.default.removeItem(at: root) }
+        #expect(spec == nil)
+        #expect(diagnostics.map(\.description) == ["pipeline.yaml:22:75: error: unknown precision 'fp16'"])
+        #expect(diagnostics.first?.hint == "choose one of fp32, bf16")
     }
 
     /// `segment --normalization` reads the same grammar as a definition, through the same reader.

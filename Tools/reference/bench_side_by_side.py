@@ -4,12 +4,13 @@
   python bench_side_by_side.py worker torch|onnx DIR --support S    # one process: warm-up, timed forwards, JSON out
   python bench_side_by_side.py run DIR --infer BIN --bench BIN [--rounds 5 --supports 16 64 --threads 2]
 
-`run` interleaves the four sides (A B C D A B C D ...) so that every side sees the same machine load, each in its
+`run` interleaves the five sides (A B C D E A B C D E ...) so that every side sees the same machine load, each in its
 own process, and prints one table: median and spread (min-max) of the per-slice time, and peak RSS per process
 (from wait4, so it is the child's own high-water mark).
 
   infer  - the whole `universeg infer` process: start, weight loading, NIfTI reading, support preparation, one
            forward, writing the logits (wall clock of the process).
+  infer-bf16 - the same with `--precision bf16` (bf16 GEMMs on AVX512-BF16; fp32 with a note on other CPUs).
   engine - universeg-bench: the engine's forward only (model loaded and support prepared before timing).
   torch  - PyTorch forward only, the official (plain) formulation of Tools/reference/universeg_model.py.
   onnx   - ONNX Runtime CPU forward only, the same formulation exported with torch.onnx, all graph optimisations on.
@@ -32,7 +33,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 SIZE = 128
-SIDES = ("infer", "engine", "torch", "onnx")
+SIDES = ("infer", "infer-bf16", "engine", "torch", "onnx")
 
 
 def image(seed: int, size: int = SIZE):
@@ -169,10 +170,11 @@ def run(args) -> None:
         cpu.setdefault(key, []).extend(cpus)
         rss[key] = max(rss.get(key, 0), peak)
 
-    def infer(query, images, labels):
+    def infer(query, images, labels, precision="fp32"):
         seconds, cpu_seconds, peak, _ = timed([args.infer, "infer", "--weights", weights, "--query", str(d / query),
                                                "--support-images", str(d / images), "--support-labels", str(d / labels),
-                                               "--logits", str(d / "logits.nii"), "--threads", str(args.threads)])
+                                               "--logits", str(d / "logits.nii"), "--threads", str(args.threads),
+                                               "--precision", precision])
         return [seconds * 1000], [cpu_seconds * 1000], peak
 
     before = loadavg()
@@ -180,8 +182,9 @@ def run(args) -> None:
     for r in range(args.rounds):
         for s in args.supports:
             for side in SIDES:
-                if side == "infer":
-                    walls, cpus, peak = infer("query.nii", f"images{s}.nii", f"labels{s}.nii")
+                if side.startswith("infer"):
+                    walls, cpus, peak = infer("query.nii", f"images{s}.nii", f"labels{s}.nii",
+                                              "bf16" if side == "infer-bf16" else "fp32")
                 else:
                     command = ([args.bench, "--weights", weights] if side == "engine"
                                else [py, __file__, "worker", side, str(d)])
@@ -195,7 +198,8 @@ def run(args) -> None:
                       file=sys.stderr, flush=True)
         record(("startup", 1), *infer("small_query.nii", "small_images.nii", "small_labels.nii"))
     after = loadavg()
-    labels = {"infer": "universeg infer, whole process", "engine": "universeg engine, forward only",
+    labels = {"infer": "universeg infer, whole process", "infer-bf16": "universeg infer --precision bf16, whole process",
+              "engine": "universeg engine, forward only",
               "torch": f"PyTorch forward only ({versions.get('torch', '?')})",
               "onnx": f"ONNX Runtime forward only ({versions.get('onnx', '?')})"}
     print(f"\n{args.rounds} interleaved rounds in {time.time() - started:.0f} s, {args.threads} threads, 128x128 "

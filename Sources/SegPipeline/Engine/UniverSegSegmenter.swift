@@ -17,15 +17,16 @@ public struct UniverSegSegmenter: Segmenter {
     }
 
     /// Loads `weights`, or the bundled default model when nil. Errors are one line naming the file and what to do.
-    public static func load(weights: URL?, threads: Int) throws -> UniverSegSegmenter {
+    /// `precision: .bf16` falls back to fp32 on a CPU without AVX512-BF16 (`model.precision` says which runs).
+    public static func load(weights: URL?, threads: Int, precision: Precision = .fp32) throws -> UniverSegSegmenter {
         let model: UniverSegModel
         let origin: String
         do {
             if let weights {
-                model = try UniverSegModel(contentsOf: weights)
+                model = try UniverSegModel(contentsOf: weights, precision: precision)
                 origin = weights.lastPathComponent
             } else {
-                model = try UniverSegModel.bundledDefault()
+                model = try UniverSegModel.bundledDefault(precision: precision)
                 origin = "bundled default.safetensors"
             }
         } catch let error as UniverSegError {
@@ -38,7 +39,7 @@ public struct UniverSegSegmenter: Segmenter {
         let digest = (try? Data(contentsOf: URL(fileURLWithPath: model.source), options: .alwaysMapped))
             .map { " (fnv1a \(FNV1a.hex($0)))" } ?? ""   // so reports say exactly which weights made a mask
         return UniverSegSegmenter(model: model, threads: threads,
-                                  modelDescription: "UniverSeg \(model.encoderWidths) \(origin)\(digest)")
+                                  modelDescription: "UniverSeg \(model.encoderWidths) \(origin)\(digest)\(model.precision == .bf16 ? " bf16" : "")")
     }
 
     public func probabilities(queries: [ModelSlice], supportSets: [[SupportExample]],

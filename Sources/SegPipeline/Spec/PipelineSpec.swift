@@ -1,5 +1,6 @@
 import DicomNetwork
 import Foundation
+import UniverSeg
 import VolumeIO
 
 /// A checked pipeline definition, as read from a YAML file by `PipelineSpecParser`.
@@ -254,9 +255,13 @@ public struct ModelSpec: Sendable, Equatable {
     public var ensemble: Int
     public var threshold: Double
     public var seed: UInt64
+    /// The engine's GEMM arithmetic (`model.precision`); bf16 runs fp32 on CPUs without AVX512-BF16.
+    public var precision: Precision
 
-    public init(weights: URL? = nil, supportSize: Int = 16, ensemble: Int = 1, threshold: Double = 0.5, seed: UInt64 = 0) {
+    public init(weights: URL? = nil, supportSize: Int = 16, ensemble: Int = 1, threshold: Double = 0.5, seed: UInt64 = 0,
+                precision: Precision = .fp32) {
         self.weights = weights
+        self.precision = precision
         self.supportSize = supportSize
         self.ensemble = ensemble
         self.threshold = threshold

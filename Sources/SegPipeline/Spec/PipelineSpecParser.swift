@@ -1,5 +1,6 @@
 import DicomNetwork
 import Foundation
+import UniverSeg
 import VolumeIO
 import Yams
 
@@ -515,7 +516,7 @@ public enum PipelineSpecParser {
 
     static func readModel(_ node: Node, _ r: inout NodeReader) -> ModelSpec {
         var spec = ModelSpec()
-        guard let f = r.fields(node, in: "model", allowed: ["weights", "support_size", "ensemble", "threshold", "seed"])
+        guard let f = r.fields(node, in: "model", allowed: ["weights", "support_size", "ensemble", "threshold", "seed", "precision"])
         else { return spec }
         if let n = f["weights"], let text = r.string(n, "weights"), text != "default" {
             spec.weights = r.path(n, "weights file", mustExist: .file)
@@ -524,6 +525,7 @@ public enum PipelineSpecParser {
         if let n = f["ensemble"], let v = r.int(n, "ensemble", in: 1...64) { spec.ensemble = v }
         if let n = f["threshold"], let v = r.double(n, "threshold", in: 0...1, exclusive: true) { spec.threshold = v }
         if let n = f["seed"], let v = r.int(n, "seed", in: 0...Int.max) { spec.seed = UInt64(v) }
+        if let n = f["precision"], let v = r.choice(n, "precision", Precision.self) { spec.precision = v }
         return spec
     }
 

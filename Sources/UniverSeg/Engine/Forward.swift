@@ -105,6 +105,9 @@ extension NetworkWeights {
         var supportIn: UnsafeMutablePointer<Float>? = nil
         var supportChannels = 2
         var skips: [Stream] = []
+        // Level 0's pooled per-element maps (the largest per-element tensor) are dead once level 1 has read them;
+        // the per-element maps made after that are placed in their memory (peak RSS, docs/engine.md "Memory").
+        var recycled: Recycled? = nil
         for l in 0 ..< levels {
             let b = encoder[l], f = b.features, p = g.pixels
             let isBottleneck = l == levels - 1
@@ -113,10 +116,10 @@ extension NetworkWeights {
             let consumer = isBottleneck ? levels : levels + (levels - 2 - l)
             let keepPerElement = hasSupportPath(block: consumer, blocks: blocks)
             let qOut = ws.buffer("enc.q.\(l)", p * f)
-            let outStore = keepPerElement ? ws.buffer("enc.s.\(l)", count * p * f) : nil
+            let outStore = keepPerElement ? recycled?.take(count * p * f) ?? ws.buffer("enc.s.\(l)", count * p * f) : nil
             let outMean = ws.buffer("enc.mean.\(l)", p * f)
             Elementwise.fill(outMean, count: p * f, with: 0)
-            let pooled = isBottleneck ? nil : ws.buffer("enc.pooled.\(l)", count * p / 4 * f)
+            let pooled = isBottleneck ? nil : recycled?.take(count * p / 4 * f) ?? ws.buffer("enc.pooled.\(l)", count * p / 4 * f)
             let pooledMean = ws.buffer("enc.pooledmean.\(l)", p / 4 * f)
             Elementwise.fill(pooledMean, count: p / 4 * f, with: 0)
 
@@ -134,6 +137,7 @@ extension NetworkWeights {
                                Elementwise.accumulate(dst, images: range.count, size: p / 4 * f, into: pooledMean)
                            }
                        }, ws: ws, threads: threads)
+            if l >= 1, case .none = recycled, let elementInput { recycled = Recycled(elementInput, count: count * p * cs) }
             Elementwise.scale(outMean, count: p * f, by: inverse)
             Elementwise.scale(pooledMean, count: p / 4 * f, by: inverse)
             skips.append(Stream(query: qOut, perElement: outStore, mean: outMean, channels: f, geometry: g))
@@ -161,7 +165,7 @@ extension NetworkWeights {
             let block = levels + j
             let keepPerElement = hasSupportPath(block: block + 1, blocks: blocks)
             let qOut = ws.buffer("dec.q.\(j)", p * f)
-            let outStore = keepPerElement ? ws.buffer("dec.s.\(j)", count * p * f) : nil
+            let outStore = keepPerElement ? recycled?.take(count * p * f) ?? ws.buffer("dec.s.\(j)", count * p * f) : nil
             let outMean = ws.buffer("dec.mean.\(j)", p * f)
             Elementwise.fill(outMean, count: p * f, with: 0)
             let hasPath = hasSupportPath(block: block, blocks: blocks)
@@ -193,6 +197,21 @@ extension NetworkWeights {
             logits[i] += sum
         }
         return logits
+    }
+
+    /// Memory of dead per-element maps, handed out again front to back for maps made later in the same pass.
+    private struct Recycled {
+        private var next: UnsafeMutablePointer<Float>
+        private var left: Int
+        init(_ base: UnsafeMutablePointer<Float>, count: Int) { (next, left) = (base, count) }
+
+        /// `count` floats, 64-byte aligned like workspace buffers, or nil when they no longer fit.
+        mutating func take(_ count: Int) -> UnsafeMutablePointer<Float>? {
+            let size = (count + 15) / 16 * 16
+            guard size <= left else { return nil }
+            defer { next += size; left -= size }
+            return next
+        }
     }
 
     /// Block index in 0..<blocks (encoder first). Every block but the last has per-element support work; an index

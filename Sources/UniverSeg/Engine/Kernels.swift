@@ -46,16 +46,25 @@ enum Conv {
         let columns = (0 ..< workers).map { SharedFloats(workspace.scratch("im2col.\($0)", tileRows * k)) }
         let output = SharedFloats(out)
         let addendShared = addend.map { SharedFloats($0) }
+        let bf16 = weights.bf16
+        let bf16Scratch = bf16 == nil ? [] : (0 ..< workers).map { SharedFloats(workspace.scratch("bf16.\($0)", BF16.scratchFloats(k: k))) }
         BLAS.useCallingThreadOnly()
         weights.matrix.withUnsafeBufferPointer { matrix in
-            let b = SharedFloats(matrix.baseAddress!)
+            let b = matrix.baseAddress.map { SharedFloats($0) }
             let bias = weights.bias
             Parallel.forEach(tiles, threads: workers) { worker, tile in
                 let r0 = tile * tileRows, r1 = min(g.rows, r0 + tileRows)
                 let cols = columns[worker].base
                 im2col(inputs, g, rows: r0 ..< r1, channels: channels, into: cols)
                 let c = output.base + r0 * features
-                BLAS.sgemm(m: r1 - r0, n: features, k: k, a: cols, b: b.base, c: c)
+                if let bf16 {
+                    bf16.values.withUnsafeBufferPointer { packed in
+                        BF16.gemm(m: r1 - r0, a: cols, b: packed.baseAddress!, k: k, n: features, c: c,
+                                  scratch: bf16Scratch[worker].base)
+                    }
+                } else {
+                    BLAS.sgemm(m: r1 - r0, n: features, k: k, a: cols, b: b!.base, c: c)
+                }
                 epilogue(c, rows: r0 ..< r1, pixels: g.pixels, features: features, bias: bias,
                          addend: addendShared?.base, leaky: leaky)
             }

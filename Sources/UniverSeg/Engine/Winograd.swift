@@ -13,10 +13,12 @@ public enum ConvolutionAlgorithm: String, Sendable, CaseIterable {
     case winograd4x4
 }
 
-/// Transformed weights of one 3x3 layer: U[ξ][c][f], alpha² matrices of channels x features.
+/// Transformed weights of one 3x3 layer: U[ξ][c][f], alpha² matrices of channels x features, in fp32 (`u`) or,
+/// for bf16 GEMMs, packed in bf16 only (`bf16`; `u` is then empty).
 struct WinogradWeights: Sendable {
     let transform: WinogradTransform
     let u: [Float]
+    let bf16: BF16Matrix?
 }
 
 struct WinogradTransform: Sendable {
@@ -125,20 +127,32 @@ enum Winograd {
         let vStride = tilesPerBlock * channels + 16, mStride = tilesPerBlock * features + 16
         let vBuffers = (0 ..< workers).map { SharedFloats(workspace.scratch("winograd.v.\($0)", a2 * vStride)) }
         let mBuffers = (0 ..< workers).map { SharedFloats(workspace.scratch("winograd.m.\($0)", a2 * mStride)) }
+        let bf16 = winograd.bf16
+        let bf16Scratch = bf16 == nil ? []
+            : (0 ..< workers).map { SharedFloats(workspace.scratch("bf16.\($0)", BF16.scratchFloats(k: channels))) }
         let output = SharedFloats(out)
         let addendShared = addend.map { SharedFloats($0) }
         BLAS.useCallingThreadOnly()
         winograd.u.withUnsafeBufferPointer { u in
-            let uShared = SharedFloats(u.baseAddress!)
+            let uShared = u.baseAddress.map { SharedFloats($0) }
             let bias = weights.bias
             Parallel.forEach(blocks, threads: workers) { worker, block in
                 let t0 = block * tilesPerBlock, t1 = min(tiles, t0 + tilesPerBlock), count = t1 - t0
                 let v = vBuffers[worker].base, mm = mBuffers[worker].base
                 inputTransform(inputs, g, tiles: t0 ..< t1, tilesY: tilesY, tilesX: tilesX, channels: channels,
                                transform: transform, into: v, stride: vStride)
-                for xi in 0 ..< a2 {
-                    BLAS.sgemm(m: count, n: features, k: channels, a: v + xi * vStride,
-                               b: uShared.base + xi * channels * features, c: mm + xi * mStride)
+                if let bf16 {
+                    bf16.values.withUnsafeBufferPointer { packed in
+                        for xi in 0 ..< a2 {
+                            BF16.gemm(m: count, a: v + xi * vStride, b: packed.baseAddress! + xi * bf16.stride, k: channels,
+                                      n: features, c: mm + xi * mStride, scratch: bf16Scratch[worker].base)
+                        }
+                    }
+                } else {
+                    for xi in 0 ..< a2 {
+                        BLAS.sgemm(m: count, n: features, k: channels, a: v + xi * vStride,
+                                   b: uShared!.base + xi * channels * features, c: mm + xi * mStride)
+                    }
                 }
                 outputTransform(mm, stride: mStride, g, tiles: t0 ..< t1, tilesY: tilesY, tilesX: tilesX, features: features,
                                 transform: transform, into: output.base, bias: bias, addend: addendShared?.base, leaky: leaky)

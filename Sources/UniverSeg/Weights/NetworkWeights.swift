@@ -5,10 +5,13 @@ struct PackedConv: Sendable {
     let taps: Int          // 9 (3x3) or 1 (1x1)
     let channels: Int      // input channels this packing covers
     let features: Int      // output channels
-    let matrix: [Float]    // (taps * channels) x features
+    /// (taps * channels) x features; empty once the layer runs from other weights (Winograd's, or bf16), to save memory.
+    private(set) var matrix: [Float]
     private(set) var bias: [Float]?  // features, or nil when the caller adds its own
     /// Set when this layer runs as a Winograd convolution.
     var winograd: WinogradWeights? = nil
+    /// `matrix` in bf16, set when the im2col GEMM of this layer runs in bf16 (`BF16Rule`).
+    var bf16: BF16Matrix? = nil
 
     var rows: Int { taps * channels }
 
@@ -38,15 +41,27 @@ struct PackedConv: Sendable {
         return copy
     }
 
-    /// This layer set up for `algorithm`. Layers with few input channels (transforms would dominate) or channel
-    /// counts that are not multiples of 4 (the transforms run 4 channels at a time) stay direct.
-    func using(_ algorithm: ConvolutionAlgorithm) -> PackedConv {
-        guard taps == 9, channels >= Winograd.minimumChannels, channels % 4 == 0, features % 4 == 0 else { return self }
+    /// This layer set up for `algorithm` and `precision` (`.bf16` only where the CPU has it). Layers with few input
+    /// channels (transforms would dominate) or channel counts that are not multiples of 4 (the transforms run 4
+    /// channels at a time) stay direct. In bf16 a GEMM operand is kept in bf16 only (its fp32 copy is dropped).
+    func using(_ algorithm: ConvolutionAlgorithm, _ precision: Precision) -> PackedConv {
         var copy = self
-        switch algorithm {
-        case .direct: copy.winograd = nil
-        case .winograd2x2: copy.winograd = WinogradWeights(transform: .f2x2, u: WinogradTransform.f2x2.transformWeights(matrix, channels: channels, features: features))
-        case .winograd4x4: copy.winograd = WinogradWeights(transform: .f4x4, u: WinogradTransform.f4x4.transformWeights(matrix, channels: channels, features: features))
+        let winogradTransform: WinogradTransform? = switch algorithm {
+        case .direct: nil
+        case .winograd2x2: .f2x2
+        case .winograd4x4: .f4x4
+        }
+        if let transform = winogradTransform, taps == 9, channels >= Winograd.minimumChannels, channels % 4 == 0,
+           features % 4 == 0 {
+            let u = transform.transformWeights(matrix, channels: channels, features: features)
+            copy.winograd = precision == .bf16
+                ? WinogradWeights(transform: transform, u: [], bf16: u.withUnsafeBufferPointer {
+                    BF16Matrix($0.baseAddress!, k: channels, n: features, count: transform.alpha * transform.alpha) })
+                : WinogradWeights(transform: transform, u: u, bf16: nil)
+            copy.matrix = []
+        } else if precision == .bf16, rows >= BF16Rule.minimumIm2colDepth {
+            copy.bf16 = matrix.withUnsafeBufferPointer { BF16Matrix($0.baseAddress!, k: rows, n: features) }
+            copy.matrix = []
         }
         return copy
     }
@@ -80,7 +95,8 @@ struct NetworkWeights: Sendable {
     var encoderWidths: [Int] { encoder.map(\.features) }
     var decoderWidths: [Int] { decoder.map(\.features) }
 
-    init(_ tensors: [String: WeightTensor], file: String, algorithm: ConvolutionAlgorithm = .direct) throws {
+    init(_ tensors: [String: WeightTensor], file: String, algorithm: ConvolutionAlgorithm = .direct,
+         precision: Precision = .fp32) throws {
         var unused = Set(tensors.keys)
         func tensor(_ key: String, _ expected: [Int?]) throws -> WeightTensor {
             guard let t = tensors[key] else { throw UniverSegError(file: file, "missing weight '\(key)'") }
@@ -103,11 +119,11 @@ struct NetworkWeights: Sendable {
             let supportB = try tensor("\(prefix).support.vmapped.conv.bias", [f]).values
             return CrossBlockWeights(
                 queryChannels: cq, supportChannels: cs, features: f,
-                crossFull: PackedConv(torch: crossW, channels: 0 ..< cq + cs, bias: crossB).using(algorithm),
-                crossQuery: PackedConv(torch: crossW, channels: 0 ..< cq, bias: crossB).using(algorithm),
-                crossSupport: PackedConv(torch: crossW, channels: cq ..< cq + cs, bias: nil).using(algorithm),
-                target: PackedConv(torch: targetW, channels: 0 ..< f, bias: targetB).using(algorithm),
-                support: PackedConv(torch: supportW, channels: 0 ..< f, bias: supportB).using(algorithm))
+                crossFull: PackedConv(torch: crossW, channels: 0 ..< cq + cs, bias: crossB).using(algorithm, precision),
+                crossQuery: PackedConv(torch: crossW, channels: 0 ..< cq, bias: crossB).using(algorithm, precision),
+                crossSupport: PackedConv(torch: crossW, channels: cq ..< cq + cs, bias: nil).using(algorithm, precision),
+                target: PackedConv(torch: targetW, channels: 0 ..< f, bias: targetB).using(algorithm, precision),
+                support: PackedConv(torch: supportW, channels: 0 ..< f, bias: supportB).using(algorithm, precision))
         }
 
         guard tensors["enc_blocks.0.cross.cross_conv.weight"] != nil else {
