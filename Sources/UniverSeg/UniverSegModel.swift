@@ -54,7 +54,7 @@ public final class UniverSegModel: Sendable {
     init(contentsOf url: URL, convolution: ConvolutionAlgorithm, precision requested: Precision, bf16Supported: Bool) throws {
         source = url.path
         self.convolution = convolution
-        precision = requested == .bf16 && bf16Supported ? .bf16 : .fp32
+        precision = requested.resolved(bf16Supported: bf16Supported)
         weights = try NetworkWeights(WeightsFile.read(url), file: url.path, algorithm: convolution, precision: precision)
     }
 

@@ -11,7 +11,7 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "Engine threads (default: the pipeline's concurrency.threads, else every usable core).")
     var threads: Int?
 
-    @Option(help: "GEMM arithmetic: fp32, or bf16 on CPUs with AVX512-BF16 (elsewhere fp32, with a note). Default: the pipeline's model.precision, else fp32.")
+    @Option(help: "GEMM arithmetic: auto (bf16 where the CPU has AVX512-BF16, else fp32), fp32, or bf16 (fp32 with a note on CPUs without it). Default: the pipeline's model.precision, else auto.")
     var precision: Precision?
 
     func validate() throws {
@@ -23,7 +23,7 @@ struct EngineOptions: ParsableArguments {
     /// The engine for a run: `--weights`, else `weights` (the pipeline's), else the bundled model; `--threads`,
     /// else `pipelineThreads`, else every core. One inference runs at a time with all of them, so cores are not
     /// oversubscribed. Prints the reason and exits 3 when the model cannot be loaded.
-    func segmenter(weights pipelineWeights: URL?, pipelineThreads: Int?, pipelinePrecision: Precision = .fp32) throws -> UniverSegSegmenter {
+    func segmenter(weights pipelineWeights: URL?, pipelineThreads: Int?, pipelinePrecision: Precision = .auto) throws -> UniverSegSegmenter {
         let file = weights.map { URL(fileURLWithPath: $0) } ?? pipelineWeights
         let count = threads ?? pipelineThreads ?? UsableCores.count
         do {
@@ -38,7 +38,7 @@ struct EngineOptions: ParsableArguments {
 
     /// The model of --weights, else the bundled one (infer and evaluate, which run the model without a pipeline).
     func loadModelOrBundled() throws -> UniverSegModel {
-        let requested = precision ?? .fp32
+        let requested = precision ?? .auto
         let model = if let weights {
             try UniverSegModel(contentsOf: URL(fileURLWithPath: weights), precision: requested)
         } else {
@@ -50,7 +50,7 @@ struct EngineOptions: ParsableArguments {
 
     /// One line on stderr when bf16 was asked for on a CPU without AVX512-BF16 (the model then runs fp32).
     private func noteFallback(requested: Precision, model: UniverSegModel) {
-        guard requested != model.precision else { return }
+        guard requested == .bf16, model.precision != .bf16 else { return }
         FileHandle.standardError.write(Data("note: precision \(requested.rawValue) needs AVX512-BF16, which this CPU lacks; running \(model.precision.rawValue)\n".utf8))
     }
 }

@@ -255,11 +255,11 @@ public struct ModelSpec: Sendable, Equatable {
     public var ensemble: Int
     public var threshold: Double
     public var seed: UInt64
-    /// The engine's GEMM arithmetic (`model.precision`); bf16 runs fp32 on CPUs without AVX512-BF16.
+    /// The engine's GEMM arithmetic (`model.precision`): auto (bf16 where the CPU has AVX512-BF16), fp32 or bf16.
     public var precision: Precision
 
     public init(weights: URL? = nil, supportSize: Int = 16, ensemble: Int = 1, threshold: Double = 0.5, seed: UInt64 = 0,
-                precision: Precision = .fp32) {
+                precision: Precision = .auto) {
         self.weights = weights
         self.precision = precision
         self.supportSize = supportSize

@@ -5,8 +5,9 @@ import Dispatch
 public enum KernelTiming {
     /// GFLOP/s (2mnk per call) of C (m x n) = A (m x k) x B (k x n), best of `rounds` rounds of about `seconds` each;
     /// nil for `.bf16` on a CPU without AVX512-BF16.
-    public static func gemmGFLOPS(m: Int, n: Int, k: Int, precision: Precision, rounds: Int = 5, seconds: Double = 0.1) -> Double? {
-        if precision == .bf16 && !BF16.isSupported { return nil }
+    public static func gemmGFLOPS(m: Int, n: Int, k: Int, precision requested: Precision, rounds: Int = 5, seconds: Double = 0.1) -> Double? {
+        let precision = requested.resolved(bf16Supported: BF16.isSupported)
+        if requested == .bf16 && precision != .bf16 { return nil }
         BLAS.useCallingThreadOnly()
         let a = (0 ..< m * k).map { Float(($0 * 7919) % 1000) / 1000 - 0.5 }
         let b = (0 ..< k * n).map { Float(($0 * 104_729) % 1000) / 1000 - 0.5 }
@@ -25,7 +26,7 @@ public enum KernelTiming {
                                 let start = DispatchTime.now().uptimeNanoseconds
                                 for _ in 0 ..< calls {
                                     switch precision {
-                                    case .fp32: BLAS.sgemm(m: m, n: n, k: k, a: a.baseAddress!, b: b.baseAddress!, c: c.baseAddress!)
+                                    case .fp32, .auto: BLAS.sgemm(m: m, n: n, k: k, a: a.baseAddress!, b: b.baseAddress!, c: c.baseAddress!)
                                     case .bf16: BF16.gemm(m: m, a: a.baseAddress!, b: p.baseAddress!, k: k, n: n, c: c.baseAddress!,
                                                           scratch: s.baseAddress!)
                                     }

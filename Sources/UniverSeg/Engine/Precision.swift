@@ -7,6 +7,14 @@ public enum Precision: String, Sendable, CaseIterable {
     /// upsampling, bias and activations stay fp32. A CPU without AVX512-BF16 runs fp32 (`UniverSegModel.precision`
     /// says which one runs).
     case bf16
+    /// bf16 where the CPU has AVX512-BF16, else fp32, silently: the command line's and pipelines' default (its Dice
+    /// is within fp32's seed-to-seed noise on the development tasks, and it is faster; docs/engine.md).
+    case auto
+
+    /// What runs on a CPU that has (or lacks) AVX512-BF16: `.bf16` or `.fp32`, never `.auto`.
+    public func resolved(bf16Supported: Bool) -> Precision {
+        self != .fp32 && bf16Supported ? .bf16 : .fp32
+    }
 }
 
 /// Which GEMMs the bf16 kernel takes, from single-thread timings of both kernels on the engine's shapes
