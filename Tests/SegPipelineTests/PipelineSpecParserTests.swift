@@ -70,7 +70,7 @@ import VolumeIO
         defer { try? FileManager.default.removeItem(at: root) }
         #expect(spec == nil)
         #expect(diagnostics.map(\.description) == ["pipeline.yaml:22:75: error: unknown precision 'fp16'"])
-        #expect(diagnostics.first?.hint == "choose one of fp32, bf16")
+        #expect(diagnostics.first?.hint == "choose one of auto, fp32, bf16")
     }
 
     /// `segment --normalization` reads the same grammar as a definition, through the same reader.

@@ -1,5 +1,8 @@
 /// The arithmetic of the engine's GEMMs (docs/engine.md, "Reduced precision").
 public enum Precision: String, Sendable, CaseIterable {
+    /// bf16 where the CPU has AVX512-BF16, else fp32, silently: the command line's and pipelines' default (its Dice
+    /// is within fp32's seed-to-seed noise on the development tasks, and it is faster; docs/engine.md).
+    case auto
     /// Every GEMM in fp32 (OpenBLAS sgemm).
     case fp32
     /// The GEMMs where the bf16 kernel measured faster (`BF16Rule`) take bf16 operands (weights rounded once at
@@ -7,9 +10,6 @@ public enum Precision: String, Sendable, CaseIterable {
     /// upsampling, bias and activations stay fp32. A CPU without AVX512-BF16 runs fp32 (`UniverSegModel.precision`
     /// says which one runs).
     case bf16
-    /// bf16 where the CPU has AVX512-BF16, else fp32, silently: the command line's and pipelines' default (its Dice
-    /// is within fp32's seed-to-seed noise on the development tasks, and it is faster; docs/engine.md).
-    case auto
 
     /// What runs on a CPU that has (or lacks) AVX512-BF16: `.bf16` or `.fp32`, never `.auto`.
     public func resolved(bf16Supported: Bool) -> Precision {
