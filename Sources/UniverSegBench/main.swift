@@ -1,5 +1,5 @@
 // Times the engine on one support size and prints one JSON line (scripts/benchmark.sh builds the table).
-// Usage: universeg-bench [--weights FILE (default: the bundled model)] [--precision fp32|bf16] [--support 16] [--size 128] [--queries 5] [--threads 2]
+// Usage: universeg-bench [--weights FILE (default: the bundled model)] [--precision auto|fp32|bf16 (default auto, as the CLI)] [--support 16] [--size 128] [--queries 5] [--threads 2]
 //        [--convolution direct|winograd2x2|winograd4x4] [--dump LOGITS.f32] [--parallel-queries N]
 // --parallel-queries N runs N queries at once (each with --threads threads) and reports wall time per slice:
 // the throughput a pipeline gets by overlapping slices instead of splitting each one across threads.
@@ -21,7 +21,7 @@ struct Options {
     var parallelQueries = 1
     var studySlices: Int? = nil
     var targets = 2
-    var precision = Precision.fp32
+    var precision = Precision.auto
     var gemmShapes: [[Int]] = []
 
     init(_ arguments: [String]) throws {
@@ -161,7 +161,7 @@ do {
     if !o.gemmShapes.isEmpty {
         for shape in o.gemmShapes {
             let (m, n, k) = (shape[0], shape[1], shape[2])
-            let rates = Precision.allCases.map { p in
+            let rates = [Precision.fp32, .bf16].map { p in
                 "\"\(p.rawValue)_gflops\": " + (KernelTiming.gemmGFLOPS(m: m, n: n, k: k, precision: p).map { String(format: "%.1f", $0) } ?? "null")
             }
             print("{\"m\": \(m), \"n\": \(n), \"k\": \(k), " + rates.joined(separator: ", ") + "}")

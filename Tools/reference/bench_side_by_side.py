@@ -8,10 +8,12 @@
 own process, and prints one table: median and spread (min-max) of the per-slice time, and peak RSS per process
 (from wait4, so it is the child's own high-water mark).
 
-  infer  - the whole `universeg infer` process: start, weight loading, NIfTI reading, support preparation, one
-           forward, writing the logits (wall clock of the process).
-  infer-bf16 - the same with `--precision bf16` (bf16 GEMMs on AVX512-BF16; fp32 with a note on other CPUs).
-  engine - universeg-bench: the engine's forward only (model loaded and support prepared before timing).
+  infer  - the whole `universeg infer` process with default options: start, weight loading, NIfTI reading, support
+           preparation, one forward, writing the logits (wall clock of the process). The default precision, auto,
+           runs bf16 GEMMs on CPUs with AVX512-BF16 and fp32 elsewhere.
+  infer-fp32 - the same with `--precision fp32` (exact: logits within 1e-4 of the float64 reference).
+  engine - universeg-bench: the engine's forward only, default precision (model loaded and support prepared before
+           timing).
   torch  - PyTorch forward only, the official (plain) formulation of Tools/reference/universeg_model.py.
   onnx   - ONNX Runtime CPU forward only, the same formulation exported with torch.onnx, all graph optimisations on.
 
@@ -33,7 +35,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 SIZE = 128
-SIDES = ("infer", "infer-bf16", "engine", "torch", "onnx")
+SIDES = ("infer", "infer-fp32", "engine", "torch", "onnx")
 
 
 def image(seed: int, size: int = SIZE):
@@ -170,7 +172,7 @@ def run(args) -> None:
         cpu.setdefault(key, []).extend(cpus)
         rss[key] = max(rss.get(key, 0), peak)
 
-    def infer(query, images, labels, precision="fp32"):
+    def infer(query, images, labels, precision="auto"):
         seconds, cpu_seconds, peak, _ = timed([args.infer, "infer", "--weights", weights, "--query", str(d / query),
                                                "--support-images", str(d / images), "--support-labels", str(d / labels),
                                                "--logits", str(d / "logits.nii"), "--threads", str(args.threads),
@@ -184,7 +186,7 @@ def run(args) -> None:
             for side in SIDES:
                 if side.startswith("infer"):
                     walls, cpus, peak = infer("query.nii", f"images{s}.nii", f"labels{s}.nii",
-                                              "bf16" if side == "infer-bf16" else "fp32")
+                                              "fp32" if side == "infer-fp32" else "auto")
                 else:
                     command = ([args.bench, "--weights", weights] if side == "engine"
                                else [py, __file__, "worker", side, str(d)])
@@ -198,7 +200,7 @@ def run(args) -> None:
                       file=sys.stderr, flush=True)
         record(("startup", 1), *infer("small_query.nii", "small_images.nii", "small_labels.nii"))
     after = loadavg()
-    labels = {"infer": "universeg infer, whole process", "infer-bf16": "universeg infer --precision bf16, whole process",
+    labels = {"infer": "universeg infer, whole process", "infer-fp32": "universeg infer --precision fp32, whole process",
               "engine": "universeg engine, forward only",
               "torch": f"PyTorch forward only ({versions.get('torch', '?')})",
               "onnx": f"ONNX Runtime forward only ({versions.get('onnx', '?')})"}
