@@ -126,4 +126,43 @@ import Testing
             for i in 0 ..< m { #expect(output[i][0] == transform.at[i * alpha + k], "Aᵀ[\(i)][\(k)]") }
         }
     }
+
+    /// The AVX-512 F(4x4) transforms (C) give the Swift kernels' results bitwise: two concatenated inputs whose
+    /// channel counts are not multiples of 16, images whose edges cut tiles, a block starting mid-image, with and
+    /// without bias, addend and activation.
+    @Test(arguments: [false, true])
+    func avx512TransformsEqualSwift(_ withTerms: Bool) throws {
+        try #require(WinogradAVX512.isSupported, "this CPU has no AVX-512F: only the Swift transforms run here")
+        let g = Geometry(count: 2, height: 7, width: 10), channels = [20, 36], total = 56, features = 36
+        let tilesY = 2, tilesX = 3, tiles = 3 ..< 2 * tilesY * tilesX, a2 = 36
+        var random = SystemRandomNumberGenerator()
+        func values(_ count: Int) -> [Float] { (0 ..< count).map { _ in Float.random(in: -3 ... 3, using: &random) } }
+        let data = channels.map { values(g.rows * $0) }
+        let stride = tiles.count * total + 16, mStride = tiles.count * features + 16
+        let mm = values(a2 * mStride), bias = withTerms ? values(features) : nil
+        let addend = values(g.pixels * features)
+        func run(avx512: Bool) -> (v: [Float], y: [Float]) {
+            var v = [Float](repeating: -7, count: a2 * stride), y = [Float](repeating: -7, count: g.rows * features)
+            var mm = mm, addend = addend
+            data[0].withUnsafeBufferPointer { d0 in
+                data[1].withUnsafeBufferPointer { d1 in
+                    let inputs = [ConvInput(d0.baseAddress!, channels: 20), ConvInput(d1.baseAddress!, channels: 36)]
+                    Winograd.inputTransform(inputs, g, tiles: tiles, tilesY: tilesY, tilesX: tilesX, channels: total,
+                                            transform: .f4x4, into: &v, stride: stride, avx512: avx512)
+                }
+            }
+            addend.withUnsafeMutableBufferPointer { addend in
+                Winograd.outputTransform(&mm, stride: mStride, g, tiles: tiles, tilesY: tilesY, tilesX: tilesX,
+                                         features: features, transform: .f4x4, into: &y, bias: bias,
+                                         addend: withTerms ? addend.baseAddress! : nil, leaky: withTerms, avx512: avx512)
+            }
+            return (v, y)
+        }
+        let swift = run(avx512: false), c = run(avx512: true)
+        func differing(_ a: [Float], _ b: [Float]) -> [Int] { a.indices.filter { a[$0].bitPattern != b[$0].bitPattern } }
+        let v = differing(swift.v, c.v), y = differing(swift.y, c.y)
+        #expect(v.isEmpty, "V: \(v.count) values differ, first at \(v.first ?? 0)")
+        #expect(y.isEmpty, "Y: \(y.count) values differ, first at \(y.first ?? 0)")
+        #expect(swift.y.contains { $0 != -7 } && swift.y.contains { $0 == -7 })  // tiles 0..<3 are not written
+    }
 }

@@ -161,12 +161,18 @@ enum Winograd {
     }
 
     /// V[ξ][tile][c] = (Bᵀ d B)[ξ] for each tile's (alpha x alpha) input patch d (zeros outside the image).
-    private static func inputTransform(_ inputs: [ConvInput], _ g: Geometry, tiles: Range<Int>, tilesY: Int, tilesX: Int,
-                                       channels: Int, transform tr: WinogradTransform, into v: UnsafeMutablePointer<Float>,
-                                       stride: Int) {
+    /// `avx512`: F(4x4) in C (`WinogradAVX512`, same results bitwise) instead of the Swift kernels.
+    static func inputTransform(_ inputs: [ConvInput], _ g: Geometry, tiles: Range<Int>, tilesY: Int, tilesX: Int,
+                               channels: Int, transform tr: WinogradTransform, into v: UnsafeMutablePointer<Float>,
+                               stride: Int, avx512: Bool = WinogradAVX512.isSupported) {
         switch tr.m {
         case 2: inputTransform(F2x2.self, inputs, g, tiles: tiles, tilesY: tilesY, tilesX: tilesX, channels: channels, into: v, stride: stride)
-        default: inputTransform(F4x4.self, inputs, g, tiles: tiles, tilesY: tilesY, tilesX: tilesX, channels: channels, into: v, stride: stride)
+        default:
+            if avx512 {
+                WinogradAVX512.input4x4(inputs, g, tiles: tiles, tilesY: tilesY, tilesX: tilesX, into: v, stride: stride)
+            } else {
+                inputTransform(F4x4.self, inputs, g, tiles: tiles, tilesY: tilesY, tilesX: tilesX, channels: channels, into: v, stride: stride)
+            }
         }
     }
 
@@ -210,16 +216,23 @@ enum Winograd {
     }
 
     /// Y = Aᵀ M A per tile, then bias, addend and activation; outputs beyond the image edge are dropped.
-    private static func outputTransform(_ mm: UnsafeMutablePointer<Float>, stride: Int, _ g: Geometry, tiles: Range<Int>, tilesY: Int,
-                                        tilesX: Int, features: Int, transform tr: WinogradTransform,
-                                        into out: UnsafeMutablePointer<Float>, bias: [Float]?,
-                                        addend: UnsafeMutablePointer<Float>?, leaky: Bool) {
+    /// `avx512` as for `inputTransform`.
+    static func outputTransform(_ mm: UnsafeMutablePointer<Float>, stride: Int, _ g: Geometry, tiles: Range<Int>, tilesY: Int,
+                                tilesX: Int, features: Int, transform tr: WinogradTransform,
+                                into out: UnsafeMutablePointer<Float>, bias: [Float]?,
+                                addend: UnsafeMutablePointer<Float>?, leaky: Bool, avx512: Bool = WinogradAVX512.isSupported) {
         (bias ?? [Float](repeating: 0, count: features)).withUnsafeBufferPointer { b in
             switch tr.m {
             case 2: outputTransform(F2x2.self, mm, stride: stride, g, tiles: tiles, tilesY: tilesY, tilesX: tilesX, features: features,
                                     into: out, bias: b.baseAddress!, addend: addend, leaky: leaky)
-            default: outputTransform(F4x4.self, mm, stride: stride, g, tiles: tiles, tilesY: tilesY, tilesX: tilesX, features: features,
-                                     into: out, bias: b.baseAddress!, addend: addend, leaky: leaky)
+            default:
+                if avx512 {
+                    WinogradAVX512.output4x4(mm, stride: stride, g, tiles: tiles, tilesY: tilesY, tilesX: tilesX, features: features,
+                                             into: out, bias: b.baseAddress!, addend: addend, leaky: leaky)
+                } else {
+                    outputTransform(F4x4.self, mm, stride: stride, g, tiles: tiles, tilesY: tilesY, tilesX: tilesX, features: features,
+                                    into: out, bias: b.baseAddress!, addend: addend, leaky: leaky)
+                }
             }
         }
     }
