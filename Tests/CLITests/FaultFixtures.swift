@@ -41,15 +41,19 @@ enum FaultFixtures {
 
     /// Studies `folder/studies/NAME/NAME_image.nii.gz`: `count` slices of brain2 (every `step`-th voxel in plane),
     /// starting at a slice that depends on the study's place in `names`, so the studies differ. A study already
-    /// there stays as it is.
+    /// there stays as it is. Studies for which `blank` is true have one intensity throughout: the pipeline reads,
+    /// writes and records them like any other but does not run the network on them (it skips blank slices), for
+    /// the tests about bookkeeping where inference time would only slow them down.
     static func makeStudies(in folder: URL, names: [String], slices count: Int, step: Int = 1,
-                            under inbox: String = "studies") throws {
+                            under inbox: String = "studies", blank: (String) -> Bool = { _ in false }) throws {
         let image = try NiftiReader.readImage(brain2)
         for (n, name) in names.enumerated() {
             let file = folder.appendingPathComponent("\(inbox)/\(name)/\(name)_image.nii.gz")
             if FileManager.default.fileExists(atPath: file.path) { continue }
             let first = 6 + (3 * n) % 14
-            try NiftiWriter.write(crop(image, slices: first..<(first + count), step: step), to: file)
+            var study = crop(image, slices: first..<(first + count), step: step)
+            if blank(name) { study.voxels = [Float](repeating: 0, count: study.voxels.count) }
+            try NiftiWriter.write(study, to: file)
         }
     }
 
