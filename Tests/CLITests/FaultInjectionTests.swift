@@ -71,7 +71,8 @@ import VolumeIO
                     landed += 1
                     kill(process.processIdentifier, SIGKILL)
                     process.waitUntilExit()
-                    remaining = max(idle, remaining - max(0, moment - idle))
+                    // At least one study's worth of work past the start is left (else kills pile up in start-up).
+                    remaining = max(idle + (duration - idle) / Double(names.count), remaining - max(0, moment - idle))
                     continue
                 }
                 remaining = duration
