@@ -2,10 +2,10 @@ import Foundation
 import Testing
 import VolumeIO
 
-/// Faults during runs, through the built binary: SIGKILL at random moments, a full disk, symlink loops in the
-/// input tree. What is compared after a fault and a rerun: the set of output files (reports, QC images, label
-/// maps; not the ledger, lock or summary page, which hold times) and the label maps' voxels, shapes and affines
-/// against an uninterrupted run; each study listed done once in the ledger; no `.tmp-` file left.
+/// Faults during `run`, through the built binary: SIGKILL at random moments, a full disk, symlink loops in the
+/// input tree. After a fault and a rerun: the outputs against an uninterrupted run's
+/// (`FaultFixtures.differences`), each study listed done once in the ledger, no `.tmp-` file left.
+/// (`watch` under faults: WatchFaultTests; inputs that change or cannot be read: InputFaultTests.)
 @Suite(.serialized) struct FaultInjectionTests {
     typealias F = FaultFixtures
     static let names = ["s1", "s2", "s3"]
