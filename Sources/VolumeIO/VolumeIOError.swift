@@ -7,6 +7,8 @@ public enum VolumeIOError: UserError, Equatable {
     case fileNotFound(path: String)
     /// The path exists but is a directory, pipe or device: reading it could hang or mean nothing.
     case notARegularFile(path: String)
+    /// The file exists but this user may not read it (its mode, owner or an access control list).
+    case permissionDenied(path: String)
     /// The name does not end in an extension this reader or writer handles.
     case unsupportedExtension(path: String, expected: String)
     /// The header could not be read at all (too short, unreadable, or not NIfTI-sized).
@@ -38,7 +40,7 @@ public enum VolumeIOError: UserError, Equatable {
 
     public var path: String {
         switch self {
-        case .fileNotFound(let p), .notARegularFile(let p), .unsupportedExtension(let p, _),
+        case .fileNotFound(let p), .notARegularFile(let p), .permissionDenied(let p), .unsupportedExtension(let p, _),
              .unreadableHeader(let p, _), .badMagic(let p, _), .invalidDimensions(let p, _), .tooLarge(let p, _, _),
              .unsupportedDatatype(let p, _, _), .truncatedData(let p, _, _), .invalidScaling(let p, _),
              .volumeIndexRequired(let p, _), .volumeIndexOutOfRange(let p, _, _), .notALabelMap(let p, _),
@@ -51,6 +53,7 @@ public enum VolumeIOError: UserError, Equatable {
         switch self {
         case .fileNotFound: return "no such file"
         case .notARegularFile: return "not a regular file"
+        case .permissionDenied: return "permission denied: this user may not read the file"
         case .unsupportedExtension(_, let expected): return "unsupported file extension (expected \(expected))"
         case .unreadableHeader(_, let reason): return "unreadable NIfTI header: \(reason)"
         case .badMagic(_, let found): return "not a NIfTI-1/NIfTI-2 file (magic \(found))"

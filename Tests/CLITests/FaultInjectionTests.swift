@@ -2,124 +2,96 @@ import Foundation
 import Testing
 import VolumeIO
 
-/// Faults during runs, through the built binary: SIGKILL at random moments, a full disk, symlink loops in the
-/// input tree. What is compared after a fault and a rerun: the set of output files (reports, QC images, label
-/// maps; not the ledger, lock or summary page, which hold times) and the label maps' voxels, shapes and affines
-/// against an uninterrupted run; each study listed done once in the ledger; no `.tmp-` file left.
+/// Faults during `run`, through the built binary: SIGKILL at random moments, a full disk, symlink loops in the
+/// input tree. After a fault and a rerun: the outputs against an uninterrupted run's
+/// (`FaultFixtures.differences`), each study listed done once in the ledger, no `.tmp-` file left.
+/// (`watch` under faults: WatchFaultTests; inputs that change or cannot be read: InputFaultTests.)
 @Suite(.serialized) struct FaultInjectionTests {
-    static let repo = UniverSegBinary.repository
-    static let weights = repo.appendingPathComponent("Tests/UniverSegTests/Fixtures/mixed.safetensors")
-    static let brain2 = repo.appendingPathComponent("SampleData/nifti-study/brain2/brain2_image.nii.gz")
+    typealias F = FaultFixtures
     static let names = ["s1", "s2", "s3"]
 
     func execute(_ arguments: [String], in folder: URL) async throws -> (status: Int32, out: String, err: String) {
         try await EngineCLIFixtures.blocking { try UniverSegBinary.run(arguments, in: folder) }
     }
 
-    /// Three short studies (4 slices of brain2 each, shifted so they differ) and pipeline.yaml writing to `out`.
-    static func makeStudies(in folder: URL, names: [String] = names, output: String = "out", slices count: Int = 4,
-                            watch: String = "") throws {
-        let image = try NiftiReader.readImage(brain2)
-        let plane = image.shape[0] * image.shape[1]
-        for (n, name) in names.enumerated() {
-            let file = folder.appendingPathComponent("studies/\(name)/\(name)_image.nii.gz")
-            if FileManager.default.fileExists(atPath: file.path) { continue }   // a study already there stays as it is
-            let first = 6 + (3 * n) % 14
-            var affine = image.affine
-            for r in 0..<3 { affine[r, 3] += Double(first) * image.affine[r, 2] }
-            let cropped = Volume(shape: [image.shape[0], image.shape[1], count], affine: affine,
-                                 voxels: Array(image.voxels[(first * plane)..<((first + count) * plane)]))
-            try NiftiWriter.write(cropped, to: file)
-        }
-        try """
-            name: faults
-            inputs: {folder: studies, format: nifti, image: "*_image.nii.gz"}
-            support: {library: \(repo.appendingPathComponent("SampleData/support/from-brain1").path), strategy: random}
-            targets: [{name: lesion, value: 1, labels: [1]}]
-            model: {weights: \(weights.path), support_size: 2, ensemble: 1, seed: 3}
-            outputs: {folder: \(output), writers: [nifti, report, qc]}
-            concurrency: {threads: 1}
-            \(watch)
-            """.write(to: folder.appendingPathComponent("pipeline.yaml"), atomically: true, encoding: .utf8)
+    /// Three short studies (4 slices of brain2 each, shifted so they differ) and pipeline.yaml writing to `output`.
+    static func makeStudies(in folder: URL, names: [String] = names, output: String = "out") throws {
+        try F.makeStudies(in: folder, names: names, slices: 4)
+        try F.writePipeline(in: folder, output: output)
     }
 
-    /// Relative paths of every file under `folder`, without the files that record times or hold the lock.
-    static func outputFiles(_ folder: URL) -> Set<String> {
-        let all = FileManager.default.enumerator(atPath: folder.path)?.allObjects as? [String] ?? []
-        return Set(all.filter { path in
-            var isFolder: ObjCBool = false
-            FileManager.default.fileExists(atPath: folder.appendingPathComponent(path).path, isDirectory: &isFolder)
-            return !isFolder.boolValue && !["ledger.jsonl", ".universeg.lock", "index.html"].contains(path)
-        })
-    }
-
-    /// Studies the ledger lists as done, with how many times each.
-    static func doneCounts(_ out: URL) -> [String: Int] {
-        let text = (try? String(contentsOf: out.appendingPathComponent("ledger.jsonl"), encoding: .utf8)) ?? ""
-        var counts: [String: Int] = [:]
-        for line in text.split(separator: "\n") {
-            guard let entry = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  entry["status"] as? String == "done", let study = entry["study"] as? String else { continue }
-            counts[study, default: 0] += 1
-        }
-        return counts
-    }
-
-    static func temporaries(_ folder: URL) -> [String] {
-        (FileManager.default.enumerator(atPath: folder.path)?.allObjects as? [String] ?? [])
-            .filter { ($0 as NSString).lastPathComponent.hasPrefix(".tmp-") }
-    }
-
-    /// SIGKILL at 6 moments drawn (seeded) over the first 60% of an uninterrupted run's length, each kill followed
-    /// by a fresh start that resumes (so later starts have less left to do and some end before their kill), then a
-    /// run to the end: the outputs are those of the uninterrupted run.
+    /// SIGKILL of `run` at 20 moments drawn (seeded, printed) over what is left of an uninterrupted run's length
+    /// (estimated from the moments of the kills before, less the time a start takes before it works). After each
+    /// kill a fresh start resumes; when a start ends before its moment, the outputs are checked against the uninterrupted
+    /// run's (byte for byte, see `FaultFixtures.differences`; each study done once in the ledger; no temporary
+    /// left) and the output folder is emptied for the next round, until 20 kills have landed in a working run.
+    /// Three studies of one 128 × 128 slice and a small support set keep a run short. The reference run uses the
+    /// same folder (its outputs then moved aside), so the reports' input paths match.
     @Test func killedAtRandomMomentsThenRerunMatchesAnUninterruptedRun() async throws {
-        let reference = try EngineCLIFixtures.temporaryFolder(), faulted = try EngineCLIFixtures.temporaryFolder()
-        defer { for folder in [reference, faulted] { try? FileManager.default.removeItem(at: folder) } }
-        try Self.makeStudies(in: reference)
-        try Self.makeStudies(in: faulted)
+        let folder = try EngineCLIFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let names = ["s1", "s2", "s3"]
+        try F.makeStudies(in: folder, names: names, slices: 1, step: 2)
+        try F.writePipeline(in: folder, support: try F.makeSmallSupport(in: folder))
 
         let start = Date()
-        let clean = try await execute(["run", "pipeline.yaml", "--quiet"], in: reference)
+        let clean = try await execute(["run", "pipeline.yaml", "--quiet"], in: folder)
         let duration = Date().timeIntervalSince(start)
         #expect(clean.status == 0, "\(clean.err)")
+        // A start with nothing left to do: what every start spends before it works.
+        let idleStart = Date()
+        _ = try await execute(["run", "pipeline.yaml", "--quiet"], in: folder)
+        let idle = Date().timeIntervalSince(idleStart)
+        let out = folder.appendingPathComponent("out"), reference = folder.appendingPathComponent("reference")
+        try FileManager.default.moveItem(at: out, to: reference)
 
+        let seed: UInt64 = 14, wanted = 20
+        let everyStudyOnce = Dictionary(uniqueKeysWithValues: names.map { ($0, 1) })
+        /// What is wrong with a finished output folder (empty: nothing).
+        let check: @Sendable (String) -> [String] = { when in
+            var problems = F.differences(expected: reference, actual: out).map { "\(when): \($0)" }
+            if F.doneCounts(out) != everyStudyOnce { problems.append("\(when): ledger \(F.doneCounts(out))") }
+            if !F.temporaries(folder).isEmpty { problems.append("\(when): temporaries \(F.temporaries(folder))") }
+            return problems
+        }
         // Timed on a thread of its own: a sleep on the cooperative pool can wake long after its moment while other
         // suites keep the pool busy, and then every run has ended before its kill.
-        let killedWhileRunning = try await EngineCLIFixtures.blocking { () throws -> Int in
-            var generator = SplitMix(seed: 14)
-            var landed = 0
-            for _ in 0..<6 {
-                let moment = Double(generator.next() % 1000) / 1000 * duration * 0.6
-                let process = Process()
-                process.executableURL = UniverSegBinary.url
-                process.arguments = ["run", "pipeline.yaml", "--quiet"]
-                process.currentDirectoryURL = faulted
-                process.standardOutput = FileHandle.nullDevice
-                process.standardError = FileHandle.nullDevice
-                try process.run()
+        let (moments, landed, rounds, problems) = try await EngineCLIFixtures.blocking {
+            () throws -> ([Double], Int, Int, [String]) in
+            var generator = SplitMix(seed: seed)
+            var moments: [Double] = [], landed = 0, rounds = 0, problems: [String] = []
+            // Drawn over what is left of the work (roughly), so most kills land in a working run.
+            var remaining = duration
+            while landed < wanted && moments.count < 4 * wanted {
+                let moment = Double(generator.next() % 10_000) / 10_000 * remaining
+                moments.append(moment)
+                let process = try F.start(["run", "pipeline.yaml", "--quiet"], in: folder)
                 Thread.sleep(forTimeInterval: moment)
-                if process.isRunning { landed += 1 }
-                kill(process.processIdentifier, SIGKILL)
+                if process.isRunning {
+                    landed += 1
+                    kill(process.processIdentifier, SIGKILL)
+                    process.waitUntilExit()
+                    // At least one study's worth of work past the start is left (else kills pile up in start-up).
+                    remaining = max(idle + (duration - idle) / Double(names.count), remaining - max(0, moment - idle))
+                    continue
+                }
+                remaining = duration
+                // This start finished the work the killed ones left: check, then begin a new round from nothing.
                 process.waitUntilExit()
+                rounds += 1
+                if process.terminationStatus != 0 { problems.append("round \(rounds): exit \(process.terminationStatus)") }
+                problems += check("round \(rounds)")
+                try FileManager.default.removeItem(at: out)
             }
-            return landed
+            return (moments, landed, rounds, problems)
         }
-        #expect(killedWhileRunning >= 2, "kills should land while the run works")
-        print("kill test: \(killedWhileRunning) of 6 kills landed while the run was working (run length \(duration) s)")
-        let rerun = try await execute(["run", "pipeline.yaml", "--quiet"], in: faulted)
+        print("kill test: seed \(seed), run length \(String(format: "%.2f", duration)) s (idle start \(String(format: "%.2f", idle)) s), \(landed) kills landed in "
+            + "\(moments.count) starts at \(moments.map { String(format: "%.2f", $0) }) s; \(rounds) rounds ended and were checked")
+        #expect(landed == wanted, "kills should land while the run works")
+        #expect(problems == [])
+        let rerun = try await execute(["run", "pipeline.yaml", "--quiet"], in: folder)
         #expect(rerun.status == 0, "\(rerun.err)")
-
-        let out = reference.appendingPathComponent("out"), faultedOut = faulted.appendingPathComponent("out")
-        #expect(Self.outputFiles(faultedOut) == Self.outputFiles(out))
-        #expect(Self.doneCounts(faultedOut) == Dictionary(uniqueKeysWithValues: Self.names.map { ($0, 1) }))
-        #expect(Self.temporaries(faulted) == [])
-        for name in Self.names {
-            let path = "out/\(name)/\(name)_seg.nii.gz"
-            let expected = try NiftiReader.readLabels(reference.appendingPathComponent(path))
-            let actual = try NiftiReader.readLabels(faulted.appendingPathComponent(path))
-            #expect(actual.voxels == expected.voxels && actual.shape == expected.shape && actual.affine == expected.affine, "\(name)")
-        }
+        #expect(check("after the last kill") == [])
     }
 
     /// The output folder on a 1 MiB tmpfs: a first run fills part of it; with the rest taken by another file the
@@ -141,7 +113,7 @@ import VolumeIO
         try Self.makeStudies(in: folder, names: ["s1"], output: "out")
         let first = try await execute(["run", "pipeline.yaml", "--quiet"], in: folder)
         #expect(first.status == 0, "\(first.err)")
-        let before = Self.outputFiles(out)
+        let before = F.outputFiles(out)
         let seg = out.appendingPathComponent("s1/s1_seg.nii.gz")
         let bytesBefore = try Data(contentsOf: seg)
 
@@ -157,14 +129,14 @@ import VolumeIO
         #expect(full.err.contains("No space left on device"), "\(full.err)")
         #expect(!full.err.contains("Fatal error"))
         #expect(try Data(contentsOf: seg) == bytesBefore)
-        #expect(Self.outputFiles(out).subtracting(["filler"]).isSuperset(of: before))
-        #expect(Self.temporaries(out) == [])
+        #expect(F.outputFiles(out).subtracting(["filler"]).isSuperset(of: before))
+        #expect(F.temporaries(out) == [])
 
         try FileManager.default.removeItem(at: filler)
         let rerun = try await execute(["run", "pipeline.yaml", "--quiet"], in: folder)
         #expect(rerun.status == 0, "\(rerun.err)")
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("s2/s2_seg.nii.gz").path))
-        #expect(Self.doneCounts(out) == ["s1": 1, "s2": 1])
+        #expect(F.doneCounts(out) == ["s1": 1, "s2": 1])
     }
 
     /// Symbolic-link loops in the input tree (a link to itself, a folder linking to its parent) neither hang nor
@@ -186,77 +158,8 @@ import VolumeIO
         #expect(Date().timeIntervalSince(start) < 120)
         #expect(run.status == 0 || run.status == 1, "\(run.err)")
         #expect(!run.err.contains("Fatal error"))
-        #expect(Self.doneCounts(folder.appendingPathComponent("out"))["s1"] == 1, "\(run.out)\(run.err)")
+        #expect(F.doneCounts(folder.appendingPathComponent("out"))["s1"] == 1, "\(run.out)\(run.err)")
         let inspect = try await execute(["inspect", studies.path], in: folder)
         #expect(inspect.status == 0, "\(inspect.err)")
-    }
-}
-
-extension FaultInjectionTests {
-    /// `watch` with 10 studies copied into its inbox at once by 5 threads: every study is done once (ledger),
-    /// moved to watch.done, none is lost, failed or left in the inbox.
-    @Test func aWatchedInboxReceivingManyStudiesAtOnceDoesEachOnce() async throws {
-        let folder = try EngineCLIFixtures.temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let names = (1...10).map { "w\($0)" }
-        try Self.makeStudies(in: folder, names: names, slices: 2,
-                             watch: "watch: {settle: 1s, poll: 200ms, done: done, failed: failed}")
-        // The studies wait in staging; the inbox starts empty.
-        let inbox = folder.appendingPathComponent("studies"), staging = folder.appendingPathComponent("staging")
-        try FileManager.default.moveItem(at: inbox, to: staging)
-        try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
-
-        let watch = Process()
-        watch.executableURL = UniverSegBinary.url
-        watch.arguments = ["watch", "pipeline.yaml", "--quiet"]
-        watch.currentDirectoryURL = folder
-        watch.standardOutput = FileHandle.nullDevice
-        watch.standardError = FileHandle.nullDevice
-        try watch.run()
-        defer { if watch.isRunning { kill(watch.processIdentifier, SIGKILL) } }
-
-        try await EngineCLIFixtures.blocking {
-            let threads = (0..<5).map { lane in
-                Thread {
-                    for (n, name) in names.enumerated() where n % 5 == lane {
-                        try? FileManager.default.copyItem(at: staging.appendingPathComponent(name),
-                                                          to: inbox.appendingPathComponent(name))
-                    }
-                }
-            }
-            threads.forEach { $0.start() }
-            while threads.contains(where: { !$0.isFinished }) { usleep(10_000) }
-        }
-
-        let done = folder.appendingPathComponent("done"), out = folder.appendingPathComponent("out")
-        let deadline = Date().addingTimeInterval(240)
-        while Date() < deadline,
-              ((try? FileManager.default.contentsOfDirectory(atPath: done.path)) ?? []).count < names.count {
-            try await Task.sleep(nanoseconds: 200_000_000)
-        }
-        kill(watch.processIdentifier, SIGTERM)
-        while watch.isRunning { try await Task.sleep(nanoseconds: 20_000_000) }
-
-        #expect(Set((try? FileManager.default.contentsOfDirectory(atPath: done.path)) ?? []) == Set(names))
-        #expect(((try? FileManager.default.contentsOfDirectory(atPath: inbox.path)) ?? []).isEmpty)
-        #expect(((try? FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("failed").path)) ?? []).isEmpty)
-        #expect(Self.doneCounts(out) == Dictionary(uniqueKeysWithValues: names.map { ($0, 1) }))
-        for name in names {
-            #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("\(name)/\(name)_seg.nii.gz").path), "\(name)")
-        }
-        #expect(Self.temporaries(folder) == [])
-    }
-}
-
-/// A small seeded generator (SplitMix64), so the kill moments are the same on every run.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -6,6 +6,11 @@ import VolumeIO
 extension JobGraph {
     /// The series of a study that the selection rules can choose from (headers only).
     static func candidates(of input: StudyInput, spec: PipelineSpec) throws -> [SeriesCandidate] {
+        // A folder this user may not list looks empty to discovery; say why instead of "no series matches".
+        if input.isFolder, access(input.location.path, R_OK | X_OK) != 0 {
+            throw PipelineError.unreadable(input.location.path,
+                                           reason: "cannot list the study folder: \(String(cString: strerror(errno)))")
+        }
         let format = spec.inputs.format
         let images = StudyDiscovery.imageFiles(of: input, pattern: spec.inputs.image, format: format.fileFormat)
         if format.fileFormat != nil || (format == .auto && (!input.isFolder || !images.isEmpty)) {

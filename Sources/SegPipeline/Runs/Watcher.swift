@@ -52,7 +52,7 @@ public struct Watcher: Sendable {
         }
         defer { listener?.stop() }
         let source = BoundedChannel<StudyInput>(capacity: 1)
-        let state = WatchState()
+        let state = WatchState(earlier: Self.earlierOutcomes(spec))
         let stopping = StopFlag()
         let delivery = spec.outputs.send.isEmpty && spec.outputs.stow.isEmpty ? nil : Delivery(spec: spec)
         let deliveryLane = BlockingLane(label: "deliver")
@@ -139,6 +139,18 @@ public struct Watcher: Sendable {
         return "\(study.name)-\(n)"
     }
 
+    /// The studies the ledger lists as done before this watch started, as skipped outcomes: the summary page a
+    /// restarted watcher writes lists them too (with their numbers, from their reports), as `run`'s does.
+    static func earlierOutcomes(_ spec: PipelineSpec) -> [StudyOutcome] {
+        Ledger(outputFolder: spec.outputs.folder).entries().values.filter { $0.status == .done }
+            .sorted { $0.study < $1.study }
+            .map { entry in
+                StudyOutcome(study: StudyInput(name: entry.study, location: spec.watch.doneFolder.appendingPathComponent(entry.study),
+                                               isFolder: true, files: []),
+                             status: .skipped, reason: "done before this watch started (ledger)")
+            }
+    }
+
     /// Moves a finished study out of the inbox; a failed one gets its reason written beside it.
     func settle(_ outcome: StudyOutcome) -> StudyOutcome {
         let spec = graph.spec
@@ -174,16 +186,21 @@ public struct Watcher: Sendable {
     }
 }
 
-/// Studies submitted and not yet moved (by path), and the outcomes so far (for the summary page).
+/// Studies submitted and not yet moved (by path), and the outcomes so far (for the summary page): those of
+/// earlier watches first, each replaced when its study finishes again.
 actor WatchState {
     private var busy: Set<String> = []
-    private(set) var outcomes: [StudyOutcome] = []
+    private(set) var outcomes: [StudyOutcome]
+
+    init(earlier: [StudyOutcome] = []) { outcomes = earlier }
 
     func isBusy(_ path: String) -> Bool { busy.contains(path) }
     func start(_ path: String) { busy.insert(path) }
 
     func finish(_ outcome: StudyOutcome, record: Bool = true) {
         busy.remove(outcome.study.location.path)
-        if record { outcomes.append(outcome) }
+        guard record else { return }
+        outcomes.removeAll { $0.status == .skipped && $0.study.name == outcome.study.name }
+        outcomes.append(outcome)
     }
 }

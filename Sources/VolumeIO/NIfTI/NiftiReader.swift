@@ -202,10 +202,14 @@ public enum NiftiReader {
     }
 }
 
-/// Throws unless `path` names an existing regular file (following symlinks): directories, pipes and devices
-/// are refused before any library opens them (a FIFO would block a reader forever).
+/// Throws unless `path` names an existing regular file (following symlinks) that this user may read:
+/// directories, pipes and devices are refused before any library opens them (a FIFO would block a reader
+/// forever), and a file the user may not read is named as such rather than as a bad header.
 func checkRegularFile(_ path: String) throws {
     var info = stat()
-    guard stat(path, &info) == 0 else { throw VolumeIOError.fileNotFound(path: path) }
+    guard stat(path, &info) == 0 else {
+        throw errno == EACCES ? VolumeIOError.permissionDenied(path: path) : VolumeIOError.fileNotFound(path: path)
+    }
     guard (info.st_mode & S_IFMT) == S_IFREG else { throw VolumeIOError.notARegularFile(path: path) }
+    guard access(path, R_OK) == 0 else { throw VolumeIOError.permissionDenied(path: path) }
 }
