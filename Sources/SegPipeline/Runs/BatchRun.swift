@@ -157,7 +157,8 @@ enum OutputHygiene {
 public enum SummaryWriter {
     public static func write(spec: PipelineSpec, outcomes: [StudyOutcome]) throws {
         let folder = spec.outputs.folder
-        let entries = Ledger(outputFolder: folder).entries()
+        // Read only when a study done earlier needs its outputs (a watch rewrites this page after every study).
+        lazy var entries = Ledger(outputFolder: folder).entries()
         var reports: [StudyReport] = []
         let rows = outcomes.map { outcome -> RunSummaryPage.Row in
             var report = outcome.report
