@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "CDCMTKNet",
                 linkerSettings: dcmtkNetworkLibraries.map { .linkedLibrary($0) }),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
-        // The bf16 GEMM (AVX512-BF16, detected at run time): pure computation, no library.
+        // The engine's own kernels (bf16 GEMM on AVX512-BF16, Winograd transforms on AVX-512; detected at run time).
         .target(name: "CKernels"),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // zlib behind Swift (deflate for PNG, gzip for NRRD/MGZ, bounded inflate, CRC-32): the one file that calls it.
