@@ -60,8 +60,11 @@ import VolumeIO
             () throws -> ([Double], Int, Int, [String]) in
             var generator = SplitMix(seed: seed)
             var moments: [Double] = [], landed = 0, rounds = 0, problems: [String] = []
-            // Drawn over what is left of the work (roughly), so most kills land in a working run.
-            var remaining = duration
+            // Drawn over what is left of the work (roughly), so most kills land in a working run. The span is capped:
+            // a reference run timed while the parallel suite loads the machine (80 s seen) would otherwise make every
+            // later, quicker start sleep far past its end, for up to an hour in all.
+            let span = min(duration, 8)
+            var remaining = span
             while landed < wanted && moments.count < 4 * wanted {
                 let moment = Double(generator.next() % 10_000) / 10_000 * remaining
                 moments.append(moment)
@@ -72,10 +75,10 @@ import VolumeIO
                     kill(process.processIdentifier, SIGKILL)
                     process.waitUntilExit()
                     // At least one study's worth of work past the start is left (else kills pile up in start-up).
-                    remaining = max(idle + (duration - idle) / Double(names.count), remaining - max(0, moment - idle))
+                    remaining = max(min(idle, span) + max(0, span - idle) / Double(names.count), remaining - max(0, moment - idle))
                     continue
                 }
-                remaining = duration
+                remaining = span
                 // This start finished the work the killed ones left: check, then begin a new round from nothing.
                 process.waitUntilExit()
                 rounds += 1

@@ -82,8 +82,15 @@ import Testing
             let writer = Thread { Self.drop(names, from: staging, into: inbox, writers: 1) { arrivals[$0] } }
             writer.start()
             var landed = 0
-            for moment in kills {
+            let done = folder.appendingPathComponent("done")
+            for (n, moment) in kills.enumerated() {
                 let watcher = try F.start(["watch", "pipeline.yaml", "--quiet"], in: folder)
+                // Every fifth watcher is killed just after it finishes a study (on a loaded machine the capped
+                // moments alone can all fall before any study is done), so kills cut work in progress too.
+                if n % 5 == 4 {
+                    let before = F.contents(done).count
+                    Self.waitForDone(done, count: min(before + 1, names.count), seconds: 120)
+                }
                 Thread.sleep(forTimeInterval: moment)
                 if watcher.isRunning { landed += 1 }
                 kill(watcher.processIdentifier, SIGKILL)
