@@ -119,7 +119,9 @@ struct RunCommand: AsyncParsableCommand {
     func modelForPlan(_ spec: PipelineSpec) -> String? {
         let weights = engine.weights.map { URL(fileURLWithPath: $0) } ?? spec.model.weights
         do {
-            return try UniverSegSegmenter.load(weights: weights, threads: 1).modelDescription
+            // The same precision as the run: the description names bf16 when it runs.
+            return try UniverSegSegmenter.load(weights: weights, threads: 1,
+                                               precision: engine.precision ?? spec.model.precision).modelDescription
         } catch {
             FileHandle.standardError.write(Data("note: a run would stop here: \(ErrorText.line(error))\n".utf8))
             return nil
