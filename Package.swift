@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "SegPipelineTests", dependencies: ["SegPipeline", "DicomNetwork", "ZlibShim", "CZlib", "TestPorts"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "DicomNetworkTests", dependencies: ["DicomNetwork", "VolumeIO", "TestPorts"]),
-        .testTarget(name: "CLITests", dependencies: ["UniverSegCLI", "VolumeIO", "DicomNetwork", "TestPorts"], exclude: ["Fixtures"]),
+        .testTarget(name: "CLITests", dependencies: ["UniverSegCLI", "VolumeIO", "SegPipeline", "DicomNetwork", "TestPorts"], exclude: ["Fixtures"]),
     ],
     cxxLanguageStandard: .cxx17
 )

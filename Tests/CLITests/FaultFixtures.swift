@@ -1,4 +1,5 @@
 import Foundation
+import SegPipeline
 import VolumeIO
 
 /// What the fault tests share: small studies and a small support set cut from the sample data, the pipeline that
@@ -159,20 +160,7 @@ enum FaultFixtures {
 
     /// `count` moments in `0 ..< span` seconds, drawn from `seed`.
     static func moments(_ count: Int, seed: UInt64, span: Double) -> [Double] {
-        var generator = SplitMix(seed: seed)
+        var generator = SeededGenerator(seed: seed)
         return (0..<count).map { _ in Double(generator.next() % 10_000) / 10_000 * span }
-    }
-}
-
-/// A small seeded generator (SplitMix64), so the kill moments are the same on every run.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

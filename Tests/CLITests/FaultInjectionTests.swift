@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SegPipeline
 import VolumeIO
 
 /// Faults during `run`, through the built binary: SIGKILL at random moments, a full disk, symlink loops in the
@@ -58,7 +59,7 @@ import VolumeIO
         // suites keep the pool busy, and then every run has ended before its kill.
         let (moments, landed, rounds, problems) = try await EngineCLIFixtures.blocking {
             () throws -> ([Double], Int, Int, [String]) in
-            var generator = SplitMix(seed: seed)
+            var generator = SeededGenerator(seed: seed)
             var moments: [Double] = [], landed = 0, rounds = 0, problems: [String] = []
             // Drawn over what is left of the work (roughly), so most kills land in a working run. The span is capped:
             // a reference run timed while the parallel suite loads the machine (80 s seen) would otherwise make every

@@ -19,15 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-
-def tasks_in(folders: list[Path]) -> list[Path]:
-    found = []
-    for folder in folders:
-        if (folder / "query").is_dir():
-            found.append(folder)
-        else:
-            found += sorted(p for p in folder.iterdir() if (p / "query").is_dir())
-    return found
+from measure_whole_volume import tasks_in  # the same task-folder discovery (this folder is on sys.path when run)
 
 
 def run(a, task: Path) -> list[dict]:
