@@ -1,6 +1,6 @@
 /// A support set made ready for many queries: validated, and with everything that does not depend on the query
-/// computed once (the mean support input and the first block's support-side part, count x H x W x F0 floats:
-/// 4 MiB per element at 128x128 for the width-64 model).
+/// computed once (the mean support input and, unless it was prepared for one query, the first block's support-side
+/// part, count x H x W x F0 floats: 4 MiB per element at 128x128 for the width-64 model).
 ///
 /// Immutable and Sendable: share one across threads. It belongs to the model that prepared it.
 public final class PreparedSupport: Sendable {
@@ -24,5 +24,5 @@ public final class PreparedSupport: Sendable {
     }
 
     /// Bytes held by the cached tensors.
-    public var byteCount: Int { (cache.meanInput.count + cache.firstSupportPart.count) * MemoryLayout<Float>.size }
+    public var byteCount: Int { cache.meanInput.count * MemoryLayout<Float>.size + cache.first.byteCount }
 }

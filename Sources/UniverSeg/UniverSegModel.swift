@@ -15,8 +15,8 @@ import Synchronization
 /// the model is Sendable and may be used from several threads at once.
 ///
 /// Speed (docs/engine.md): the forward pass is reorganised exactly (split and mean cross convs, no per-element
-/// work in the last block, the first layer's support half cached in `PreparedSupport`), and 3x3 layers run as
-/// Winograd F(4x4) by default. OpenBLAS 0.3.21 picks its Cooperlake kernel on Zen 4; with the engine's 512-row
+/// work in the last block, the first block's layer pairs run as 5x5 convolutions and its support half cached in
+/// `PreparedSupport`), and 3x3 layers run as Winograd F(4x4) by default. OpenBLAS 0.3.21 picks its Cooperlake kernel on Zen 4; with the engine's 512-row
 /// tiles that kernel measured as fast as the Zen and Haswell ones, so no OPENBLAS_CORETYPE re-exec is needed.
 /// The engine sets OpenBLAS to one thread and parallelises tiles itself.
 public final class UniverSegModel: Sendable {
@@ -76,9 +76,13 @@ public final class UniverSegModel: Sendable {
 
     /// Validates a support set and precomputes its query-independent tensors. `images[i]` and `labels[i]` are
     /// row-major height x width arrays in [0, 1]. An all-zero label is legal (it is reported in `warnings`).
-    /// - Complexity: O(count x pixels x F0) time and memory.
+    ///
+    /// `cacheFirstBlock: false` suits a set that serves one query: the first block's support-side part (count x
+    /// pixels x F0 floats, 256 MiB at S=64 and 128x128 for the width-64 model) is then not precomputed and held,
+    /// but computed by each query a few elements at a time. Logits are bitwise the same either way.
+    /// - Complexity: O(count x pixels x F0) time and memory (O(count x pixels) without the cache).
     public func prepareSupport(images: [[Float]], labels: [[Float]], size: (height: Int, width: Int),
-                               threads: Int = 1) throws -> PreparedSupport {
+                               threads: Int = 1, cacheFirstBlock: Bool = true) throws -> PreparedSupport {
         let (height, width) = size
         try InputChecks.threads(threads)
         try InputChecks.size(height, width, multiple: sizeMultiple)
@@ -105,7 +109,7 @@ public final class UniverSegModel: Sendable {
             }
         }
         let cache = withWorkspace { weights.prepare(images: images, labels: labels, height: height, width: width,
-                                                         workspace: $0, threads: threads) }
+                                                    cachingFirstBlock: cacheFirstBlock, workspace: $0, threads: threads) }
         return PreparedSupport(cache: cache, warnings: warnings, model: self)
     }
 

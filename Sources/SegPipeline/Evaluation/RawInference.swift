@@ -106,7 +106,7 @@ public enum RawInference {
             let support: PreparedSupport
             do {
                 support = try model.prepareSupport(images: set.map { images.images[$0] }, labels: set.map { labels.images[$0] },
-                                                   size: (height, width), threads: threads)
+                                                   size: (height, width), threads: threads, cacheFirstBlock: false)
             } catch let error as UniverSegError {
                 throw EvaluationError(files.images, error.reason)
             }

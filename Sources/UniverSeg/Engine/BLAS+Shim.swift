@@ -5,8 +5,15 @@ enum BLAS {
     /// C (m x n) = A (m x k) * B (k x n), all row-major and densely packed (lda = k, ldb = ldc = n).
     /// The corresponding C function is `cblas_sgemm`.
     static func sgemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
-                    1, a, Int32(k), b, Int32(n), 0, c, Int32(n))
+        sgemm(m: m, n: n, k: k, a: a, lda: k, b: b, c: c, ldc: n)
+    }
+
+    /// C (m x n) = alpha * op(A) * B (k x n) + beta * C, row-major with explicit leading dimensions. op(A) is A
+    /// (m x k) or, with `transposedA`, the transpose of A stored k x m. The corresponding C function is `cblas_sgemm`.
+    static func sgemm(m: Int, n: Int, k: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, transposedA: Bool = false,
+                      b: UnsafePointer<Float>, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        cblas_sgemm(CblasRowMajor, transposedA ? CblasTrans : CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
+                    alpha, a, Int32(lda), b, Int32(n), beta, c, Int32(ldc))
     }
 
     /// The engine parallelises over GEMM tiles itself, so every OpenBLAS call must run on the calling thread only.

@@ -3,13 +3,32 @@ struct SupportCache: Sendable {
     let count: Int
     let height: Int
     let width: Int
-    /// pixels x 2: the mean over elements of [image, label].
+    /// 2 x pixels, planar: the mean over elements of the support images, then of the labels.
     let meanInput: [Float]
-    /// count x pixels x F0: the first block's support conv (no bias) applied to the support half of its cross conv
-    /// (no bias). Both convs are linear, so the first block's per-element output is
-    /// `LReLU(firstSupportPart[i] + support(crossQuery(query)))`: the per-element work of the most expensive level
-    /// (full resolution) is done once per support set, not once per query.
-    let firstSupportPart: [Float]
+    let first: FirstBlockSupport
+}
+
+/// What the first block's support path starts from. Its per-element output is
+/// `LReLU(supportPart(element) + support(crossQuery(query)))` (both convs linear), and `supportPart` depends on the
+/// support set only.
+enum FirstBlockSupport: Sendable {
+    /// count x pixels x F0: supportPart of every element, computed once for many queries (4 MiB per element at
+    /// 128x128, width 64).
+    case cached([Float])
+    /// count x 2 x pixels, planar (each element's image, then its label): for a set used by one query, which computes
+    /// supportPart one chunk of elements at a time and so never holds the whole cache.
+    case inputs([Float])
+    /// The model has no per-element work in its first block (a single-block network).
+    case unused
+
+    var isCached: Bool { if case .cached = self { true } else { false } }
+
+    var byteCount: Int {
+        switch self {
+        case .cached(let values), .inputs(let values): values.count * MemoryLayout<Float>.size
+        case .unused: 0
+        }
+    }
 }
 
 /// The UniverSeg forward pass, reorganised so that it computes exactly the official function (up to float32
@@ -22,60 +41,63 @@ struct SupportCache: Sendable {
 ///    So the last block does no per-element work at all, and a skip or block output consumed only by the last
 ///    block is kept as a running mean, never per element (at 128x128 these are the largest tensors).
 ///
-/// Plus: the first block's support-side part (its support conv of the cross conv's support half, both linear)
+/// Plus, in the first block, whose inputs have 1 to 3 channels: its cross conv and the conv after it have no
+/// activation between them, so each pair runs as one 5x5 convolution (`ComposedConv`); and the support side's pair
 /// depends on the support set only, so `prepare` computes it once and a query adds only its own part.
-/// Per-element support work that remains (S x ~1.9 GFLOP direct at 128x128, width 64) runs in element chunks of
+/// Per-element support work that remains (S x ~0.6 GFLOP direct at 64x64, width 64) runs in element chunks of
 /// about `chunkRows` pixels, batched into one GEMM per conv tile.
 extension NetworkWeights {
     /// Pixels per batch of support elements: bounds scratch memory while keeping GEMMs large at coarse levels.
     static let chunkRows = 16_384
 
-    private var lastBlockIsEncoder: Bool { decoder.isEmpty }
-
-    func prepare(images: [[Float]], labels: [[Float]], height: Int, width: Int, workspace: Workspace, threads: Int) -> SupportCache {
+    func prepare(images: [[Float]], labels: [[Float]], height: Int, width: Int, cachingFirstBlock: Bool,
+                 workspace: Workspace, threads: Int) -> SupportCache {
         let count = images.count, pixels = height * width
+        // Planar: element e's image plane, then its label plane.
         var input = [Float](repeating: 0, count: count * pixels * 2)
         var mean = [Float](repeating: 0, count: pixels * 2)
         for e in 0 ..< count {
             for p in 0 ..< pixels {
-                input[(e * pixels + p) * 2] = images[e][p]
-                input[(e * pixels + p) * 2 + 1] = labels[e][p]
+                input[2 * e * pixels + p] = images[e][p]
+                input[(2 * e + 1) * pixels + p] = labels[e][p]
             }
         }
         for e in 0 ..< count {
             for i in 0 ..< pixels * 2 { mean[i] += input[e * pixels * 2 + i] }
         }
         for i in mean.indices { mean[i] /= Float(count) }
-        var first: [Float] = []
-        if !(encoder.count == 1 && lastBlockIsEncoder) {
-            let block = encoder[0], f = block.features
-            first = [Float](repeating: 0, count: count * pixels * f)
-            // In element chunks, so the intermediate cross-conv half never exists for the whole set at once.
-            let size = chunk(count, pixels)
-            let half = workspace.scratch("prepare.crosshalf", size * pixels * f)
-            let supportConv = block.support.withoutBias
-            input.withUnsafeBufferPointer { src in
-                first.withUnsafeMutableBufferPointer { dst in
-                    for start in stride(from: 0, to: count, by: size) {
-                        let g = Geometry(count: min(size, count - start), height: height, width: width)
-                        Conv.conv3x3([ConvInput(src.baseAddress! + start * pixels * 2, channels: 2)], g, block.crossSupport,
-                                     into: half, leaky: false, workspace: workspace, threads: threads)
-                        Conv.conv3x3([ConvInput(half, channels: f)], g, supportConv, into: dst.baseAddress! + start * pixels * f,
-                                     leaky: false, workspace: workspace, threads: threads)
-                    }
+        let support: FirstBlockSupport
+        if !hasSupportPath(block: 0, blocks: encoder.count + decoder.count) {
+            support = .unused
+        } else if !cachingFirstBlock {
+            support = .inputs(input)
+        } else {
+            let size = count * pixels * encoder[0].features
+            support = .cached([Float](unsafeUninitializedCapacity: size) { dst, initialized in
+                HugePages.advise(UnsafeMutableRawPointer(dst.baseAddress!), byteCount: size * 4)
+                input.withUnsafeBufferPointer { src in
+                    first.supportPart.apply(planar: src.baseAddress!, Geometry(count: count, height: height, width: width),
+                                            into: dst.baseAddress!, leaky: false, workspace: workspace, threads: threads)
                 }
-            }
+                initialized = size
+            })
         }
-        return SupportCache(count: count, height: height, width: width, meanInput: mean, firstSupportPart: first)
+        return SupportCache(count: count, height: height, width: width, meanInput: mean, first: support)
     }
 
     /// Logits (height x width) for one query image.
     func forward(query: [Float], support: SupportCache, workspace ws: Workspace, threads: Int) -> [Float] {
         query.withUnsafeBufferPointer { q in
             support.meanInput.withUnsafeBufferPointer { mean in
-                support.firstSupportPart.withUnsafeBufferPointer { first in
+                switch support.first {
+                case .cached(let values), .inputs(let values):
+                    values.withUnsafeBufferPointer { first in
+                        forward(query: q.baseAddress!, support: support, meanInput: mean.baseAddress!,
+                                firstSupport: first.baseAddress!, ws: ws, threads: threads)
+                    }
+                case .unused:
                     forward(query: q.baseAddress!, support: support, meanInput: mean.baseAddress!,
-                            firstSupportPart: first.baseAddress, ws: ws, threads: threads)
+                            firstSupport: nil, ws: ws, threads: threads)
                 }
             }
         }
@@ -92,7 +114,7 @@ extension NetworkWeights {
     }
 
     private func forward(query: UnsafePointer<Float>, support: SupportCache, meanInput: UnsafePointer<Float>,
-                         firstSupportPart: UnsafePointer<Float>?, ws: Workspace, threads: Int) -> [Float] {
+                         firstSupport: UnsafePointer<Float>?, ws: Workspace, threads: Int) -> [Float] {
         ws.beginPass()
         let levels = encoder.count, blocks = encoder.count + decoder.count
         let count = support.count
@@ -100,8 +122,9 @@ extension NetworkWeights {
         var g = Geometry(count: 1, height: support.height, width: support.width)
 
         // Encoder.
-        var queryIn = [ConvInput(query, channels: 1)]
-        var meanIn = [ConvInput(meanInput, channels: 2)]
+        // Level 0 runs composed from the planar inputs (`firstCrossBlock`); these are the NHWC inputs of level 1 on.
+        var queryIn: [ConvInput] = []
+        var meanIn: [ConvInput] = []
         var supportIn: UnsafeMutablePointer<Float>? = nil
         var supportChannels = 2
         var skips: [Stream] = []
@@ -124,19 +147,26 @@ extension NetworkWeights {
             Elementwise.fill(pooledMean, count: p / 4 * f, with: 0)
 
             let elementInput = supportIn, cs = supportChannels
-            crossBlock(b, g, query: queryIn, supportMean: meanIn, queryOut: qOut,
-                       perElement: hasSupportPath(block: l, blocks: blocks), count: count,
-                       cachedSupportPart: l == 0 ? firstSupportPart : nil,
-                       supportInputs: { range in [ConvInput(elementInput! + range.lowerBound * p * cs, channels: cs)] },
-                       destination: { range in outStore.map { $0 + range.lowerBound * p * f } },
-                       sink: { out, range in
-                           Elementwise.accumulate(out, images: range.count, size: p * f, into: outMean)
-                           if let pooled {
-                               let dst = pooled + range.lowerBound * p / 4 * f
-                               Resample.maxPool2x2(out, g.with(count: range.count), channels: f, into: dst)
-                               Elementwise.accumulate(dst, images: range.count, size: p / 4 * f, into: pooledMean)
-                           }
-                       }, ws: ws, threads: threads)
+            let destination = { (range: Range<Int>) in outStore.map { $0 + range.lowerBound * p * f } }
+            let sink = { (out: UnsafePointer<Float>, range: Range<Int>) in
+                Elementwise.accumulate(out, images: range.count, size: p * f, into: outMean)
+                if let pooled {
+                    let dst = pooled + range.lowerBound * p / 4 * f
+                    Resample.maxPool2x2(out, g.with(count: range.count), channels: f, into: dst)
+                    Elementwise.accumulate(dst, images: range.count, size: p / 4 * f, into: pooledMean)
+                }
+            }
+            if l == 0 {
+                firstCrossBlock(first, g, query: query, supportMean: meanInput, queryOut: qOut,
+                                perElement: hasSupportPath(block: l, blocks: blocks), count: count,
+                                firstSupport: firstSupport.map { (support.first.isCached, $0) },
+                                destination: destination, sink: sink, ws: ws, threads: threads)
+            } else {
+                crossBlock(b, g, query: queryIn, supportMean: meanIn, queryOut: qOut,
+                           perElement: hasSupportPath(block: l, blocks: blocks), count: count,
+                           supportInputs: { range in [ConvInput(elementInput! + range.lowerBound * p * cs, channels: cs)] },
+                           destination: destination, sink: sink, ws: ws, threads: threads)
+            }
             if l >= 1, case .none = recycled, let elementInput { recycled = Recycled(elementInput, count: count * p * cs) }
             Elementwise.scale(outMean, count: p * f, by: inverse)
             Elementwise.scale(pooledMean, count: p / 4 * f, by: inverse)
@@ -173,7 +203,7 @@ extension NetworkWeights {
             let prev = previous
             crossBlock(b, g, query: [ConvInput(upQuery, channels: cp), ConvInput(skip.query, channels: cskip)],
                        supportMean: [ConvInput(upMean, channels: cp), ConvInput(skip.mean, channels: cskip)],
-                       queryOut: qOut, perElement: hasPath, count: count, cachedSupportPart: nil,
+                       queryOut: qOut, perElement: hasPath, count: count,
                        supportInputs: { range in
                            Resample.upsample2x(prev.perElement! + range.lowerBound * p / 4 * cp,
                                                prev.geometry.with(count: range.count), channels: cp, into: upSupport!)
@@ -225,7 +255,6 @@ extension NetworkWeights {
     /// `destination` says (or to scratch) and then handed to `sink`.
     private func crossBlock(_ b: CrossBlockWeights, _ g: Geometry, query: [ConvInput], supportMean: [ConvInput],
                             queryOut: UnsafeMutablePointer<Float>, perElement: Bool, count: Int,
-                            cachedSupportPart: UnsafePointer<Float>?,
                             supportInputs: (Range<Int>) -> [ConvInput],
                             destination: (Range<Int>) -> UnsafeMutablePointer<Float>?,
                             sink: (UnsafePointer<Float>, Range<Int>) -> Void,
@@ -240,21 +269,6 @@ extension NetworkWeights {
         Conv.conv3x3(query, g, b.crossQuery, into: fromQuery, leaky: false, workspace: ws, threads: threads)
         let size = chunk(count, p)
         let scratch = ws.scratch("block.out", size * p * f)
-        if let cachedSupportPart {
-            // support(crossQuery(q) + crossSupport(s_i)) = support(crossQuery(q)) + cached part i (both linear).
-            let queryPart = ws.scratch("block.querypart", p * f)
-            Conv.conv3x3([ConvInput(fromQuery, channels: f)], g, b.support, into: queryPart, leaky: false, workspace: ws, threads: threads)
-            for start in stride(from: 0, to: count, by: size) {
-                let range = start ..< min(count, start + size)
-                let out = destination(range) ?? scratch
-                for e in 0 ..< range.count {
-                    Elementwise.addLeaky(cachedSupportPart + (range.lowerBound + e) * p * f, queryPart, count: p * f,
-                                         into: out + e * p * f)
-                }
-                sink(out, range)
-            }
-            return
-        }
         let interaction = ws.scratch("block.interaction", size * p * f)
         for start in stride(from: 0, to: count, by: size) {
             let range = start ..< min(count, start + size)
@@ -263,6 +277,45 @@ extension NetworkWeights {
                          workspace: ws, threads: threads)
             let out = destination(range) ?? scratch
             Conv.conv3x3([ConvInput(interaction, channels: f)], gc, b.support, into: out, leaky: true, workspace: ws, threads: threads)
+            sink(out, range)
+        }
+    }
+
+    /// The first CrossBlock from planar inputs, its layer pairs composed (`FirstBlockComposites`). Query path:
+    /// `queryOut = LReLU(target(crossFull([query, supportMean])))`; support path (when `perElement`): element i's
+    /// output is `LReLU(supportPart(i) + support(crossQuery(query)))`, handed to `destination` and `sink` per chunk.
+    /// `firstSupport` points at the cached supportPart of every element, or at the planar inputs to compute it from.
+    private func firstCrossBlock(_ composites: FirstBlockComposites, _ g: Geometry, query: UnsafePointer<Float>,
+                                 supportMean: UnsafePointer<Float>, queryOut: UnsafeMutablePointer<Float>,
+                                 perElement: Bool, count: Int, firstSupport: (cached: Bool, data: UnsafePointer<Float>)?,
+                                 destination: (Range<Int>) -> UnsafeMutablePointer<Float>?,
+                                 sink: (UnsafePointer<Float>, Range<Int>) -> Void, ws: Workspace, threads: Int) {
+        let f = composites.query.features, p = g.pixels
+        let planes = ws.scratch("first.planes", 3 * p)
+        planes.update(from: query, count: p)
+        (planes + p).update(from: supportMean, count: 2 * p)
+        composites.query.apply(planar: planes, g, into: queryOut, leaky: true, workspace: ws, threads: threads)
+        guard perElement, let firstSupport else { return }
+
+        let queryPart = ws.scratch("first.querypart", p * f)
+        composites.queryPart.apply(planar: query, g, into: queryPart, leaky: false, workspace: ws, threads: threads)
+        let size = chunk(count, p)
+        let scratch = ws.scratch("block.out", size * p * f)
+        for start in stride(from: 0, to: count, by: size) {
+            let range = start ..< min(count, start + size)
+            let out = destination(range) ?? scratch
+            if firstSupport.cached {
+                for e in 0 ..< range.count {
+                    Elementwise.addLeaky(firstSupport.data + (range.lowerBound + e) * p * f, queryPart, count: p * f,
+                                         into: out + e * p * f)
+                }
+            } else {
+                composites.supportPart.apply(planar: firstSupport.data + range.lowerBound * 2 * p, g.with(count: range.count),
+                                             into: out, leaky: false, workspace: ws, threads: threads)
+                for e in 0 ..< range.count {
+                    Elementwise.addLeaky(out + e * p * f, queryPart, count: p * f, into: out + e * p * f)
+                }
+            }
             sink(out, range)
         }
     }

@@ -36,6 +36,7 @@ final class Workspace: @unchecked Sendable {
         if let old = buffers[name] { old.pointer.deallocate() }
         let capacity = max(count, 16)
         let raw = UnsafeMutableRawPointer.allocate(byteCount: capacity * 4, alignment: 64)
+        HugePages.advise(raw, byteCount: capacity * 4)
         let pointer = raw.bindMemory(to: Float.self, capacity: capacity)
         buffers[name] = (pointer, capacity)
         return pointer

@@ -83,12 +83,32 @@ struct CrossBlockWeights: Sendable {
     let support: PackedConv
 }
 
+/// The first CrossBlock's layer pairs with no activation between them, each run as one 5x5 convolution on its few
+/// input channels (`ComposedConv`).
+struct FirstBlockComposites: Sendable {
+    /// target(crossFull([query, mean support])): the query path, before its LeakyReLU.
+    let query: ComposedConv
+    /// support(crossQuery(query)): the query's share of every element's support path (with both biases).
+    let queryPart: ComposedConv
+    /// support(crossSupport(element)), no biases: each element's own share, computed once per support set.
+    let supportPart: ComposedConv
+
+    /// From the first block's fp32 layers as `NetworkWeights` packs them (query channels first in the cross conv).
+    init(crossFull: PackedConv, crossQuery: PackedConv, crossSupport: PackedConv, target: PackedConv, support: PackedConv) {
+        query = ComposedConv(inner: crossFull, outer: target)
+        queryPart = ComposedConv(inner: crossQuery, outer: support)
+        supportPart = ComposedConv(inner: crossSupport, outer: support.withoutBias)
+    }
+}
+
 /// Validated UniverSeg weights of any width and depth (read from the tensor shapes).
 ///
 /// Invariant: `decoder.count == encoder.count - 1`, and every block's channels chain as in the official model.
 struct NetworkWeights: Sendable {
     let encoder: [CrossBlockWeights]
     let decoder: [CrossBlockWeights]
+    /// The first encoder block's layers as the forward pass runs them (`encoder[0]`'s packings are not used).
+    let first: FirstBlockComposites
     let outWeights: [Float]
     let outBias: Float
 
@@ -98,6 +118,7 @@ struct NetworkWeights: Sendable {
     init(_ tensors: [String: WeightTensor], file: String, algorithm: ConvolutionAlgorithm = .direct,
          precision: Precision = .fp32) throws {
         var unused = Set(tensors.keys)
+        var first: FirstBlockComposites? = nil   // set by the first `block` call (encoder block 0)
         func tensor(_ key: String, _ expected: [Int?]) throws -> WeightTensor {
             guard let t = tensors[key] else { throw UniverSegError(file: file, "missing weight '\(key)'") }
             let matches = t.shape.count == expected.count && zip(t.shape, expected).allSatisfy { $1 == nil || $0 == $1 }
@@ -117,13 +138,20 @@ struct NetworkWeights: Sendable {
             let targetB = try tensor("\(prefix).target.vmapped.conv.bias", [f]).values
             let supportW = try tensor("\(prefix).support.vmapped.conv.weight", [f, f, 3, 3])
             let supportB = try tensor("\(prefix).support.vmapped.conv.bias", [f]).values
+            let crossFull = PackedConv(torch: crossW, channels: 0 ..< cq + cs, bias: crossB)
+            let crossQuery = PackedConv(torch: crossW, channels: 0 ..< cq, bias: crossB)
+            let crossSupport = PackedConv(torch: crossW, channels: cq ..< cq + cs, bias: nil)
+            let target = PackedConv(torch: targetW, channels: 0 ..< f, bias: targetB)
+            let support = PackedConv(torch: supportW, channels: 0 ..< f, bias: supportB)
+            if first == nil {
+                first = FirstBlockComposites(crossFull: crossFull, crossQuery: crossQuery, crossSupport: crossSupport,
+                                             target: target, support: support)
+            }
             return CrossBlockWeights(
                 queryChannels: cq, supportChannels: cs, features: f,
-                crossFull: PackedConv(torch: crossW, channels: 0 ..< cq + cs, bias: crossB).using(algorithm, precision),
-                crossQuery: PackedConv(torch: crossW, channels: 0 ..< cq, bias: crossB).using(algorithm, precision),
-                crossSupport: PackedConv(torch: crossW, channels: cq ..< cq + cs, bias: nil).using(algorithm, precision),
-                target: PackedConv(torch: targetW, channels: 0 ..< f, bias: targetB).using(algorithm, precision),
-                support: PackedConv(torch: supportW, channels: 0 ..< f, bias: supportB).using(algorithm, precision))
+                crossFull: crossFull.using(algorithm, precision), crossQuery: crossQuery.using(algorithm, precision),
+                crossSupport: crossSupport.using(algorithm, precision), target: target.using(algorithm, precision),
+                support: support.using(algorithm, precision))
         }
 
         guard tensors["enc_blocks.0.cross.cross_conv.weight"] != nil else {
@@ -168,6 +196,7 @@ struct NetworkWeights: Sendable {
         }
         self.encoder = encoder
         self.decoder = decoder
+        self.first = first!   // the check for 'enc_blocks.0' above guarantees a first block
         self.outWeights = outW.values
         self.outBias = outB.values[0]
     }
