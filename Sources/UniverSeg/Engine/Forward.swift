@@ -128,9 +128,6 @@ extension NetworkWeights {
         var supportIn: UnsafeMutablePointer<Float>? = nil
         var supportChannels = 2
         var skips: [Stream] = []
-        // Level 0's pooled per-element maps (the largest per-element tensor) are dead once level 1 has read them;
-        // the per-element maps made after that are placed in their memory (peak RSS, docs/engine.md "Memory").
-        var recycled: Recycled? = nil
         for l in 0 ..< levels {
             let b = encoder[l], f = b.features, p = g.pixels
             let isBottleneck = l == levels - 1
@@ -139,10 +136,14 @@ extension NetworkWeights {
             let consumer = isBottleneck ? levels : levels + (levels - 2 - l)
             let keepPerElement = hasSupportPath(block: consumer, blocks: blocks)
             let qOut = ws.buffer("enc.q.\(l)", p * f)
-            let outStore = keepPerElement ? recycled?.take(count * p * f) ?? ws.buffer("enc.s.\(l)", count * p * f) : nil
+            // The per-element input (the level above's pooled maps) is dead after this level, so a kept output no
+            // wider than it overwrites it, chunk by chunk: each chunk's input is read before its output is written,
+            // and the output of chunk i lies within the inputs of chunks 0...i (peak RSS, docs/engine.md "Memory").
+            let inPlace = l >= 1 && f <= supportChannels ? supportIn : nil
+            let outStore = keepPerElement ? inPlace ?? ws.buffer("enc.s.\(l)", count * p * f) : nil
             let outMean = ws.buffer("enc.mean.\(l)", p * f)
             Elementwise.fill(outMean, count: p * f, with: 0)
-            let pooled = isBottleneck ? nil : recycled?.take(count * p / 4 * f) ?? ws.buffer("enc.pooled.\(l)", count * p / 4 * f)
+            let pooled = isBottleneck ? nil : ws.buffer("enc.pooled.\(l)", count * p / 4 * f)
             let pooledMean = ws.buffer("enc.pooledmean.\(l)", p / 4 * f)
             Elementwise.fill(pooledMean, count: p / 4 * f, with: 0)
 
@@ -167,7 +168,6 @@ extension NetworkWeights {
                            supportInputs: { range in [ConvInput(elementInput! + range.lowerBound * p * cs, channels: cs)] },
                            destination: destination, sink: sink, ws: ws, threads: threads)
             }
-            if l >= 1, case .none = recycled, let elementInput { recycled = Recycled(elementInput, count: count * p * cs) }
             Elementwise.scale(outMean, count: p * f, by: inverse)
             Elementwise.scale(pooledMean, count: p / 4 * f, by: inverse)
             skips.append(Stream(query: qOut, perElement: outStore, mean: outMean, channels: f, geometry: g))
@@ -195,7 +195,7 @@ extension NetworkWeights {
             let block = levels + j
             let keepPerElement = hasSupportPath(block: block + 1, blocks: blocks)
             let qOut = ws.buffer("dec.q.\(j)", p * f)
-            let outStore = keepPerElement ? recycled?.take(count * p * f) ?? ws.buffer("dec.s.\(j)", count * p * f) : nil
+            let outStore = keepPerElement ? ws.buffer("dec.s.\(j)", count * p * f) : nil
             let outMean = ws.buffer("dec.mean.\(j)", p * f)
             Elementwise.fill(outMean, count: p * f, with: 0)
             let hasPath = hasSupportPath(block: block, blocks: blocks)
@@ -227,21 +227,6 @@ extension NetworkWeights {
             logits[i] += sum
         }
         return logits
-    }
-
-    /// Memory of dead per-element maps, handed out again front to back for maps made later in the same pass.
-    private struct Recycled {
-        private var next: UnsafeMutablePointer<Float>
-        private var left: Int
-        init(_ base: UnsafeMutablePointer<Float>, count: Int) { (next, left) = (base, count) }
-
-        /// `count` floats, 64-byte aligned like workspace buffers, or nil when they no longer fit.
-        mutating func take(_ count: Int) -> UnsafeMutablePointer<Float>? {
-            let size = (count + 15) / 16 * 16
-            guard size <= left else { return nil }
-            defer { next += size; left -= size }
-            return next
-        }
     }
 
     /// Block index in 0..<blocks (encoder first). Every block but the last has per-element support work; an index
