@@ -55,6 +55,7 @@ public final class UniverSegModel: Sendable {
         source = url.path
         self.convolution = convolution
         precision = requested.resolved(bf16Supported: bf16Supported)
+        BLAS.useCallingThreadOnly()   // early: OpenBLAS's idle pool would spin while the inputs are read
         weights = try NetworkWeights(WeightsFile.read(url), file: url.path, algorithm: convolution, precision: precision)
     }
 

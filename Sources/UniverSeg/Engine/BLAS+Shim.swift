@@ -16,10 +16,14 @@ enum BLAS {
                     alpha, a, Int32(lda), b, Int32(n), beta, c, Int32(ldc))
     }
 
-    /// The engine parallelises over GEMM tiles itself, so every OpenBLAS call must run on the calling thread only.
-    /// The corresponding C function is `openblas_set_num_threads`; idempotent.
+    /// The engine parallelises over GEMM tiles itself, so every OpenBLAS call must run on the calling thread only,
+    /// and OpenBLAS's own worker pool is stopped (its idle workers spin: about 70 ms of CPU per process, measured).
+    /// The corresponding C functions are `openblas_set_num_threads` and `blas_thread_shutdown_`; idempotent.
     static func useCallingThreadOnly() {
-        if openblas_get_num_threads() != 1 { openblas_set_num_threads(1) }
+        if openblas_get_num_threads() != 1 {
+            openblas_set_num_threads(1)
+            ucb_openblas_stop_thread_pool()
+        }
     }
 
     /// The kernel family OpenBLAS chose for this CPU (e.g. "Cooperlake"). The corresponding C function is
