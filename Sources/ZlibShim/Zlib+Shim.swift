@@ -1,5 +1,13 @@
 internal import CZlib
+import Dispatch
 import Foundation
+import Synchronization
+
+/// Input bytes read by several compression threads at once (never written), hence the unchecked conformance.
+private struct UnsafeSendableBytes: @unchecked Sendable {
+    let bytes: UnsafeRawBufferPointer
+    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+}
 
 /// zlib, the only file that calls it: RFC 1950 compression (the stream PNG's IDAT chunks hold), gzip (RFC 1952) for
 /// NRRD and MGZ, bounded decompression of either, and CRC-32 (ISO-HDLC, the checksum of PNG chunks and zip entries).
@@ -53,6 +61,69 @@ public enum Zlib {
         // deflateBound guarantees room, so one Z_FINISH call ends the stream.
         precondition(status == Z_STREAM_END, "zlib deflate failed with status \(status)")
         return Data(out.prefix(produced))
+    }
+
+    /// `bytes` as one gzip member, compressed in independent chunks of `chunkBytes` on up to `threads` threads (as
+    /// pigz does): each chunk is a raw deflate stream ended by a sync flush (the last by the final block), so their
+    /// concatenation is one valid deflate stream, and the CRC-32s are combined. Output depends only on `bytes`,
+    /// `level` and `chunkBytes`, never on `threads`; it is a few bytes per chunk larger than `gzipped(_:level:)`.
+    /// The corresponding C functions are `deflateInit2_`, `deflate`, `deflateEnd`, `crc32_z` and `crc32_combine`.
+    public static func gzipped(_ bytes: UnsafeRawBufferPointer, level: Int32, threads: Int,
+                               chunkBytes: Int = 1 << 20) -> Data {
+        let chunks = max(1, (bytes.count + chunkBytes - 1) / chunkBytes)
+        let parts = Mutex([(deflated: [UInt8], crc: uLong)?](repeating: nil, count: chunks))
+        let source = UnsafeSendableBytes(bytes)
+        let next = Atomic(0)
+        DispatchQueue.concurrentPerform(iterations: max(1, min(threads, chunks))) { _ in
+            while true {
+                let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard i < chunks else { return }
+                let start = i * chunkBytes, count = min(chunkBytes, source.bytes.count - start)
+                let chunk = UnsafeRawBufferPointer(rebasing: source.bytes[start ..< start + count])
+                let part = (deflateRaw(chunk, level: level, last: i == chunks - 1), crc32Value(chunk))
+                parts.withLock { $0[i] = part }
+            }
+        }
+        let done = parts.withLock { $0.map { $0! } }
+        var crc = done[0].crc
+        for (i, part) in done.enumerated().dropFirst() {
+            let count = min(chunkBytes, bytes.count - i * chunkBytes)
+            crc = crc32_combine(crc, part.crc, off_t(count))
+        }
+        // RFC 1952 header: magic, deflate, no flags, no mtime, no extra flags, OS 3 (Unix).
+        var out = Data([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3])
+        for part in done { out.append(contentsOf: part.deflated) }
+        let size = UInt32(truncatingIfNeeded: bytes.count)
+        for value in [UInt32(crc), size] { withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) } }
+        return out
+    }
+
+    /// One chunk as raw deflate: ended by a sync flush (byte-aligned, not final) or, for the last, the final block.
+    private static func deflateRaw(_ chunk: UnsafeRawBufferPointer, level: Int32, last: Bool) -> [UInt8] {
+        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        defer { deflateEnd(stream); stream.deinitialize(count: 1); stream.deallocate() }
+        var status = deflateInit2_(stream, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION,
+                                   Int32(MemoryLayout<z_stream>.size))
+        precondition(status == Z_OK, "zlib deflateInit2 failed with status \(status)")
+        // deflateBound covers the data; the sync flush adds an empty stored block (5 bytes) at most twice.
+        var out = [UInt8](repeating: 0, count: Int(deflateBound(stream, uLong(chunk.count))) + 16)
+        let produced: Int = out.withUnsafeMutableBufferPointer { target in
+            stream.pointee.next_in = UnsafeMutablePointer(mutating: chunk.baseAddress?.assumingMemoryBound(to: Bytef.self))
+            stream.pointee.avail_in = uInt(chunk.count)
+            stream.pointee.next_out = target.baseAddress
+            stream.pointee.avail_out = uInt(target.count)
+            status = deflate(stream, last ? Z_FINISH : Z_SYNC_FLUSH)
+            return target.count - Int(stream.pointee.avail_out)
+        }
+        precondition(status == (last ? Z_STREAM_END : Z_OK) && stream.pointee.avail_in == 0,
+                     "zlib deflate failed with status \(status)")
+        return Array(out.prefix(produced))
+    }
+
+    private static func crc32Value(_ chunk: UnsafeRawBufferPointer) -> uLong {
+        guard let base = chunk.baseAddress, !chunk.isEmpty else { return 0 }
+        return crc32_z(0, base.assumingMemoryBound(to: Bytef.self), chunk.count)
     }
 
     /// Why compressed data could not be decompressed.

@@ -21,6 +21,17 @@ public enum NiftiWriter {
                   payload: .floats(volume.voxels))
     }
 
+    /// Label maps compress well and fast at zlib's default level 6 (1.5 MB to 33 KB for the sample study). Float
+    /// maps barely compress at any level (a 6.0 MB probability map: 5.08 MB at level 1, 5.09 MB at 6), and level 1
+    /// takes two thirds of level 6's time (measured with Python's zlib on the sample study's map).
+    static func compression(for payload: NiftiVoxelPayload) -> NiftiCompression {
+        let threads = min(4, ProcessInfo.processInfo.activeProcessorCount)
+        switch payload {
+        case .labels: return NiftiCompression(level: 6, threads: threads)
+        case .floats: return NiftiCompression(level: 1, threads: threads)
+        }
+    }
+
     /// The smallest of UINT8, INT16, INT32 that holds every value.
     public static func labelDatatype(for labels: [Int32]) -> NiftiDatatype {
         guard let low = labels.min(), let high = labels.max() else { return .uint8 }
@@ -52,7 +63,7 @@ public enum NiftiWriter {
         do {
             try AtomicFile.write(to: url) { temporary in
                 try writeNiftiFile(path: temporary.path, header: header, datatype: datatype, description: description,
-                                   voxels: payload)
+                                   voxels: payload, compression: compression(for: payload))
                 try verify(temporary, header: header, datatype: datatype, payload: payload)
             }
         } catch let error as VolumeIOError {
