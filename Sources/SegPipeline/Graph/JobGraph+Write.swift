@@ -44,6 +44,14 @@ extension JobGraph {
                                       modality: $0.metadata.modality)
         }
         let legend = TargetLegend(targets: spec.targets)
+        // The QC picture is drawn and compressed on another thread while the label and probability maps are
+        // written (about 80 ms of 0.3 s for the sample study, one core each).
+        let qc = writers.contains(.qc) ? Concurrent { [spec] in
+            let picture = QCImage.render(image: study.image, labels: labels, plane: study.mapping.plane,
+                                         values: spec.targets.map(\.value), colors: legend.colors,
+                                         annotateNext: spec.targets.map { (study.leastConfident[$0.name] ?? []).map(\.slice) })
+            return PNGEncoder.encode(width: picture.width, height: picture.height, rgb: picture.rgb)
+        } : nil
         if writers.contains(.nifti) || (writers.contains(.native) && study.series.format == .nifti) {
             try outputs.stage(suffixes.labelMap) { try NiftiWriter.write(labels, to: $0) }
             // Viewers that open the label map find its names and colours beside it.
@@ -76,11 +84,7 @@ extension JobGraph {
                 try outputs.stage(suffixes.probabilities(target: target.name)) { try NiftiWriter.write(map, to: $0) }
             }
         }
-        if writers.contains(.qc) {
-            let picture = QCImage.render(image: study.image, labels: labels, plane: study.mapping.plane,
-                                         values: spec.targets.map(\.value), colors: legend.colors,
-                                         annotateNext: spec.targets.map { (study.leastConfident[$0.name] ?? []).map(\.slice) })
-            let png = PNGEncoder.encode(width: picture.width, height: picture.height, rgb: picture.rgb)
+        if let png = qc?.value {
             try outputs.stage(suffixes.qc) { try png.write(to: $0) }
         }
         return dicom
@@ -91,14 +95,23 @@ extension JobGraph {
         let (image, series, mapping) = (study.image, study.series, study.mapping)
         let axis = mapping.nativeSliceAxis
         let voxelML = image.spacing.reduce(1, *) / 1000
-        var counts: [Int32: Int] = [:]
-        var slicesWith: [Int32: Set<Int>] = [:]
-        for k in 0..<labels.shape[2] { for j in 0..<labels.shape[1] { for i in 0..<labels.shape[0] {
-            let value = labels[i, j, k]
-            guard value != 0 else { continue }
-            counts[value, default: 0] += 1
-            slicesWith[value, default: []].insert([i, j, k][axis])
-        } } }
+        // Voxels and slices holding each target's value, in one pass over the raw voxels (i fastest).
+        let values = spec.targets.map(\.value)
+        var voxelCounts = [Int](repeating: 0, count: values.count)
+        var sliceHasMask = [[Bool]](repeating: [Bool](repeating: false, count: labels.shape[axis]), count: values.count)
+        let (nx, ny) = (labels.shape[0], labels.shape[1])
+        labels.voxels.withUnsafeBufferPointer { voxels in
+            for (index, value) in voxels.enumerated() where value != 0 {
+                guard let t = values.firstIndex(of: value) else { continue }
+                voxelCounts[t] += 1
+                sliceHasMask[t][axis == 0 ? index % nx : axis == 1 ? index / nx % ny : index / (nx * ny)] = true
+            }
+        }
+        var counts: [Int32: Int] = [:], slicesWith: [Int32: Int] = [:]
+        for (t, value) in values.enumerated() where counts[value] == nil {
+            counts[value] = voxelCounts[t]
+            slicesWith[value] = sliceHasMask[t].filter { $0 }.count
+        }
         let statistics = TargetStatistics.compute(image: image, labels: labels, values: spec.targets.map(\.value))
         let legend = TargetLegend(targets: spec.targets).entries
         let targets = zip(spec.targets, legend).map { target, shown in
@@ -106,7 +119,7 @@ extension JobGraph {
             return StudyReport.Target(name: target.name, value: target.value, supportLabels: target.supportLabels,
                                       voxels: counts[target.value] ?? 0,
                                       volumeML: Double(counts[target.value] ?? 0) * voxelML,
-                                      slicesWithMask: slicesWith[target.value]?.count ?? 0,
+                                      slicesWithMask: slicesWith[target.value] ?? 0,
                                       supportUsed: supportUsed[target.name] ?? [],
                                       postprocess: steps.isEmpty ? nil : steps.joined(separator: ", "),
                                       color: shown.color.rgb, code: shown.code, category: shown.category,
@@ -170,5 +183,25 @@ struct OutputStager {
         } catch {
             throw PipelineError.writeFailed(folder.path, reason: JobGraph.reason(error))
         }
+    }
+}
+
+/// A value computed on another thread while the caller does other work; `value` waits for it.
+final class Concurrent<T: Sendable>: @unchecked Sendable {
+    // Written once before `done` is signalled and read only after waiting on it.
+    private var result: T?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ work: @escaping @Sendable () -> T) {
+        DispatchQueue.global(qos: .userInitiated).async {
+            self.result = work()
+            self.done.signal()
+        }
+    }
+
+    var value: T {
+        done.wait()
+        done.signal()   // later reads do not block
+        return result!
     }
 }
