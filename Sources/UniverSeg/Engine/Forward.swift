@@ -44,7 +44,7 @@ enum FirstBlockSupport: Sendable {
 /// Plus, in the first block, whose inputs have 1 to 3 channels: its cross conv and the conv after it have no
 /// activation between them, so each pair runs as one 5x5 convolution (`ComposedConv`); and the support side's pair
 /// depends on the support set only, so `prepare` computes it once and a query adds only its own part.
-/// Per-element support work that remains (S x ~0.6 GFLOP direct at 64x64, width 64) runs in element chunks of
+/// Per-element support work that remains (S x ~1.9 GFLOP direct at 128x128, width 64) runs in element chunks of
 /// about `chunkRows` pixels, batched into one GEMM per conv tile.
 extension NetworkWeights {
     /// Pixels per batch of support elements: bounds scratch memory while keeping GEMMs large at coarse levels.
@@ -138,7 +138,7 @@ extension NetworkWeights {
             let qOut = ws.buffer("enc.q.\(l)", p * f)
             // The per-element input (the level above's pooled maps) is dead after this level, so a kept output no
             // wider than it overwrites it, chunk by chunk: each chunk's input is read before its output is written,
-            // and the output of chunk i lies within the inputs of chunks 0...i (peak RSS, docs/engine.md "Memory").
+            // and the output of chunk i lies within the inputs of chunks 0...i (docs/engine.md, "Memory now").
             let inPlace = l >= 1 && f <= supportChannels ? supportIn : nil
             let outStore = keepPerElement ? inPlace ?? ws.buffer("enc.s.\(l)", count * p * f) : nil
             let outMean = ws.buffer("enc.mean.\(l)", p * f)
