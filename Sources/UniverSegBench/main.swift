@@ -4,10 +4,12 @@
 // --parallel-queries N runs N queries at once (each with --threads threads) and reports wall time per slice:
 // the throughput a pipeline gets by overlapping slices instead of splitting each one across threads.
 // --study SLICES [--targets 2] times a whole study the way the pipeline's UniverSegSegmenter runs it: per target,
-// one support set prepared, then every slice through predictProbabilities; prints slices per second.
+// one support set prepared, then every slice through predictProbabilities (--parallel-queries at a time, each with
+// --threads threads; the pipeline runs 2 x 1 on 2 threads); prints slices per second.
 // --gemm MxNxK[,MxNxK...] times the fp32 (OpenBLAS) and bf16 GEMM kernels on one thread, one JSON line per shape.
 import Foundation
 import Glibc
+import Synchronization
 import UniverSeg
 
 struct Options {
@@ -140,14 +142,30 @@ func studyThroughput(_ model: UniverSegModel, _ o: Options, slices: Int) throws 
                 support = try model.prepareSupport(images: images, labels: images.map { $0.map { $0 > threshold ? 1 : 0 } },
                                                    size: (o.size, o.size), threads: o.threads)
             }
-            for query in queries {
-                checksum += try model.predictProbabilities(query: query, ensemble: [support], threads: o.threads)[0]
+            // --parallel-queries N: N slices at once, each on --threads threads (the pipeline's lanes).
+            let prepared: PreparedSupport = support
+            let firsts = Mutex([Float](repeating: 0, count: queries.count))
+            let next = Atomic(0), failure = Mutex<UniverSegError?>(nil)
+            DispatchQueue.concurrentPerform(iterations: o.parallelQueries) { _ in
+                while true {
+                    let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    guard i < queries.count else { return }
+                    do {
+                        let p = try model.predictProbabilities(query: queries[i], ensemble: [prepared], threads: o.threads)
+                        firsts.withLock { $0[i] = p[0] }
+                    } catch {
+                        failure.withLock { $0 = error as? UniverSegError ?? UniverSegError("\(error)") }
+                        return
+                    }
+                }
             }
+            if let error = failure.withLock({ $0 }) { throw error }
+            checksum += firsts.withLock { $0.reduce(0, +) }
         }
     }
     let fields = [
         "\"engine\": \"swift\"", "\"mode\": \"study\"", "\"precision\": \"\(model.precision.rawValue)\"", "\"support\": \(o.support)", "\"size\": \(o.size)",
-        "\"threads\": \(o.threads)", "\"slices\": \(slices)", "\"targets\": \(o.targets)",
+        "\"threads\": \(o.threads)", "\"parallel_queries\": \(o.parallelQueries)", "\"slices\": \(slices)", "\"targets\": \(o.targets)",
         "\"seconds\": \(String(format: "%.2f", total))", "\"cpu_seconds\": \(String(format: "%.2f", cpuSeconds() - cpu))", "\"prepare_seconds\": \(String(format: "%.2f", prepareTime))",
         "\"slices_per_second\": \(String(format: "%.2f", Double(slices) / total))",
         "\"forwards_per_second\": \(String(format: "%.2f", Double(slices * o.targets) / total))",
