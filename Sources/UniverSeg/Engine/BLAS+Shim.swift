@@ -18,13 +18,14 @@ enum BLAS {
 
     /// The engine parallelises over GEMM tiles itself, so every OpenBLAS call must run on the calling thread only,
     /// and OpenBLAS's own worker pool is stopped (its idle workers spin: about 70 ms of CPU per process, measured).
-    /// The corresponding C functions are `openblas_set_num_threads` and `blas_thread_shutdown_`; idempotent.
-    static func useCallingThreadOnly() {
-        if openblas_get_num_threads() != 1 {
-            openblas_set_num_threads(1)
-            ucb_openblas_stop_thread_pool()
-        }
-    }
+    /// Done once per process, whichever thread asks first (Swift runs a static initialiser exactly once).
+    /// The corresponding C functions are `openblas_set_num_threads` and `blas_thread_shutdown_`.
+    static func useCallingThreadOnly() { _ = callingThreadOnly }
+
+    private static let callingThreadOnly: Void = {
+        openblas_set_num_threads(1)
+        ucb_openblas_stop_thread_pool()
+    }()
 
     /// The kernel family OpenBLAS chose for this CPU (e.g. "Cooperlake"). The corresponding C function is
     /// `openblas_get_corename`.
