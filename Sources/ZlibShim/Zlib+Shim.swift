@@ -63,39 +63,46 @@ public enum Zlib {
         return Data(out.prefix(produced))
     }
 
-    /// `bytes` as one gzip member, compressed in independent chunks of `chunkBytes` on up to `threads` threads (as
-    /// pigz does): each chunk is a raw deflate stream ended by a sync flush (the last by the final block), so their
-    /// concatenation is one valid deflate stream, and the CRC-32s are combined. Output depends only on `bytes`,
-    /// `level` and `chunkBytes`, never on `threads`; it is a few bytes per chunk larger than `gzipped(_:level:)`.
-    /// The corresponding C functions are `deflateInit2_`, `deflate`, `deflateEnd`, `crc32_z` and `crc32_combine`.
-    public static func gzipped(_ bytes: UnsafeRawBufferPointer, level: Int32, threads: Int,
-                               chunkBytes: Int = 1 << 20) -> Data {
-        let chunks = max(1, (bytes.count + chunkBytes - 1) / chunkBytes)
-        let parts = Mutex([(deflated: [UInt8], crc: uLong)?](repeating: nil, count: chunks))
-        let source = UnsafeSendableBytes(bytes)
-        let next = Atomic(0)
-        DispatchQueue.concurrentPerform(iterations: max(1, min(threads, chunks))) { _ in
-            while true {
-                let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                guard i < chunks else { return }
-                let start = i * chunkBytes, count = min(chunkBytes, source.bytes.count - start)
-                let chunk = UnsafeRawBufferPointer(rebasing: source.bytes[start ..< start + count])
-                let part = (deflateRaw(chunk, level: level, last: i == chunks - 1), crc32Value(chunk))
-                parts.withLock { $0[i] = part }
+    /// Streams `pieces`, read as one byte sequence, to `write` as one gzip member compressed in independent chunks
+    /// of at most `chunkBytes` (each piece starts a new chunk) on up to `threads` threads, as pigz does: each chunk is
+    /// a raw deflate stream ended by a sync flush (the last by the final block), so their concatenation is one valid
+    /// deflate stream, and the chunks' CRC-32s are combined. At most `threads` compressed chunks are held at once.
+    /// The bytes depend only on the input, `level` and `chunkBytes`, never on `threads`. Returns false as soon as
+    /// `write` does (a short write). The corresponding C functions are `deflateInit2_`, `deflate`, `deflateEnd`,
+    /// `crc32_z` and `crc32_combine`.
+    public static func writeGzip(_ pieces: [UnsafeRawBufferPointer], level: Int32, threads: Int, chunkBytes: Int = 1 << 20,
+                                 to write: (UnsafeRawBufferPointer) -> Bool) -> Bool {
+        let pieceChunks = pieces.flatMap { piece in
+            stride(from: 0, to: piece.count, by: chunkBytes).map {
+                UnsafeSendableBytes(UnsafeRawBufferPointer(rebasing: piece[$0 ..< min(piece.count, $0 + chunkBytes)]))
             }
         }
-        let done = parts.withLock { $0.map { $0! } }
-        var crc = done[0].crc
-        for (i, part) in done.enumerated().dropFirst() {
-            let count = min(chunkBytes, bytes.count - i * chunkBytes)
-            crc = crc32_combine(crc, part.crc, off_t(count))
-        }
+        let chunks = pieceChunks.isEmpty ? [UnsafeSendableBytes(UnsafeRawBufferPointer(start: nil, count: 0))] : pieceChunks
         // RFC 1952 header: magic, deflate, no flags, no mtime, no extra flags, OS 3 (Unix).
-        var out = Data([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3])
-        for part in done { out.append(contentsOf: part.deflated) }
-        let size = UInt32(truncatingIfNeeded: bytes.count)
-        for value in [UInt32(crc), size] { withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) } }
-        return out
+        let header: [UInt8] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]
+        guard header.withUnsafeBytes({ write($0) }) else { return false }
+        var crc: uLong = 0, total = 0
+        let batch = max(1, threads)
+        for first in stride(from: 0, to: chunks.count, by: batch) {
+            let count = min(batch, chunks.count - first), last = chunks.count - 1
+            let parts = Mutex([(deflated: [UInt8], crc: uLong)?](repeating: nil, count: count))
+            DispatchQueue.concurrentPerform(iterations: count) { i in
+                let chunk = chunks[first + i].bytes
+                let part = (deflateRaw(chunk, level: level, last: first + i == last), crc32Value(chunk))
+                parts.withLock { $0[i] = part }
+            }
+            let done = parts.withLock { $0.map { $0! } }
+            for i in 0 ..< count {
+                let part = done[i]
+                guard part.deflated.withUnsafeBytes({ write($0) }) else { return false }
+                let length = chunks[first + i].bytes.count
+                crc = crc32_combine(crc, part.crc, off_t(length))   // from 0: the CRC of nothing
+                total += length
+            }
+        }
+        var trailer: [UInt8] = []
+        for value in [UInt32(crc), UInt32(truncatingIfNeeded: total)] { withUnsafeBytes(of: value.littleEndian) { trailer += $0 } }
+        return trailer.withUnsafeBytes { write($0) }
     }
 
     /// One chunk as raw deflate: ended by a sync flush (byte-aligned, not final) or, for the last, the final block.

@@ -2,8 +2,8 @@ import Foundation
 import Testing
 import ZlibShim
 
-/// The chunked, multi-threaded gzip the NIfTI writer uses: one valid gzip member whatever the chunking, the same
-/// bytes for any thread count, read back by zlib and by the system's `gzip`.
+/// The chunked, multi-threaded gzip the NIfTI writer streams: one valid gzip member whatever the chunking, the same
+/// bytes for any thread count, read back by zlib and by the system's `gzip`; a failing write stops it.
 @Suite struct ParallelGzipTests {
     static func sample(_ count: Int) -> [UInt8] {
         // Compressible but not trivial: a slow wave plus a little pseudo-random noise.
@@ -17,8 +17,18 @@ import ZlibShim
     @Test(arguments: [0, 1, 999, 1000, 1001, 12345])
     func chunksFormOneStream(_ count: Int) throws {
         let bytes = Self.sample(count)
-        let one = bytes.withUnsafeBytes { Zlib.gzipped($0, level: 6, threads: 1, chunkBytes: 1000) }
-        let three = bytes.withUnsafeBytes { Zlib.gzipped($0, level: 6, threads: 3, chunkBytes: 1000) }
+        // Two pieces, as the NIfTI writer passes its header and voxels: the first starts the chunking again.
+        let split = min(count, 333)
+        func gzip(threads: Int) -> Data {
+            var out = Data()
+            let ok = bytes.withUnsafeBytes { all in
+                Zlib.writeGzip([UnsafeRawBufferPointer(rebasing: all[..<split]), UnsafeRawBufferPointer(rebasing: all[split...])],
+                               level: 6, threads: threads, chunkBytes: 1000) { out.append(contentsOf: $0); return true }
+            }
+            #expect(ok)
+            return out
+        }
+        let one = gzip(threads: 1), three = gzip(threads: 3)
         #expect(one == three)
         #expect(try Zlib.inflated(one, limit: count + 10) == bytes)
 
@@ -35,5 +45,15 @@ import ZlibShim
         gzip.waitUntilExit()
         #expect(gzip.terminationStatus == 0, "gzip rejected the stream (CRC, length or deflate data)")
         #expect([UInt8](decoded) == bytes)
+    }
+
+    @Test func aShortWriteStopsTheStream() {
+        let bytes = Self.sample(5000)
+        var calls = 0
+        let ok = bytes.withUnsafeBytes { all in
+            Zlib.writeGzip([all], level: 6, threads: 2, chunkBytes: 1000) { _ in calls += 1; return calls < 3 }
+        }
+        #expect(!ok)
+        #expect(calls == 3)
     }
 }

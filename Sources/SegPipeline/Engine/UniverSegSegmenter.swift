@@ -43,9 +43,9 @@ public struct UniverSegSegmenter: Segmenter {
                                   modelDescription: "UniverSeg \(model.encoderWidths) \(origin)\(digest)\(model.precision == .bf16 ? " bf16" : "")")
     }
 
-    /// Slices run `lanes` at a time, each on `threads / lanes` engine threads: on 2 cores, two one-thread queries at
-    /// once gave 12-14 % more slices per second than one two-thread query (docs/engine.md, "Whole studies"), since
-    /// one query's tiles do not keep both cores busy. Each lane has its own engine workspace (its memory: ~1.5 MiB x
+    /// Slices run `lanes` at a time, each on `threads / lanes` engine threads: on 2 cores, a 180-slice two-target
+    /// study took 21.5 s as two one-thread lanes and 28.7 s as one two-thread query (docs/engine.md, "Slices two at
+    /// a time"), since one query's tiles do not keep both cores busy. Each lane has its own engine workspace (its memory: ~1.5 MiB x
     /// S + 30 MiB), so lanes are capped. Results do not depend on the lanes (the engine is bitwise deterministic).
     static let maximumLanes = 4
 
