@@ -77,6 +77,32 @@ import VolumeIO
         #expect(html.contains("good") && html.contains("bad"))
     }
 
+    /// A restarted watch reads each earlier study's report once, when it starts, not at every rewrite of the
+    /// summary: here the report is deleted after that, and the summary still shows the study's numbers.
+    @Test func earlierStudiesAreSummarisedFromReportsReadOnce() async throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try writeFakeSupport(root.appendingPathComponent("support"), name: "a")
+        try writeFakeVolume(root.appendingPathComponent("inputs/first.nii.gz"))
+        let spec = fakeSpec(root: root)
+        let done = try await watch(spec, until: 1)
+        let voxels = try #require(done.first?.report?.targets.first?.voxels)
+
+        let earlier = Watcher.earlierOutcomes(spec)
+        #expect(earlier.map(\.study.name) == ["first"])
+        #expect(earlier.first?.report?.targets.first?.voxels == voxels)
+        #expect(earlier.first?.outputs.contains { $0.hasSuffix("_qc.png") } == true)
+        let report = try #require(earlier.first?.outputs.first { $0.hasSuffix("_report.json") })
+        try FileManager.default.removeItem(at: spec.outputs.folder.appendingPathComponent(report))
+        try SummaryWriter.write(spec: spec, outcomes: earlier)
+        let html = try String(contentsOf: spec.outputs.folder.appendingPathComponent("index.html"), encoding: .utf8)
+        #expect(html.contains("mL (\(voxels))"), "the row lost its numbers: the report was read again")
+        // And a report that is gone when the watch starts is neither summarised nor linked.
+        let restarted = Watcher.earlierOutcomes(spec)
+        #expect(restarted.first?.report == nil)
+        #expect(restarted.first?.outputs.contains(report) == false)
+    }
+
     /// "dup/" and "dup.nii.gz" in the inbox at once are both study "dup": both go to failed/ with the reason
     /// (before, the watcher saw one study whose files kept changing and never started either).
     @Test func twoEntriesWithOneStudyNameFailTogether() async throws {

@@ -155,9 +155,14 @@ enum OutputHygiene {
 /// Writes index.html and summary.csv for a set of outcomes; studies skipped as done get their numbers from their
 /// reports on disk.
 public enum SummaryWriter {
+    /// A study's outputs as the page links them: a report that could not be read is not linked.
+    static func linkable(_ outputs: [String], report: StudyReport?) -> [String] {
+        outputs.filter { report != nil || !$0.hasSuffix("_report.json") }
+    }
+
     public static func write(spec: PipelineSpec, outcomes: [StudyOutcome]) throws {
         let folder = spec.outputs.folder
-        // Read only when a study done earlier needs its outputs (a watch rewrites this page after every study).
+        // Read only when a study done earlier needs its outputs (a watch passes them with their reports).
         lazy var entries = Ledger(outputFolder: folder).entries()
         var reports: [StudyReport] = []
         let rows = outcomes.map { outcome -> RunSummaryPage.Row in
@@ -166,8 +171,7 @@ public enum SummaryWriter {
             if report == nil, outcome.status == .skipped,
                let entry = entries[outcome.study.name] {
                 report = StudyReport.read(from: entry.outputs, in: folder)
-                // A report that is gone is not linked.
-                outputs = entry.outputs.filter { report != nil || !$0.hasSuffix("_report.json") }
+                outputs = linkable(entry.outputs, report: report)
             }
             if let report { reports.append(report) }
             return RunSummaryPage.Row(
@@ -179,7 +183,7 @@ public enum SummaryWriter {
                 targets: report?.targets.map { ($0.name, $0.volumeML, $0.voxels) } ?? [],
                 seconds: report?.timings.totalSeconds, annotateNext: report?.annotateNext ?? [])
         }
-        let models = Set(outcomes.compactMap { $0.report?.model })
+        let models = Set(outcomes.filter { $0.status != .skipped }.compactMap { $0.report?.model })   // this run's
         let html = RunSummaryPage.html(pipeline: spec.name, generatedAt: Clock.timestamp(), rows: rows,
                                        models: models.sorted())
         try AtomicFile.write(Data(html.utf8), to: folder.appendingPathComponent("index.html"))

@@ -141,13 +141,18 @@ public struct Watcher: Sendable {
 
     /// The studies the ledger lists as done before this watch started, as skipped outcomes: the summary page a
     /// restarted watcher writes lists them too (with their numbers, from their reports), as `run`'s does.
+    /// Each with its report, read here once: the summary is rewritten after every study, and reading every earlier
+    /// report each time would cost a long-running watch O(studies) per study.
     static func earlierOutcomes(_ spec: PipelineSpec) -> [StudyOutcome] {
-        Ledger(outputFolder: spec.outputs.folder).entries().values.filter { $0.status == .done }
+        let folder = spec.outputs.folder
+        return Ledger(outputFolder: folder).entries().values.filter { $0.status == .done }
             .sorted { $0.study < $1.study }
             .map { entry in
-                StudyOutcome(study: StudyInput(name: entry.study, location: spec.watch.doneFolder.appendingPathComponent(entry.study),
-                                               isFolder: true, files: []),
-                             status: .skipped, reason: "done before this watch started (ledger)")
+                let report = StudyReport.read(from: entry.outputs, in: folder)
+                return StudyOutcome(study: StudyInput(name: entry.study, location: spec.watch.doneFolder.appendingPathComponent(entry.study),
+                                                      isFolder: true, files: []),
+                                    status: .skipped, reason: "done before this watch started (ledger)", report: report,
+                                    outputs: SummaryWriter.linkable(entry.outputs, report: report))
             }
     }
 
