@@ -87,7 +87,8 @@ public struct Watcher: Sendable {
             let now = Date()
             let present = Set(studies.map(\.location.path))
             sightings = sightings.filter { present.contains($0.key) }
-            let entries = Ledger(outputFolder: spec.outputs.folder).entries()
+            // Read only in a poll that starts a study (an idle watch polls every 2 s; the ledger grows with every study).
+            lazy var entries = Ledger(outputFolder: spec.outputs.folder).entries()
             let conflicts = StudyDiscovery.conflicts(studies, naming: spec.outputs.naming)
             for var study in studies where !(await state.isBusy(study.location.path)) && !study.files.isEmpty {
                 let key = study.location.path, fingerprint = study.fingerprint
