@@ -21,8 +21,6 @@ enum FirstBlockSupport: Sendable {
     /// The model has no per-element work in its first block (a single-block network).
     case unused
 
-    var isCached: Bool { if case .cached = self { true } else { false } }
-
     var byteCount: Int {
         switch self {
         case .cached(let values), .inputs(let values): values.count * MemoryLayout<Float>.size
@@ -89,19 +87,21 @@ extension NetworkWeights {
     func forward(query: [Float], support: SupportCache, workspace ws: Workspace, threads: Int) -> [Float] {
         query.withUnsafeBufferPointer { q in
             support.meanInput.withUnsafeBufferPointer { mean in
+                let run = { (first: FirstSupportPointer?) in
+                    forward(query: q.baseAddress!, support: support, meanInput: mean.baseAddress!, firstSupport: first,
+                            ws: ws, threads: threads)
+                }
                 switch support.first {
-                case .cached(let values), .inputs(let values):
-                    values.withUnsafeBufferPointer { first in
-                        forward(query: q.baseAddress!, support: support, meanInput: mean.baseAddress!,
-                                firstSupport: first.baseAddress!, ws: ws, threads: threads)
-                    }
-                case .unused:
-                    forward(query: q.baseAddress!, support: support, meanInput: mean.baseAddress!,
-                            firstSupport: nil, ws: ws, threads: threads)
+                case .cached(let values): return values.withUnsafeBufferPointer { run((cached: true, data: $0.baseAddress!)) }
+                case .inputs(let values): return values.withUnsafeBufferPointer { run((cached: false, data: $0.baseAddress!)) }
+                case .unused: return run(nil)
                 }
             }
         }
     }
+
+    /// `FirstBlockSupport`'s floats during a pass: the cached supportPart of every element, or the planar inputs.
+    private typealias FirstSupportPointer = (cached: Bool, data: UnsafePointer<Float>)
 
     /// One level's outputs: the query map, the support maps per element (only when a later block needs them one by
     /// one) and their mean.
@@ -114,7 +114,7 @@ extension NetworkWeights {
     }
 
     private func forward(query: UnsafePointer<Float>, support: SupportCache, meanInput: UnsafePointer<Float>,
-                         firstSupport: UnsafePointer<Float>?, ws: Workspace, threads: Int) -> [Float] {
+                         firstSupport: FirstSupportPointer?, ws: Workspace, threads: Int) -> [Float] {
         ws.beginPass()
         let levels = encoder.count, blocks = encoder.count + decoder.count
         let count = support.count
@@ -160,7 +160,7 @@ extension NetworkWeights {
             if l == 0 {
                 firstCrossBlock(first, g, query: query, supportMean: meanInput, queryOut: qOut,
                                 perElement: hasSupportPath(block: l, blocks: blocks), count: count,
-                                firstSupport: firstSupport.map { (support.first.isCached, $0) },
+                                firstSupport: firstSupport,
                                 destination: destination, sink: sink, ws: ws, threads: threads)
             } else {
                 crossBlock(b, g, query: queryIn, supportMean: meanIn, queryOut: qOut,
@@ -272,7 +272,7 @@ extension NetworkWeights {
     /// `firstSupport` points at the cached supportPart of every element, or at the planar inputs to compute it from.
     private func firstCrossBlock(_ composites: FirstBlockComposites, _ g: Geometry, query: UnsafePointer<Float>,
                                  supportMean: UnsafePointer<Float>, queryOut: UnsafeMutablePointer<Float>,
-                                 perElement: Bool, count: Int, firstSupport: (cached: Bool, data: UnsafePointer<Float>)?,
+                                 perElement: Bool, count: Int, firstSupport: FirstSupportPointer?,
                                  destination: (Range<Int>) -> UnsafeMutablePointer<Float>?,
                                  sink: (UnsafePointer<Float>, Range<Int>) -> Void, ws: Workspace, threads: Int) {
         let f = composites.query.features, p = g.pixels
