@@ -183,11 +183,37 @@ import VolumeIO
         let spec = fakeSpec(root: root)
         // A batch run writes the outputs and the ledger; the study stays in the inbox, as after a kill before moving.
         _ = try await BatchRun(graph: JobGraph(spec: spec, segmenter: FakeSegmenter())).run()
+        let summary = spec.outputs.folder.appendingPathComponent(OutputSuffixes.statisticsTable)
+        let statistics = try Data(contentsOf: summary)
+        try FileManager.default.removeItem(at: summary)
 
         let segmenter = FakeSegmenter()
         let outcomes = try await watch(spec, segmenter: segmenter, until: 1)
         #expect(outcomes.map(\.status) == [.done])
         #expect(segmenter.calls.withLock { $0 } == 0)
         #expect(FileManager.default.fileExists(atPath: spec.watch.doneFolder.appendingPathComponent("s1").path))
+        // Listed with its numbers, as the run listed it (the summary once lost the rows of studies only moved).
+        #expect(outcomes.first?.report != nil)
+        #expect(try Data(contentsOf: summary) == statistics)
+    }
+
+    /// Killed after moving a study and before rewriting the summary: the next start rewrites it, even with nothing
+    /// left to do.
+    @Test func aRestartWithAnEmptyInboxRewritesASummaryAKillLeftBehind() async throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try writeFakeSupport(root.appendingPathComponent("support"), name: "a")
+        try writeFakeVolume(root.appendingPathComponent("inputs/s1/s1_image.nii.gz"))
+        let spec = fakeSpec(root: root)
+        _ = try await BatchRun(graph: JobGraph(spec: spec, segmenter: FakeSegmenter())).run()
+        try FileManager.default.createDirectory(at: spec.watch.doneFolder, withIntermediateDirectories: true)
+        try FileManager.default.moveItem(at: root.appendingPathComponent("inputs/s1"),
+                                         to: spec.watch.doneFolder.appendingPathComponent("s1"))
+        let summary = spec.outputs.folder.appendingPathComponent(OutputSuffixes.statisticsTable)
+        let statistics = try Data(contentsOf: summary)
+        try FileManager.default.removeItem(at: summary)
+
+        #expect(try await watch(spec, until: 0).isEmpty)
+        #expect(try Data(contentsOf: summary) == statistics)
     }
 }

@@ -62,13 +62,20 @@ public struct Watcher: Sendable {
             return report
         }
 
-        async let graphDone: Int = graph.process(source, shouldStop: { stopping.isRaised }) { outcome in
-            // A study dropped by the stop stays in the inbox, to be done after a restart.
-            guard outcome.reason != JobGraph.stoppedReason else { return await state.finish(outcome, record: false) }
+        /// Moves a finished study, then rewrites the summary with it before telling `onOutcome`.
+        @Sendable func record(_ outcome: StudyOutcome) async {
             let moved = self.settle(outcome)
             await state.finish(moved)
             try? SummaryWriter.write(spec: spec, outcomes: await state.outcomes)
             await onOutcome(moved)
+        }
+        // A watcher killed after a study's ledger line and before the summary's rewrite left the summary without it.
+        if !(await state.outcomes.isEmpty) { try? SummaryWriter.write(spec: spec, outcomes: await state.outcomes) }
+
+        async let graphDone: Int = graph.process(source, shouldStop: { stopping.isRaised }) { outcome in
+            // A study dropped by the stop stays in the inbox, to be done after a restart.
+            guard outcome.reason != JobGraph.stoppedReason else { return await state.finish(outcome, record: false) }
+            await record(outcome)
         }
 
         // Keyed by path, not study name: "a/" and "a.nii.gz" are both study "a" (and fail as a conflict).
@@ -104,18 +111,15 @@ public struct Watcher: Sendable {
                 await state.start(key)
                 study.name = Self.arrivalName(study, entries: entries)
                 if let conflict = conflicts[study.location] {
-                    let moved = settle(StudyOutcome(study: study, status: .failed, reason: conflict, stage: .discover))
-                    await state.finish(moved)
-                    await onOutcome(moved)
+                    await record(StudyOutcome(study: study, status: .failed, reason: conflict, stage: .discover))
                     continue
                 }
                 if Ledger(outputFolder: spec.outputs.folder).skipReason(
                     for: study, pipelineFingerprint: spec.fingerprint, model: graph.segmenter.modelDescription, entries: entries,
-                    outputFolder: spec.outputs.folder) != nil {
-                    // Finished before a restart but not yet moved.
-                    let moved = settle(StudyOutcome(study: study, status: .done, reason: "already done (ledger)"))
-                    await state.finish(moved)
-                    await onOutcome(moved)
+                    outputFolder: spec.outputs.folder) != nil, let entry = entries[study.name] {
+                    // Finished before a restart but not yet moved; listed with its numbers, as if just done.
+                    await record(Self.outcome(of: entry, study: study, status: .done, reason: "already done (ledger)",
+                                              in: spec.outputs.folder))
                     continue
                 }
                 await source.send(study)
@@ -145,16 +149,21 @@ public struct Watcher: Sendable {
     /// Each with its report, read here once: the summary is rewritten after every study, and reading every earlier
     /// report each time would cost a long-running watch O(studies) per study.
     static func earlierOutcomes(_ spec: PipelineSpec) -> [StudyOutcome] {
-        let folder = spec.outputs.folder
-        return Ledger(outputFolder: folder).entries().values.filter { $0.status == .done }
+        Ledger(outputFolder: spec.outputs.folder).entries().values.filter { $0.status == .done }
             .sorted { $0.study < $1.study }
             .map { entry in
-                let report = StudyReport.read(from: entry.outputs, in: folder)
-                return StudyOutcome(study: StudyInput(name: entry.study, location: spec.watch.doneFolder.appendingPathComponent(entry.study),
-                                                      isFolder: true, files: []),
-                                    status: .skipped, reason: "done before this watch started (ledger)", report: report,
-                                    outputs: SummaryWriter.linkable(entry.outputs, report: report))
+                outcome(of: entry, study: StudyInput(name: entry.study, location: spec.watch.doneFolder.appendingPathComponent(entry.study),
+                                                     isFolder: true, files: []),
+                        status: .skipped, reason: "done before this watch started (ledger)", in: spec.outputs.folder)
             }
+    }
+
+    /// A study the ledger lists as done, with its report and outputs read from `folder`.
+    static func outcome(of entry: LedgerEntry, study: StudyInput, status: StudyOutcome.Status, reason: String,
+                        in folder: URL) -> StudyOutcome {
+        let report = StudyReport.read(from: entry.outputs, in: folder)
+        return StudyOutcome(study: study, status: status, reason: reason, report: report,
+                            outputs: SummaryWriter.linkable(entry.outputs, report: report))
     }
 
     /// Moves a finished study out of the inbox; a failed one gets its reason written beside it.
