@@ -9,7 +9,10 @@
 #    predictions) summed from the reports; overhead = (wall clock of the whole command - engine) / engine, so it
 #    includes process start, loading the model, reading the support library, slicing, resampling and writing.
 #    WEIGHTS: default a random-weights width-64 model (same cost as the official width), the engine's fixture.
-# 2. Memory: peak RSS of the whole process with 1 and with MANY (default 100) queued studies (symlinks to brain2),
+# 2. The study issue #15 names: 256x256x180 (brain2's slices repeated, Tools/sample_data/make_long_study.py), two
+#    targets, support 16, everything else the defaults (bundled model, ensemble 1, writers nifti + report + qc),
+#    alone: the single-study case, where nothing overlaps the fixed costs. Slices per second count both targets.
+# 3. Memory: peak RSS of the whole process with 1 and with MANY (default 100) queued studies (symlinks to brain2),
 #    --max-in-flight 3. A tiny random model (the engine's 3-level fixture) keeps 100 studies quick; the model's
 #    own memory does not depend on the number of studies.
 set -euo pipefail
@@ -68,7 +71,25 @@ for n in 1 3; do
 done
 
 echo
-echo "2. Peak memory with 1 and $many queued studies (support 2, ensemble 1, $(basename "$small"), --max-in-flight 3)"
+echo "2. One 256x256x180 study, two targets, support 16, default model and options"
+mkdir -p "$work/in-long/long"
+python3 Tools/sample_data/make_long_study.py SampleData/nifti-study/brain2/brain2_image.nii.gz 180 \
+    "$work/in-long/long/long_image.nii.gz"
+printf "%-10s %8s %10s %22s %9s %9s\n" studies "wall s" "engine s" "slices/s (2 targets)" overhead "RSS MiB"
+cat > "$work/long.yaml" <<EOF
+name: long
+inputs: {folder: $work/in-long, format: nifti, image: "*_image.nii.gz"}
+support: {library: $repo/SampleData/support/from-brain1}
+targets: [{name: lesion, value: 1, labels: [1]}, {name: lesion-again, value: 2, labels: [1]}]
+model: {support_size: 16}
+outputs: {folder: $work/out-long}
+EOF
+measure long
+awk -v n="$studies" -v w="$wall" -v e="$engine" -v r="$rss" \
+    'BEGIN { printf "%-10d %8.2f %10.2f %22.2f %8.1f%% %9d\n", n, w, e, 180 / w, 100 * (w - e) / e, r }'
+
+echo
+echo "3. Peak memory with 1 and $many queued studies (support 2, ensemble 1, $(basename "$small"), --max-in-flight 3)"
 printf "%-10s %8s %12s %9s\n" studies "wall s" "wall/study" "RSS MiB"
 for n in 1 "$many"; do
     pipeline "memory$n" "$(inputs "memory$n" "$n")" "$small" 2 1 "nifti, report"
