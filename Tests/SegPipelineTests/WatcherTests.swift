@@ -197,6 +197,22 @@ import VolumeIO
         #expect(try Data(contentsOf: summary) == statistics)
     }
 
+    /// `outputs.summary: false` holds for a watch as for a run: no index.html or summary.csv, before or after a study.
+    @Test func aWatchWithTheSummaryOffWritesNone() async throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try writeFakeSupport(root.appendingPathComponent("support"), name: "a")
+        try writeFakeVolume(root.appendingPathComponent("inputs/s1/s1_image.nii.gz"))
+        var spec = fakeSpec(root: root)
+        spec.outputs.summary = false
+        _ = try await BatchRun(graph: JobGraph(spec: spec, segmenter: FakeSegmenter())).run()   // an earlier study
+        try writeFakeVolume(root.appendingPathComponent("inputs/s2/s2_image.nii.gz"))
+        #expect(try await watch(spec, until: 2).map(\.status) == [.done, .done])
+        for name in ["index.html", OutputSuffixes.statisticsTable] {
+            #expect(!FileManager.default.fileExists(atPath: spec.outputs.folder.appendingPathComponent(name).path), "\(name)")
+        }
+    }
+
     /// Killed after moving a study and before rewriting the summary: the next start rewrites it, even with nothing
     /// left to do.
     @Test func aRestartWithAnEmptyInboxRewritesASummaryAKillLeftBehind() async throws {

@@ -52,7 +52,7 @@ public struct Watcher: Sendable {
         }
         defer { listener?.stop() }
         let source = BoundedChannel<StudyInput>(capacity: 1)
-        let state = WatchState(earlier: Self.earlierOutcomes(spec))
+        let state = WatchState(earlier: spec.outputs.summary ? Self.earlierOutcomes(spec) : [])
         let stopping = StopFlag()
         let delivery = spec.outputs.send.isEmpty && spec.outputs.stow.isEmpty ? nil : Delivery(spec: spec)
         let deliveryLane = BlockingLane(label: "deliver")
@@ -62,15 +62,18 @@ public struct Watcher: Sendable {
             return report
         }
 
+        @Sendable func writeSummary() async {
+            if spec.outputs.summary { try? SummaryWriter.write(spec: spec, outcomes: await state.outcomes) }
+        }
         /// Moves a finished study, then rewrites the summary with it before telling `onOutcome`.
         @Sendable func record(_ outcome: StudyOutcome) async {
             let moved = self.settle(outcome)
             await state.finish(moved)
-            try? SummaryWriter.write(spec: spec, outcomes: await state.outcomes)
+            await writeSummary()
             await onOutcome(moved)
         }
         // A watcher killed after a study's ledger line and before the summary's rewrite left the summary without it.
-        if !(await state.outcomes.isEmpty) { try? SummaryWriter.write(spec: spec, outcomes: await state.outcomes) }
+        if !(await state.outcomes.isEmpty) { await writeSummary() }
 
         async let graphDone: Int = graph.process(source, shouldStop: { stopping.isRaised }) { outcome in
             // A study dropped by the stop stays in the inbox, to be done after a restart.
