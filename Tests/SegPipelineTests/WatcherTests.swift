@@ -88,19 +88,21 @@ import VolumeIO
         let done = try await watch(spec, until: 1)
         let voxels = try #require(done.first?.report?.targets.first?.voxels)
 
-        let earlier = Watcher.earlierOutcomes(spec)
-        #expect(earlier.map(\.study.name) == ["first"])
-        #expect(earlier.first?.report?.targets.first?.voxels == voxels)
-        #expect(earlier.first?.outputs.contains { $0.hasSuffix("_qc.png") } == true)
-        let report = try #require(earlier.first?.outputs.first { $0.hasSuffix("_report.json") })
+        let earlier = Watcher.earlierStudies(spec)
+        #expect(earlier.map(\.row.study) == ["first"])
+        #expect(earlier.first?.row.targets.first?.voxels == voxels)
+        #expect(earlier.first?.row.qcImage != nil)
+        #expect(earlier.first?.statistics?.lines.count == 1)
+        let report = try #require(earlier.first?.row.report)
         try FileManager.default.removeItem(at: spec.outputs.folder.appendingPathComponent(report))
-        try SummaryWriter.write(spec: spec, outcomes: earlier)
+        try SummaryWriter.write(spec: spec, entries: earlier)
         let html = try String(contentsOf: spec.outputs.folder.appendingPathComponent("index.html"), encoding: .utf8)
         #expect(html.contains("mL (\(voxels))"), "the row lost its numbers: the report was read again")
         // And a report that is gone when the watch starts is neither summarised nor linked.
-        let restarted = Watcher.earlierOutcomes(spec)
-        #expect(restarted.first?.report == nil)
-        #expect(restarted.first?.outputs.contains(report) == false)
+        let restarted = Watcher.earlierStudies(spec)
+        #expect(restarted.first?.row.targets.isEmpty == true)
+        #expect(restarted.first?.statistics == nil)
+        #expect(restarted.first?.row.report == nil)
     }
 
     /// "dup/" and "dup.nii.gz" in the inbox at once are both study "dup": both go to failed/ with the reason

@@ -18,30 +18,47 @@ public enum StatisticsTable {
         "touches_border",
     ]
 
+    /// One study's lines of the table (no header), targets in report order, with the study and series they sort by.
+    struct StudyRows: Sendable {
+        var study: String
+        var series: String
+        var lines: [String]
+
+        init(_ report: StudyReport) {
+            study = report.study
+            series = report.series
+            lines = report.targets.map { StatisticsTable.line(report, $0) }
+        }
+    }
+
     /// CSV text (RFC 4180: comma-separated, fields quoted when they hold a comma, quote or line break; CRLF-free)
     /// with a header line, then the reports' targets, studies sorted by name, targets in report order. Numbers are
     /// written in full (Swift's shortest exact form), so the table repeats the reports' values exactly.
     public static func csv(_ reports: [StudyReport]) -> String {
-        var lines = [columns.joined(separator: ",")]
-        for report in reports.sorted(by: { ($0.study, $0.series) < ($1.study, $1.series) }) {
-            for target in report.targets {
-                let s = target.statistics
-                let intensity = s.map { i in [i.intensity.mean, i.intensity.std, i.intensity.min, i.intensity.max,
-                                              i.intensity.p5, i.intensity.p25, i.intensity.p50, i.intensity.p75,
-                                              i.intensity.p95] }
-                let cells: [String?] = [
-                    report.study, report.series, target.name, String(target.value),
-                    target.code?.scheme, target.code?.value, target.code?.meaning,
-                    String(target.voxels), number(target.volumeML), report.intensityUnits,
-                ] + cellsOrEmpty(intensity?.map(number), 9)
-                    + cellsOrEmpty(s?.centroidRAS.map(number), 3)
-                    + cellsOrEmpty(s.map { ($0.boundingBoxVoxels.min + $0.boundingBoxVoxels.max).map { String($0) } }, 6)
-                    + cellsOrEmpty(s.map { ($0.boundingBoxRAS.min + $0.boundingBoxRAS.max).map(number) }, 6)
-                    + [s.map { $0.touchesBorder ? "true" : "false" }]
-                lines.append(cells.map { field($0 ?? "") }.joined(separator: ","))
-            }
-        }
+        csv(reports.map(StudyRows.init))
+    }
+
+    static func csv(_ studies: [StudyRows]) -> String {
+        let lines = [columns.joined(separator: ",")]
+            + studies.sorted { ($0.study, $0.series) < ($1.study, $1.series) }.flatMap(\.lines)
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    private static func line(_ report: StudyReport, _ target: StudyReport.Target) -> String {
+        let s = target.statistics
+        let intensity = s.map { i in [i.intensity.mean, i.intensity.std, i.intensity.min, i.intensity.max,
+                                      i.intensity.p5, i.intensity.p25, i.intensity.p50, i.intensity.p75,
+                                      i.intensity.p95] }
+        let cells: [String?] = [
+            report.study, report.series, target.name, String(target.value),
+            target.code?.scheme, target.code?.value, target.code?.meaning,
+            String(target.voxels), number(target.volumeML), report.intensityUnits,
+        ] + cellsOrEmpty(intensity?.map(number), 9)
+            + cellsOrEmpty(s?.centroidRAS.map(number), 3)
+            + cellsOrEmpty(s.map { ($0.boundingBoxVoxels.min + $0.boundingBoxVoxels.max).map { String($0) } }, 6)
+            + cellsOrEmpty(s.map { ($0.boundingBoxRAS.min + $0.boundingBoxRAS.max).map(number) }, 6)
+            + [s.map { $0.touchesBorder ? "true" : "false" }]
+        return cells.map { field($0 ?? "") }.joined(separator: ",")
     }
 
     private static func number(_ value: Double) -> String { "\(value)" }

@@ -52,7 +52,7 @@ public struct Watcher: Sendable {
         }
         defer { listener?.stop() }
         let source = BoundedChannel<StudyInput>(capacity: 1)
-        let state = WatchState(earlier: spec.outputs.summary ? Self.earlierOutcomes(spec) : [])
+        let state = WatchState(summary: spec.outputs.summary ? Self.earlierStudies(spec) : nil)
         let stopping = StopFlag()
         let delivery = spec.outputs.send.isEmpty && spec.outputs.stow.isEmpty ? nil : Delivery(spec: spec)
         let deliveryLane = BlockingLane(label: "deliver")
@@ -63,7 +63,7 @@ public struct Watcher: Sendable {
         }
 
         @Sendable func writeSummary() async {
-            if spec.outputs.summary { try? SummaryWriter.write(spec: spec, outcomes: await state.outcomes) }
+            if let entries = await state.summary { try? SummaryWriter.write(spec: spec, entries: entries) }
         }
         /// Moves a finished study, then rewrites the summary with it before telling `onOutcome`.
         @Sendable func record(_ outcome: StudyOutcome) async {
@@ -73,7 +73,7 @@ public struct Watcher: Sendable {
             await onOutcome(moved)
         }
         // A watcher killed after a study's ledger line and before the summary's rewrite left the summary without it.
-        if !(await state.outcomes.isEmpty) { await writeSummary() }
+        if !(await state.summary ?? []).isEmpty { await writeSummary() }
 
         async let graphDone: Int = graph.process(source, shouldStop: { stopping.isRaised }) { outcome in
             // A study dropped by the stop stays in the inbox, to be done after a restart.
@@ -86,7 +86,7 @@ public struct Watcher: Sendable {
         var nextDelivery = Date()   // at once: what earlier runs wrote and did not deliver
         var delivered = 0
         while !(await stop()) {
-            let finished = await state.outcomes.filter { $0.status == .done }.count
+            let finished = await state.done
             if delivery != nil, finished > delivered || Date() >= nextDelivery {
                 delivered = finished
                 let report = await deliver()
@@ -133,7 +133,7 @@ public struct Watcher: Sendable {
         await source.finish()
         _ = await graphDone
         // The studies finished during the stop are sent too; what fails is sent after the next start.
-        if delivery != nil, await state.outcomes.filter({ $0.status == .done }).count > delivered { _ = await deliver() }
+        if delivery != nil, await state.done > delivered { _ = await deliver() }
     }
 
     /// The name a study is processed under: its own, or `name-2`, `name-3`, ... when a study of that name was
@@ -147,17 +147,17 @@ public struct Watcher: Sendable {
         return "\(study.name)-\(n)"
     }
 
-    /// The studies the ledger lists as done before this watch started, as skipped outcomes: the summary page a
-    /// restarted watcher writes lists them too (with their numbers, from their reports), as `run`'s does.
-    /// Each with its report, read here once: the summary is rewritten after every study, and reading every earlier
-    /// report each time would cost a long-running watch O(studies) per study.
-    static func earlierOutcomes(_ spec: PipelineSpec) -> [StudyOutcome] {
+    /// The studies the ledger lists as done before this watch started, as skipped: the summary page a restarted
+    /// watcher writes lists them too (with their numbers, from their reports), as `run`'s does. Each report is read
+    /// here once: the summary is rewritten after every study, and reading every earlier report each time would cost
+    /// a long-running watch O(studies) per study.
+    static func earlierStudies(_ spec: PipelineSpec) -> [SummaryEntry] {
         Ledger(outputFolder: spec.outputs.folder).entries().values.filter { $0.status == .done }
             .sorted { $0.study < $1.study }
             .map { entry in
-                outcome(of: entry, study: StudyInput(name: entry.study, location: spec.watch.doneFolder.appendingPathComponent(entry.study),
-                                                     isFolder: true, files: []),
-                        status: .skipped, reason: "done before this watch started (ledger)", in: spec.outputs.folder)
+                SummaryEntry(outcome(of: entry, study: StudyInput(name: entry.study, location: spec.watch.doneFolder.appendingPathComponent(entry.study),
+                                                                  isFolder: true, files: []),
+                                     status: .skipped, reason: "done before this watch started (ledger)", in: spec.outputs.folder))
             }
     }
 
@@ -204,13 +204,14 @@ public struct Watcher: Sendable {
     }
 }
 
-/// Studies submitted and not yet moved (by path), and the outcomes so far (for the summary page): those of
-/// earlier watches first, each replaced when its study finishes again.
+/// Studies submitted and not yet moved (by path), how many this watch finished as done, and (when the pipeline
+/// writes one) the summary so far: the studies of earlier watches first, each replaced when it finishes again.
 actor WatchState {
     private var busy: Set<String> = []
-    private(set) var outcomes: [StudyOutcome]
+    private(set) var done = 0
+    private(set) var summary: [SummaryEntry]?
 
-    init(earlier: [StudyOutcome] = []) { outcomes = earlier }
+    init(summary: [SummaryEntry]?) { self.summary = summary }
 
     func isBusy(_ path: String) -> Bool { busy.contains(path) }
     func start(_ path: String) { busy.insert(path) }
@@ -218,7 +219,8 @@ actor WatchState {
     func finish(_ outcome: StudyOutcome, record: Bool = true) {
         busy.remove(outcome.study.location.path)
         guard record else { return }
-        outcomes.removeAll { $0.status == .skipped && $0.study.name == outcome.study.name }
-        outcomes.append(outcome)
+        if outcome.status == .done { done += 1 }
+        summary?.removeAll { $0.row.status == StudyOutcome.Status.skipped.rawValue && $0.row.study == outcome.study.name }
+        summary?.append(SummaryEntry(outcome))
     }
 }
