@@ -12,6 +12,14 @@ private struct UnsafeSendableBytes: @unchecked Sendable {
 /// zlib, the only file that calls it: RFC 1950 compression (the stream PNG's IDAT chunks hold), gzip (RFC 1952) for
 /// NRRD and MGZ, bounded decompression of either, and CRC-32 (ISO-HDLC, the checksum of PNG chunks and zip entries).
 public enum Zlib {
+    /// How deflate looks for repeats: `runLength` only at distance 1 (zlib's Z_RLE), which is several times
+    /// faster on data with few long repeats (float maps) and compresses those about as well.
+    public enum Strategy: Sendable {
+        case standard, runLength
+
+        var value: Int32 { self == .standard ? Z_DEFAULT_STRATEGY : Z_RLE }
+    }
+
     /// `bytes` compressed as one zlib stream. The corresponding C function is `compress2`.
     public static func compressed(_ bytes: [UInt8], level: Int32 = 6) -> Data {
         var capacity = compressBound(uLong(bytes.count))
@@ -67,10 +75,11 @@ public enum Zlib {
     /// of at most `chunkBytes` (each piece starts a new chunk) on up to `threads` threads, as pigz does: each chunk is
     /// a raw deflate stream ended by a sync flush (the last by the final block), so their concatenation is one valid
     /// deflate stream, and the chunks' CRC-32s are combined. At most `threads` compressed chunks are held at once.
-    /// The bytes depend only on the input, `level` and `chunkBytes`, never on `threads`. Returns false as soon as
+    /// The bytes depend only on the input, `level`, `strategy` and `chunkBytes`, never on `threads`. Returns false as soon as
     /// `write` does (a short write). The corresponding C functions are `deflateInit2_`, `deflate`, `deflateEnd`,
     /// `crc32_z` and `crc32_combine`.
-    public static func writeGzip(_ pieces: [UnsafeRawBufferPointer], level: Int32, threads: Int, chunkBytes: Int = 1 << 20,
+    public static func writeGzip(_ pieces: [UnsafeRawBufferPointer], level: Int32, strategy: Strategy = .standard,
+                                 threads: Int, chunkBytes: Int = 1 << 20,
                                  to write: (UnsafeRawBufferPointer) -> Bool) -> Bool {
         let pieceChunks = pieces.flatMap { piece in
             stride(from: 0, to: piece.count, by: chunkBytes).map {
@@ -88,7 +97,7 @@ public enum Zlib {
             let parts = Mutex([(deflated: [UInt8], crc: uLong)?](repeating: nil, count: count))
             DispatchQueue.concurrentPerform(iterations: count) { i in
                 let chunk = chunks[first + i].bytes
-                let part = (deflateRaw(chunk, level: level, last: first + i == last), crc32Value(chunk))
+                let part = (deflateRaw(chunk, level: level, strategy: strategy, last: first + i == last), crc32Value(chunk))
                 parts.withLock { $0[i] = part }
             }
             let done = parts.withLock { $0.map { $0! } }
@@ -106,11 +115,11 @@ public enum Zlib {
     }
 
     /// One chunk as raw deflate: ended by a sync flush (byte-aligned, not final) or, for the last, the final block.
-    private static func deflateRaw(_ chunk: UnsafeRawBufferPointer, level: Int32, last: Bool) -> [UInt8] {
+    private static func deflateRaw(_ chunk: UnsafeRawBufferPointer, level: Int32, strategy: Strategy, last: Bool) -> [UInt8] {
         let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         stream.initialize(to: z_stream())
         defer { deflateEnd(stream); stream.deinitialize(count: 1); stream.deallocate() }
-        var status = deflateInit2_(stream, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION,
+        var status = deflateInit2_(stream, level, Z_DEFLATED, -15, 8, strategy.value, ZLIB_VERSION,
                                    Int32(MemoryLayout<z_stream>.size))
         precondition(status == Z_OK, "zlib deflateInit2 failed with status \(status)")
         // deflateBound covers the data; the sync flush adds an empty stored block (5 bytes) at most twice.

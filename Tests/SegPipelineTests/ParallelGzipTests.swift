@@ -14,8 +14,8 @@ import ZlibShim
         }
     }
 
-    @Test(arguments: [0, 1, 999, 1000, 1001, 12345])
-    func chunksFormOneStream(_ count: Int) throws {
+    @Test(arguments: [0, 1, 999, 1000, 1001, 12345], [Zlib.Strategy.standard, .runLength])
+    func chunksFormOneStream(_ count: Int, strategy: Zlib.Strategy) throws {
         let bytes = Self.sample(count)
         // Two pieces, as the NIfTI writer passes its header and voxels: the first starts the chunking again.
         let split = min(count, 333)
@@ -23,7 +23,7 @@ import ZlibShim
             var out = Data()
             let ok = bytes.withUnsafeBytes { all in
                 Zlib.writeGzip([UnsafeRawBufferPointer(rebasing: all[..<split]), UnsafeRawBufferPointer(rebasing: all[split...])],
-                               level: 6, threads: threads, chunkBytes: 1000) { out.append(contentsOf: $0); return true }
+                               level: 6, strategy: strategy, threads: threads, chunkBytes: 1000) { out.append(contentsOf: $0); return true }
             }
             #expect(ok)
             return out
@@ -45,6 +45,19 @@ import ZlibShim
         gzip.waitUntilExit()
         #expect(gzip.terminationStatus == 0, "gzip rejected the stream (CRC, length or deflate data)")
         #expect([UInt8](decoded) == bytes)
+    }
+
+    /// The strategy reaches zlib: run-length matching finds none of the wave's longer-distance repeats.
+    @Test func theStrategyChangesTheStream() {
+        let bytes = Self.sample(12345)
+        func size(_ strategy: Zlib.Strategy) -> Int {
+            var total = 0
+            _ = bytes.withUnsafeBytes { all in
+                Zlib.writeGzip([all], level: 6, strategy: strategy, threads: 1) { total += $0.count; return true }
+            }
+            return total
+        }
+        #expect(size(.runLength) != size(.standard))
     }
 
     @Test func aShortWriteStopsTheStream() {

@@ -279,7 +279,8 @@ func writeNiftiFile(path: String, header: NiftiSpatialHeader, datatype: NiftiDat
     let wrote = headerBytes.withUnsafeBytes { header in
         let voxels = UnsafeRawBufferPointer(start: data, count: byteCount)
         return path.lowercased().hasSuffix(".gz")
-            ? Zlib.writeGzip([header, voxels], level: compression.level, threads: compression.threads, to: put)
+            ? Zlib.writeGzip([header, voxels], level: compression.level, strategy: compression.strategy,
+                            threads: compression.threads, to: put)
             : put(header) && put(voxels)
     }
     let closed = Xznzclose(&file) == 0
@@ -288,10 +289,11 @@ func writeNiftiFile(path: String, header: NiftiSpatialHeader, datatype: NiftiDat
     }
 }
 
-/// How a .nii.gz is compressed: the zlib level and the threads that share the chunks (the bytes do not depend on
-/// the thread count).
+/// How a .nii.gz is compressed: the zlib level and strategy, and the threads that share the chunks (the bytes do
+/// not depend on the thread count).
 struct NiftiCompression {
     var level: Int32
+    var strategy: Zlib.Strategy = .standard
     var threads: Int
 }
 
