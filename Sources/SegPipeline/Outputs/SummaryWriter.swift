@@ -1,25 +1,25 @@
 import Foundation
 import VolumeIO
 
-/// One study as a run's summary shows it: its row on index.html, its lines of summary.csv and the model that made
-/// its outputs. A watch keeps these rather than whole reports, which list every input file (about 11 KB a study),
-/// so that a watch running for months stays small.
+/// One study as a run's summary shows it: its row of index.html and its lines of summary.csv, both rendered, and
+/// the model that made its outputs. A watch keeps these rather than whole reports, which list every input file
+/// (about 11 KB a study), so that a watch running for months stays small and rewrites its summary quickly.
 public struct SummaryEntry: Sendable {
-    public var row: RunSummaryPage.Row
+    var row: RunSummaryPage.RenderedRow
     var statistics: StatisticsTable.StudyRows?
     /// Named on the page when this run made the study's outputs (not for a study skipped as done).
     var model: String?
 
     /// `outcome` with `report` (the outcome's own, or one read from disk) and the outputs the page links.
     init(_ outcome: StudyOutcome, report: StudyReport?, outputs: [String]) {
-        row = RunSummaryPage.Row(
+        row = RunSummaryPage.RenderedRow(RunSummaryPage.Row(
             study: outcome.study.name, status: outcome.status.rawValue,
             detail: outcome.reason.map { (outcome.stage.map { "\($0.rawValue): " } ?? "") + $0 }
                 ?? report?.warnings.joined(separator: "; ") ?? "",
             qcImage: outputs.first { $0.hasSuffix("_qc.png") },
             report: outputs.first { $0.hasSuffix("_report.json") },
             targets: report?.targets.map { ($0.name, $0.volumeML, $0.voxels) } ?? [],
-            seconds: report?.timings.totalSeconds, annotateNext: report?.annotateNext ?? [])
+            seconds: report?.timings.totalSeconds, annotateNext: report?.annotateNext ?? []))
         statistics = report.map(StatisticsTable.StudyRows.init)
         model = outcome.status == .skipped ? nil : report?.model
     }
