@@ -18,12 +18,12 @@ public enum RunSummaryPage {
     /// A row as the page's HTML, with the study and status the page sorts and counts by. Rendered once per study:
     /// a watch rewrites the page after every study, and rendering thousands of rows each time cost it 0.3 s per
     /// study at 5,000 studies.
-    public struct RenderedRow: Sendable {
-        public var study: String
-        public var status: String
-        public var html: String
+    struct RenderedRow: Sendable {
+        var study: String
+        var status: String
+        var html: String
 
-        public init(_ row: Row) {
+        init(_ row: Row) {
             study = row.study
             status = row.status
             let targets = (row.targets.map { "\(esc($0.name)): \(String(format: "%.2f", $0.volumeML)) mL (\($0.voxels))" }
@@ -45,7 +45,7 @@ public enum RunSummaryPage {
         html(pipeline: pipeline, generatedAt: generatedAt, rows: rows.map(RenderedRow.init), models: models, notes: notes)
     }
 
-    public static func html(pipeline: String, generatedAt: String, rows: [RenderedRow], models: [String] = [],
+    static func html(pipeline: String, generatedAt: String, rows: [RenderedRow], models: [String] = [],
                             notes: [String] = []) -> String {
         let counts = Dictionary(grouping: rows, by: \.status).mapValues(\.count)
         var out = """

@@ -4,7 +4,7 @@ import VolumeIO
 /// One study as a run's summary shows it: its row of index.html and its lines of summary.csv, both rendered, and
 /// the model that made its outputs. A watch keeps these rather than whole reports, which list every input file
 /// (about 11 KB a study), so that a watch running for months stays small and rewrites its summary quickly.
-public struct SummaryEntry: Sendable {
+struct SummaryEntry: Sendable {
     var row: RunSummaryPage.RenderedRow
     var statistics: StatisticsTable.StudyRows?
     /// Named on the page when this run made the study's outputs (not for a study skipped as done).
@@ -50,7 +50,7 @@ public enum SummaryWriter {
         })
     }
 
-    public static func write(spec: PipelineSpec, entries: [SummaryEntry]) throws {
+    static func write(spec: PipelineSpec, entries: [SummaryEntry]) throws {
         let folder = spec.outputs.folder
         let html = RunSummaryPage.html(pipeline: spec.name, generatedAt: Clock.timestamp(), rows: entries.map(\.row),
                                        models: Set(entries.compactMap(\.model)).sorted())
