@@ -2,7 +2,7 @@
 # Pipeline benchmark (issue #4): how much a `universeg run` costs beyond the engine, and whether memory stays flat
 # however many studies are queued. Prints the numbers; changes nothing in the repository.
 #
-#   scripts/pipeline-benchmark.sh [WEIGHTS] [MANY]
+#   scripts/pipeline-benchmark.sh [WEIGHTS] [MANY] [HISTORY]
 #
 # 1. Overhead: the sample NIfTI study (brain2, 23 axial slices) with the sample pipeline's settings (support 16,
 #    ensemble 3), once alone and as a batch of 3. "engine" is the time inside the engine (support preparation and
@@ -15,10 +15,14 @@
 # 3. Memory: peak RSS of the whole process with 1 and with MANY (default 100) queued studies (symlinks to brain2),
 #    --max-in-flight 3. A tiny random model (the engine's 3-level fixture) keeps 100 studies quick; the model's
 #    own memory does not depend on the number of studies.
+# 4. A long-running watch: `universeg watch` over an output folder that lists section 3's one study as done, and over
+#    one that lists HISTORY (default 5000) copies of it besides (Tools/sample_data/make_watch_history.py). Prints
+#    its RSS once it has started, and the milliseconds from a new study's report to the rewritten summary.csv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 weights=$(realpath "${1:-Tests/UniverSegTests/Fixtures/nf64_f16.safetensors}")
 many=${2:-100}
+history=${3:-5000}
 small=$(realpath Tests/UniverSegTests/Fixtures/mixed.safetensors)
 
 swift build -c release --product universeg >/dev/null
@@ -95,4 +99,35 @@ for n in 1 "$many"; do
     pipeline "memory$n" "$(inputs "memory$n" "$n")" "$small" 2 1 "nifti, report"
     measure "memory$n"
     awk -v n="$studies" -v w="$wall" -v r="$rss" 'BEGIN { printf "%-10d %8.2f %12.3f %9d\n", n, w, w / n, r }'
+done
+
+# watched NAME EARLIER: a watch over out-NAME holding EARLIER copies of section 3's study; sets rss (MiB) once it has
+# started and rewrite (s) from a new study's report to its rewritten summary.
+watched() {
+    mkdir -p "$work/inbox-$1" "$work/out-$1"
+    cp "$work/out-memory1/ledger.jsonl" "$work/out-$1/"
+    cp -r "$work/out-memory1/study1" "$work/out-$1/"
+    python3 Tools/sample_data/make_watch_history.py "$work/out-$1" study1 "$2"
+    pipeline "$1" "$work/inbox-$1" "$small" 2 1 "nifti, report"
+    printf 'watch: {settle: 300ms, poll: 100ms, done: %s, failed: %s}\n' "$work/done-$1" "$work/failed-$1" >> "$work/$1.yaml"
+    "$bin" watch "$work/$1.yaml" --quiet 2>/dev/null &
+    local pid=$!
+    for _ in $(seq 600); do [ -e "$work/out-$1/summary.csv" ] && break; sleep 0.1; done   # written at start
+    sleep 1
+    rss=$(( $(awk '/VmRSS/ { print $2 }' "/proc/$pid/status") / 1024 ))
+    mkdir -p "$work/staged-$1/new1"
+    ln -s "$repo/SampleData/nifti-study/brain2/brain2_image.nii.gz" "$work/staged-$1/new1/new1_image.nii.gz"
+    mv "$work/staged-$1/new1" "$work/inbox-$1/"
+    for _ in $(seq 600); do [ -e "$work/done-$1/new1" ] && break; sleep 0.1; done
+    sleep 0.5
+    kill -TERM "$pid"; wait "$pid" || true
+    rewrite=$(( $(date -r "$work/out-$1/summary.csv" +%s%3N) - $(date -r "$work/out-$1/new1/new1_report.json" +%s%3N) ))
+}
+
+echo
+echo "4. A watch with 1 and $((history + 1)) done studies in its output folder ($(basename "$small"))"
+printf "%-14s %9s %22s\n" "done before" "RSS MiB" "report to summary, ms"
+for n in 0 "$history"; do
+    watched "history$n" "$n"
+    printf "%-14d %9d %22d\n" $((n + 1)) "$rss" "$rewrite"
 done

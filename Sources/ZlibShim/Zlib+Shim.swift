@@ -1,12 +1,17 @@
 internal import CZlib
 import Dispatch
 import Foundation
-import Synchronization
 
 /// Input bytes read by several compression threads at once (never written), hence the unchecked conformance.
 private struct UnsafeSendableBytes: @unchecked Sendable {
     let bytes: UnsafeRawBufferPointer
     init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+}
+
+/// Result slots that several compression threads fill, each thread only its own index, hence the unchecked
+/// conformance.
+private struct UnsafeSendableSlots<Element>: @unchecked Sendable {
+    let slots: UnsafeMutableBufferPointer<Element>
 }
 
 /// zlib, the only file that calls it: RFC 1950 compression (the stream PNG's IDAT chunks hold), gzip (RFC 1952) for
@@ -94,13 +99,15 @@ public enum Zlib {
         let batch = max(1, threads)
         for first in stride(from: 0, to: chunks.count, by: batch) {
             let count = min(batch, chunks.count - first), last = chunks.count - 1
-            let parts = Mutex([(deflated: [UInt8], crc: uLong)?](repeating: nil, count: count))
-            DispatchQueue.concurrentPerform(iterations: count) { i in
-                let chunk = chunks[first + i].bytes
-                let part = (deflateRaw(chunk, level: level, strategy: strategy, last: first + i == last), crc32Value(chunk))
-                parts.withLock { $0[i] = part }
+            var done = [(deflated: [UInt8], crc: uLong)](repeating: ([], 0), count: count)
+            done.withUnsafeMutableBufferPointer { slots in
+                let parts = UnsafeSendableSlots(slots: slots)
+                DispatchQueue.concurrentPerform(iterations: count) { i in
+                    let chunk = chunks[first + i].bytes
+                    parts.slots[i] = (deflateRaw(chunk, level: level, strategy: strategy, last: first + i == last),
+                                      crc32Value(chunk))
+                }
             }
-            let done = parts.withLock { $0.map { $0! } }
             for i in 0 ..< count {
                 let part = done[i]
                 guard part.deflated.withUnsafeBytes({ write($0) }) else { return false }
