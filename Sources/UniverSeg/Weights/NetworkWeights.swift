@@ -107,7 +107,8 @@ struct FirstBlockComposites: Sendable {
 struct NetworkWeights: Sendable {
     let encoder: [CrossBlockWeights]
     let decoder: [CrossBlockWeights]
-    /// The first encoder block's layers as the forward pass runs them (`encoder[0]`'s packings are not used).
+    /// The first encoder block's layers as the forward pass runs them (`encoder[0]`'s packings are not run, and
+    /// not transformed for the algorithm or precision).
     let first: FirstBlockComposites
     let outWeights: [Float]
     let outBias: Float
@@ -143,15 +144,18 @@ struct NetworkWeights: Sendable {
             let crossSupport = PackedConv(torch: crossW, channels: cq ..< cq + cs, bias: nil)
             let target = PackedConv(torch: targetW, channels: 0 ..< f, bias: targetB)
             let support = PackedConv(torch: supportW, channels: 0 ..< f, bias: supportB)
-            if first == nil {
+            // Encoder block 0 runs as `first`'s composites, so its own packings are kept as loaded: transforming
+            // them for Winograd and bf16 would be start-up work for layers the forward pass never runs.
+            let runsComposed = first == nil
+            if runsComposed {
                 first = FirstBlockComposites(crossFull: crossFull, crossQuery: crossQuery, crossSupport: crossSupport,
                                              target: target, support: support)
             }
+            func ready(_ conv: PackedConv) -> PackedConv { runsComposed ? conv : conv.using(algorithm, precision) }
             return CrossBlockWeights(
                 queryChannels: cq, supportChannels: cs, features: f,
-                crossFull: crossFull.using(algorithm, precision), crossQuery: crossQuery.using(algorithm, precision),
-                crossSupport: crossSupport.using(algorithm, precision), target: target.using(algorithm, precision),
-                support: support.using(algorithm, precision))
+                crossFull: ready(crossFull), crossQuery: ready(crossQuery), crossSupport: ready(crossSupport),
+                target: ready(target), support: ready(support))
         }
 
         guard tensors["enc_blocks.0.cross.cross_conv.weight"] != nil else {
