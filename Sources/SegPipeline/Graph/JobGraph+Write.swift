@@ -112,7 +112,7 @@ extension JobGraph {
             counts[value] = voxelCounts[t]
             slicesWith[value] = sliceHasMask[t].filter { $0 }.count
         }
-        let statistics = TargetStatistics.compute(image: image, labels: labels, values: spec.targets.map(\.value))
+        let statistics = TargetStatistics.compute(image: image, labels: labels, values: values)
         let legend = TargetLegend(targets: spec.targets).entries
         let targets = zip(spec.targets, legend).map { target, shown in
             let steps = (target.smoothSlices ? ["smoothed across slices"] : []) + target.cleanup.steps

@@ -10,8 +10,9 @@ struct SummaryEntry: Sendable {
     /// Named on the page when this run made the study's outputs (not for a study skipped as done).
     var model: String?
 
-    /// `outcome` with `report` (the outcome's own, or one read from disk) and the outputs the page links.
-    init(_ outcome: StudyOutcome, report: StudyReport?, outputs: [String]) {
+    /// `outcome` as the summary lists it: its report's numbers, its outputs linked.
+    init(_ outcome: StudyOutcome) {
+        let report = outcome.report, outputs = outcome.outputs
         row = RunSummaryPage.RenderedRow(RunSummaryPage.Row(
             study: outcome.study.name, status: outcome.status.rawValue,
             detail: outcome.reason.map { (outcome.stage.map { "\($0.rawValue): " } ?? "") + $0 }
@@ -23,20 +24,22 @@ struct SummaryEntry: Sendable {
         statistics = report.map(StatisticsTable.StudyRows.init)
         model = outcome.status == .skipped ? nil : report?.model
     }
+}
 
-    /// `outcome` as the summary lists it.
-    init(_ outcome: StudyOutcome) {
-        self.init(outcome, report: outcome.report, outputs: outcome.outputs)
+extension StudyOutcome {
+    /// This outcome with the report and outputs of `entry`, a study the ledger lists as done, read from `folder`.
+    /// A report that cannot be read is neither summarised nor linked.
+    func withReport(of entry: LedgerEntry, in folder: URL) -> StudyOutcome {
+        var outcome = self
+        let report = StudyReport.read(from: entry.outputs, in: folder)
+        outcome.report = report
+        outcome.outputs = entry.outputs.filter { report != nil || !$0.hasSuffix("_report.json") }
+        return outcome
     }
 }
 
 /// Writes index.html and summary.csv; studies skipped as done get their numbers from their reports on disk.
 public enum SummaryWriter {
-    /// A study's outputs as the page links them: a report that could not be read is not linked.
-    static func linkable(_ outputs: [String], report: StudyReport?) -> [String] {
-        outputs.filter { report != nil || !$0.hasSuffix("_report.json") }
-    }
-
     public static func write(spec: PipelineSpec, outcomes: [StudyOutcome]) throws {
         let folder = spec.outputs.folder
         // Read only when a study done earlier needs its outputs.
@@ -45,8 +48,7 @@ public enum SummaryWriter {
             guard outcome.report == nil, outcome.status == .skipped, let done = ledger[outcome.study.name] else {
                 return SummaryEntry(outcome)
             }
-            let report = StudyReport.read(from: done.outputs, in: folder)
-            return SummaryEntry(outcome, report: report, outputs: linkable(done.outputs, report: report))
+            return SummaryEntry(outcome.withReport(of: done, in: folder))
         })
     }
 

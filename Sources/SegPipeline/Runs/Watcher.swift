@@ -121,8 +121,8 @@ public struct Watcher: Sendable {
                     for: study, pipelineFingerprint: spec.fingerprint, model: graph.segmenter.modelDescription, entries: entries,
                     outputFolder: spec.outputs.folder) != nil, let entry = entries[study.name] {
                     // Finished before a restart but not yet moved; listed with its numbers, as if just done.
-                    await record(Self.outcome(of: entry, study: study, status: .done, reason: "already done (ledger)",
-                                              in: spec.outputs.folder))
+                    await record(StudyOutcome(study: study, status: .done, reason: "already done (ledger)")
+                        .withReport(of: entry, in: spec.outputs.folder))
                     continue
                 }
                 await source.send(study)
@@ -155,18 +155,11 @@ public struct Watcher: Sendable {
         Ledger(outputFolder: spec.outputs.folder).entries().values.filter { $0.status == .done }
             .sorted { $0.study < $1.study }
             .map { entry in
-                SummaryEntry(outcome(of: entry, study: StudyInput(name: entry.study, location: spec.watch.doneFolder.appendingPathComponent(entry.study),
-                                                                  isFolder: true, files: []),
-                                     status: .skipped, reason: "done before this watch started (ledger)", in: spec.outputs.folder))
+                let study = StudyInput(name: entry.study, location: spec.watch.doneFolder.appendingPathComponent(entry.study),
+                                       isFolder: true, files: [])
+                return SummaryEntry(StudyOutcome(study: study, status: .skipped, reason: "done before this watch started (ledger)")
+                    .withReport(of: entry, in: spec.outputs.folder))
             }
-    }
-
-    /// A study the ledger lists as done, with its report and outputs read from `folder`.
-    static func outcome(of entry: LedgerEntry, study: StudyInput, status: StudyOutcome.Status, reason: String,
-                        in folder: URL) -> StudyOutcome {
-        let report = StudyReport.read(from: entry.outputs, in: folder)
-        return StudyOutcome(study: study, status: status, reason: reason, report: report,
-                            outputs: SummaryWriter.linkable(entry.outputs, report: report))
     }
 
     /// Moves a finished study out of the inbox; a failed one gets its reason written beside it.
